@@ -1,0 +1,36 @@
+// Clamped, EINTR-retrying wrappers around the kernel copy syscalls, plus the
+// small fd helpers the TypeScript side needs. No policy lives here: every
+// function moves bytes or reports an errno, and TypeScript decides what it means.
+#pragma once
+#include <cstdint>
+
+namespace zerocopy {
+
+enum class Op : int { kSendfile = 0, kSplice = 1, kCopyFileRange = 2 };
+
+struct CopyResult {
+  int64_t bytes;  // bytes moved before stopping
+  int error;      // 0, or the errno that stopped the loop (never EINTR)
+};
+
+// Moves up to `len` bytes from in_fd to out_fd with one syscall kind, looping on
+// short counts. Stops at `len`, at end of input (a call returning 0), or at the
+// first error (EAGAIN included). An offset < 0 means "use and advance the file
+// position" (NULL offset pointer); otherwise the explicit offset is used and the
+// file position is left alone.
+CopyResult CopyLoop(Op op, int in_fd, int out_fd, int64_t in_offset,
+                    int64_t out_offset, int64_t len);
+
+// Kind of file behind an fd, from fstat; plus its status flags (F_GETFL) and size.
+struct FdInfo {
+  int error;
+  int type;  // 1 regular, 2 socket, 3 fifo, 4 char device, 5 block, 0 other
+  int flags;
+  int64_t size;
+};
+FdInfo Describe(int fd);
+
+int DupCloexec(int fd);  // >= 0 fd, or -errno
+int CloseFd(int fd);     // 0 or -errno
+
+}  // namespace zerocopy

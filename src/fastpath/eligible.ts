@@ -1,0 +1,45 @@
+// May the bytes of this flow skip JavaScript right now? Only when nothing but
+// pipe() itself would observe them. Each check returns the reason to decline,
+// or null.
+import type * as fs from 'node:fs';
+import type { Writable } from 'node:stream';
+import { fastPathDisabled } from '../diagnostics';
+import { native, nativeUnavailableReason } from '../native';
+import { hasCustomFs, readableState } from './node-internals';
+
+export function globalDecline(): string | null {
+  if (fastPathDisabled()) return 'ZEROCOPY_DISABLE';
+  if (!native) return nativeUnavailableReason || 'no native addon';
+  return null;
+}
+
+/**
+ * The source flows into exactly one destination through pipe(), and nothing
+ * else reads it: no extra 'data'/'readable' listener, no encoding, nothing
+ * buffered. Checked when the flow starts and again at every chunk boundary.
+ */
+export function sourceObserved(src: fs.ReadStream): string | null {
+  const st = readableState(src);
+  if (!st) return 'unknown readable state';
+  if (src.destroyed) return 'source destroyed';
+  if (st.pipes.length !== 1) return st.pipes.length === 0 ? 'not piped' : 'several destinations';
+  if (st.flowing !== true) return 'source paused';
+  if (st.objectMode) return 'source in object mode';
+  if (st.encoding) return 'source has an encoding';
+  if (st.length > 0) return 'source has buffered data';
+  if (src.listenerCount('data') !== 1) return "extra 'data' listener";
+  if (src.listenerCount('readable') !== 0) return "'readable' listener";
+  return null;
+}
+
+export function pipedTo(src: fs.ReadStream): Writable | null {
+  const st = readableState(src);
+  return st && st.pipes.length === 1 ? st.pipes[0] : null;
+}
+
+export function sourceFileDecline(src: fs.ReadStream): string | null {
+  if (hasCustomFs(src)) return 'source has a custom fs';
+  const fd = (src as unknown as { fd: unknown }).fd;
+  if (typeof fd !== 'number' || fd < 0) return 'source has no fd';
+  return null;
+}

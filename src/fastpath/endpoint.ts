@@ -1,0 +1,141 @@
+// What is a destination stream, underneath: which fd, what kind of file, which
+// syscalls can write to it, and how to keep its counters true. Facts only; the
+// decision to use them is made in eligible.ts.
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import type { Writable } from 'node:stream';
+import { native, FileType, OpName } from '../native';
+import { fsError, netError } from '../errors';
+import {
+  socketFd, socketQueuedBytes, isTlsSocket, addSocketBytesWritten, touchSocketTimer,
+  syncWriteStreamFd, hasCustomFs, writeIsWrapped,
+} from './node-internals';
+
+export interface Destination {
+  stream: Writable;
+  fd: number;
+  kind: 'socket' | 'pipe' | 'file';
+  /** Syscalls that can write to it, best first. */
+  ops: OpName[];
+  /** Explicit write offset (fs.WriteStream with `start`), or -1 for the file position. */
+  offset: number;
+  /** Keeps bytesWritten/pos (and socket timers) as Node's own writes would. */
+  onBytes(n: number): void;
+  /** The error Node would raise for a failed write on this stream. */
+  writeError(errno: number): Error;
+  /** Re-checked at each chunk boundary: may bytes still go straight to the fd? */
+  usable(): boolean;
+}
+
+/** Not ready yet: call `retry` once `wait` reports (dest opening, connecting, or draining). */
+export interface NotYet { wait(retry: () => void): void; reason: string }
+
+export type DestinationFacts = Destination | NotYet | string;
+
+const WAIT_POLL_LIMIT = 64;
+
+function notYet(reason: string, wait: (retry: () => void) => void): NotYet {
+  return { reason, wait };
+}
+
+// Data queued in the stream must reach the kernel before we write beside it.
+function waitForQueue(stream: Writable, queued: () => number, label: string): NotYet {
+  return notYet(label, (retry) => {
+    let polls = 0;
+    const check = (): void => {
+      if (queued() === 0 || stream.destroyed || ++polls > WAIT_POLL_LIMIT) retry();
+      else if (stream.writableNeedDrain) stream.once('drain', () => setImmediate(check));
+      else setImmediate(check);
+    };
+    check();
+  });
+}
+
+function onceAny(stream: Writable, events: string[], cb: () => void): void {
+  let done = false;
+  const fire = (): void => {
+    if (done) return;
+    done = true;
+    for (const e of events) stream.removeListener(e, fire);
+    cb();
+  };
+  for (const e of events) stream.on(e, fire);
+}
+
+export function describeDestination(dest: Writable): DestinationFacts {
+  if (!native) return 'no native addon';
+  if (dest === null || typeof dest !== 'object') return 'destination is not a stream';
+  if (dest.writableObjectMode) return 'destination in object mode';
+  if (dest.destroyed || dest.writableEnded) return 'destination ended';
+  if (dest.writableCorked) return 'destination corked';
+  if (writeIsWrapped(dest)) return 'destination write() is wrapped';
+
+  if (dest instanceof net.Socket) return describeSocket(dest);
+  if (dest instanceof fs.WriteStream) return describeWriteStream(dest);
+  const fd = syncWriteStreamFd(dest);
+  if (fd >= 0) return describeFd(dest, fd, -1, () => undefined, (e) => fsError(e, 'write'));
+  return 'destination has no fd';
+}
+
+function describeSocket(sock: net.Socket): DestinationFacts {
+  if (isTlsSocket(sock)) return 'TLS socket';
+  if (sock.connecting) return notYet('socket connecting', (retry) => onceAny(sock, ['connect', 'close'], retry));
+  const fd = socketFd(sock);
+  if (fd < 0) return 'socket has no fd';
+  if (socketQueuedBytes(sock) > 0) return waitForQueue(sock, () => socketQueuedBytes(sock), 'socket write queue');
+  const facts = describeFd(sock, fd, -1,
+    (n) => { addSocketBytesWritten(sock, n); touchSocketTimer(sock); },
+    (errno) => netError(errno, 'write'));
+  if (typeof facts !== 'string' && 'fd' in facts) {
+    facts.usable = () => !sock.destroyed && !sock.writableEnded && socketFd(sock) >= 0 &&
+      socketQueuedBytes(sock) === 0;
+  }
+  return facts;
+}
+
+function describeWriteStream(ws: fs.WriteStream): DestinationFacts {
+  if (hasCustomFs(ws)) return 'destination has a custom fs';
+  const fd = (ws as unknown as { fd: unknown }).fd;
+  if (typeof fd !== 'number') {
+    return notYet('destination opening', (retry) => onceAny(ws, ['ready', 'close'], retry));
+  }
+  if (ws.writableLength > 0) return waitForQueue(ws, () => ws.writableLength, 'destination write queue');
+  const pos = (ws as unknown as { pos?: number }).pos;
+  return describeFd(ws, fd, typeof pos === 'number' ? pos : -1,
+    (n) => {
+      ws.bytesWritten += n;
+      const w = ws as unknown as { pos?: number };
+      if (typeof w.pos === 'number') w.pos += n;
+    },
+    (errno) => fsError(errno, 'write'));
+}
+
+function describeFd(stream: Writable, fd: number, offset: number, onBytes: (n: number) => void,
+  writeError: (errno: number) => Error): DestinationFacts {
+  const [err, type, flags] = native!.describe(fd);
+  if (err !== 0) return `destination fstat failed (${err})`;
+  // The kernel refuses O_APPEND for all three syscalls; never clear a user's flag.
+  if (flags & native!.O_APPEND) return 'destination is O_APPEND';
+  let kind: Destination['kind'];
+  let ops: OpName[];
+  if (type === FileType.socket) {
+    // sendfile into a blocking socket would park a pool thread until the peer reads.
+    if (!(flags & native!.O_NONBLOCK)) return 'destination socket is blocking';
+    kind = 'socket'; ops = ['sendfile'];
+  } else if (type === FileType.fifo) {
+    kind = 'pipe'; ops = ['splice'];
+  } else if (type === FileType.file) {
+    // sendfile cannot write at an explicit offset; fs.WriteStream with `start` can.
+    kind = 'file'; ops = offset >= 0 ? ['copy_file_range'] : ['copy_file_range', 'sendfile'];
+  } else {
+    return type === FileType.char ? 'destination is a character device (TTY?)' : 'destination fd type unsupported';
+  }
+  return {
+    stream, fd, kind, ops, offset, onBytes, writeError,
+    usable: () => !stream.destroyed && !stream.writableEnded && stream.writableLength === 0,
+  };
+}
+
+export function isNotYet(f: DestinationFacts): f is NotYet {
+  return typeof f === 'object' && 'wait' in f;
+}

@@ -1,0 +1,134 @@
+// The file-source fast path: called from our ReadStream's _read() when Node's
+// pipe() asks for data. Either it takes the flow — moving the bytes in the
+// kernel and then ending the stream as a read loop would — or it declines,
+// having touched nothing, and the normal read runs.
+import type * as fs from 'node:fs';
+import { native, FileType } from '../native';
+import { publish } from '../diagnostics';
+import { fsError } from '../errors';
+import { describeDestination, isNotYet, Destination } from './endpoint';
+import { globalDecline, sourceObserved, sourceFileDecline, pipedTo } from './eligible';
+import { Transfer, Outcome } from './transfer';
+import type { Writable } from 'node:stream';
+
+/**
+ * Below this many bytes the normal path is as fast (see docs/benchmarks.md):
+ * setting up costs two dups and an fstat, and a small file is one read anyway.
+ */
+export const MIN_FAST_PATH_BYTES = 64 * 1024;
+
+/** The fs.ReadStream fields Node's own _read() uses; ours keeps them true. */
+export interface FileSource extends fs.ReadStream {
+  fd: number | null;
+  pos?: number;
+  start?: number;
+  end: number;
+}
+
+interface SourceState {
+  /** Destination for which the fast path was refused for a reason that will not change. */
+  refused: Writable | null;
+  waits: number;
+}
+
+const kState = Symbol('zerocopy.fileSource');
+const MAX_WAITS = 8;
+
+export function sourceState(src: FileSource): SourceState {
+  const s = src as unknown as { [kState]?: SourceState };
+  return (s[kState] ??= { refused: null, waits: 0 });
+}
+
+/**
+ * Takes the pending read as a kernel transfer, or calls normalRead(). Returns
+ * nothing: in every branch the pending read is eventually satisfied (bytes
+ * moved then push(null), or the normal read).
+ */
+export function pipeFromFile(src: FileSource, normalRead: () => void): void {
+  const state = sourceState(src);
+  const transient = globalDecline() ?? sourceFileDecline(src) ?? sourceObserved(src);
+  if (transient) { normalRead(); return; }
+  const destStream = pipedTo(src)!;
+  if (state.refused === destStream) { normalRead(); return; }
+
+  const facts = describeDestination(destStream);
+  if (isNotYet(facts)) {
+    if (++state.waits > MAX_WAITS) { refuse(src, destStream, facts.reason, normalRead); return; }
+    facts.wait(() => { if (!src.destroyed) pipeFromFile(src, normalRead); });
+    return;
+  }
+  state.waits = 0;
+  if (typeof facts === 'string') { refuse(src, destStream, facts, normalRead); return; }
+
+  const [err, type, , size] = native!.describe(src.fd as number);
+  if (err !== 0 || type !== FileType.file) {
+    refuse(src, destStream, 'source is not a regular file', normalRead);
+    return;
+  }
+  // Node's own _read() bound: `end` is inclusive; without `start` the stream
+  // reads from the fd's current position and counts with bytesRead.
+  const limit = src.pos !== undefined ? src.end - src.pos + 1 : src.end - src.bytesRead + 1;
+  const here = src.pos ?? (src.start ?? 0) + src.bytesRead;
+  const expected = Math.min(limit, size - here);
+  if (expected < MIN_FAST_PATH_BYTES) {
+    refuse(src, destStream, `small (${Math.max(expected, 0)} bytes)`, normalRead);
+    return;
+  }
+  start(src, facts, limit, normalRead);
+}
+
+function refuse(src: FileSource, dest: Writable, reason: string, normalRead: () => void): void {
+  sourceState(src).refused = dest;
+  publish({ path: 'normal', reason, bytes: 0, source: src, destination: dest });
+  normalRead();
+}
+
+function start(src: FileSource, dest: Destination, limit: number, normalRead: () => void): void {
+  const transfer = Transfer.start({
+    ops: dest.ops,
+    inFd: src.fd as number,
+    outFd: dest.fd,
+    inOffset: src.pos ?? -1,
+    outOffset: dest.offset,
+    limit,
+    onProgress(n) {
+      src.bytesRead += n;
+      if (src.pos !== undefined) src.pos += n;
+      dest.onBytes(n);
+    },
+    shouldContinue: () => sourceObserved(src) === null && pipedTo(src) === dest.stream && dest.usable(),
+    onEnd: (outcome) => finish(src, dest, outcome, normalRead),
+  }, [src, dest.stream]);
+  if (!transfer) refuse(src, dest.stream, 'could not duplicate fds', normalRead);
+}
+
+function finish(src: FileSource, dest: Destination, outcome: Outcome, normalRead: () => void): void {
+  const base = { source: src, destination: dest.stream };
+  switch (outcome.kind) {
+    case 'done':
+      publish({ ...base, path: outcome.op, reason: outcome.eof ? 'end of file' : 'end reached', bytes: outcome.bytes });
+      if (!src.destroyed) src.push(null);
+      return;
+    case 'stopped':
+      publish({ ...base, path: outcome.op ?? dest.ops[0], reason: 'stopped', bytes: outcome.bytes });
+      // Paused, unpiped, or someone started watching: the normal read carries
+      // on from the exact offset the kernel reached.
+      if (!src.destroyed) normalRead();
+      return;
+    case 'declined':
+      refuse(src, dest.stream, outcome.reason, () => { if (!src.destroyed) normalRead(); });
+      return;
+    case 'failed': {
+      const error = outcome.side === 'source' ? fsError(outcome.errno, 'read') : dest.writeError(outcome.errno);
+      publish({ ...base, path: outcome.op, reason: `${outcome.side} error`, bytes: outcome.bytes, error });
+      if (outcome.side === 'source') {
+        src.destroy(error);
+      } else {
+        dest.stream.destroy(error);
+        // Let the destination's 'error' unpipe us first, as a failed write
+        // would, then carry on reading into the (now paused) buffer.
+        setImmediate(() => { if (!src.destroyed) normalRead(); });
+      }
+    }
+  }
+}

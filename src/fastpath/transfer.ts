@@ -1,0 +1,230 @@
+// Drives one native transfer: bounded chunks on the threadpool, waits for a
+// full socket/pipe in the event loop, and a decision at every chunk boundary.
+// It owns duplicated fds for its whole life, so the streams may close theirs at
+// any moment without bytes ever landing on a reused fd number.
+import { native, Op, OpName, UV_WRITABLE, FdWatcher } from '../native';
+import { os } from './errno';
+
+/** One chunk per threadpool job: small enough that concurrent transfers and fs work take turns. */
+export const CHUNK_BYTES = 8 * 1024 * 1024;
+
+export type Side = 'source' | 'destination';
+
+export type Outcome =
+  | { kind: 'done'; op: OpName; bytes: number; eof: boolean }          // limit reached or source at EOF
+  | { kind: 'stopped'; op: OpName | null; bytes: number }              // shouldContinue() said no, or abort()
+  | { kind: 'declined'; reason: string }                               // nothing moved; run the normal path
+  | { kind: 'failed'; op: OpName; bytes: number; errno: number; side: Side };
+
+export interface TransferPlan {
+  /** Syscalls to try in order; the first that moves a byte is used to the end. */
+  ops: OpName[];
+  inFd: number;
+  outFd: number;
+  /** -1: use and advance the fd's file position (as fs streams do without start). */
+  inOffset: number;
+  outOffset: number;
+  /** Bytes to move at most (Infinity: to end of file). */
+  limit: number;
+  /** Called after every chunk that moved bytes, before the next starts. */
+  onProgress(bytes: number): void;
+  /** Checked at every chunk boundary; false stops the transfer cleanly. */
+  shouldContinue(): boolean;
+  onEnd(outcome: Outcome): void;
+}
+
+// errnos that say "this syscall cannot do this pair" (Go, Rust, libuv): decline
+// while nothing has moved. ENOSYS also turns the syscall off for the process.
+const DECLINE = new Set([os.EINVAL, os.ENOSYS, os.EXDEV, os.EOPNOTSUPP, os.EPERM, os.EBADF,
+  os.ENOTSOCK, os.ESPIPE, os.EIO, os.EACCES, os.EOVERFLOW]);
+const unavailable = new Set<OpName>();
+
+// Streams (source and destination) with a transfer running, so their
+// _destroy() can wait for the native side to let go of its fds.
+const running = new WeakMap<object, Transfer>();
+
+/** The transfer moving bytes out of or into this stream, if any. */
+export function transferOf(stream: object): Transfer | null {
+  return running.get(stream) ?? null;
+}
+
+/**
+ * For a _destroy() override: stop the stream's transfer and run `destroy`
+ * only once the native side has closed its duplicated fds, so the stream's
+ * 'close' always comes after the last byte the kernel wrote for it.
+ */
+export function destroyAfterTransfer(stream: object, destroy: () => void): void {
+  const t = running.get(stream);
+  if (!t) { destroy(); return; }
+  t.abort();
+  t.onSettled(destroy);
+}
+
+// errnos that belong to the writing side; anything else is the reader's.
+const DESTINATION_ERRNO = new Set([os.EPIPE, os.ECONNRESET, os.ENOTCONN, os.ENOSPC, os.EDQUOT,
+  os.EFBIG, os.ECONNABORTED, os.ETIMEDOUT, os.EHOSTUNREACH, os.ENETUNREACH, os.EROFS]);
+
+export function opAvailable(op: OpName): boolean {
+  return !unavailable.has(op);
+}
+
+/** Handle on a running transfer. */
+export class Transfer {
+  private opIndex = 0;
+  private moved = 0;
+  private inOffset: number;
+  private outOffset: number;
+  private inflight = false;
+  private waiting = false;
+  private aborted = false;
+  private ended = false;
+  private watcher: FdWatcher | null = null;
+  private readonly settledCallbacks: Array<() => void> = [];
+  private streams: object[] = [];
+
+  private constructor(private readonly plan: TransferPlan, private readonly inFd: number,
+    private readonly outFd: number) {
+    this.inOffset = plan.inOffset;
+    this.outOffset = plan.outOffset;
+  }
+
+  /**
+   * Duplicates both fds and starts moving bytes. Returns null, having touched
+   * nothing, when the fds cannot be duplicated (EMFILE...): run the normal path.
+   */
+  static start(plan: TransferPlan, streams: object[]): Transfer | null {
+    if (!native) return null;
+    const ops = plan.ops.filter(opAvailable);
+    if (ops.length === 0) return null;
+    const inFd = native.dup(plan.inFd);
+    if (inFd < 0) return null;
+    const outFd = native.dup(plan.outFd);
+    if (outFd < 0) { native.close(inFd); return null; }
+    const t = new Transfer({ ...plan, ops }, inFd, outFd);
+    t.streams = streams;
+    for (const s of streams) running.set(s, t);
+    t.step();
+    return t;
+  }
+
+  get bytes(): number { return this.moved; }
+  get op(): OpName { return this.plan.ops[this.opIndex]; }
+  get active(): boolean { return !this.ended; }
+
+  /** Stops at the next chunk boundary (at once if waiting for the destination). */
+  abort(): void {
+    this.aborted = true;
+    this.poke();
+  }
+
+  /** Re-checks shouldContinue() now if the transfer is idle-waiting. */
+  poke(): void {
+    if (this.waiting && (this.aborted || !this.plan.shouldContinue())) {
+      this.watcher?.stop();
+      this.waiting = false;
+      this.finish({ kind: 'stopped', op: this.moved > 0 ? this.op : null, bytes: this.moved });
+    }
+  }
+
+  /** Runs cb once the native side has let go of its fds (at once if it has). */
+  onSettled(cb: () => void): void {
+    if (this.ended) cb(); else this.settledCallbacks.push(cb);
+  }
+
+  private step(): void {
+    if (this.aborted || !this.plan.shouldContinue()) {
+      this.finish({ kind: 'stopped', op: this.moved > 0 ? this.op : null, bytes: this.moved });
+      return;
+    }
+    const remaining = this.plan.limit - this.moved;
+    if (remaining <= 0) {
+      this.finish({ kind: 'done', op: this.op, bytes: this.moved, eof: false });
+      return;
+    }
+    const len = Math.min(remaining, CHUNK_BYTES);
+    this.inflight = true;
+    native!.copy(Op[this.op], this.inFd, this.outFd, this.inOffset, this.outOffset, len,
+      (errno, n) => this.afterChunk(len, errno, n));
+  }
+
+  private afterChunk(len: number, errno: number, n: number): void {
+    this.inflight = false;
+    if (n > 0) {
+      this.moved += n;
+      if (this.inOffset >= 0) this.inOffset += n;
+      if (this.outOffset >= 0) this.outOffset += n;
+      this.plan.onProgress(n);
+    }
+    if (errno === 0) {
+      if (n === len) { this.step(); return; }
+      // A first call that moves nothing may be a syscall that does not work
+      // here (copy_file_range gives 0 on procfs/overlay): try the next one; a
+      // real end of file reads as 0 there too.
+      if (this.moved === 0 && this.opIndex + 1 < this.plan.ops.length) {
+        this.opIndex++;
+        this.step();
+        return;
+      }
+      this.finish({ kind: 'done', op: this.op, bytes: this.moved, eof: true });
+      return;
+    }
+    if (errno === os.EAGAIN) { this.waitWritable(); return; }
+    if (this.moved === 0 && DECLINE.has(errno)) {
+      if (errno === os.ENOSYS) unavailable.add(this.op);
+      if (this.opIndex + 1 < this.plan.ops.length) {
+        this.opIndex++;
+        this.step();
+        return;
+      }
+      this.finish({ kind: 'declined', reason: `${this.op} ${errnoName(errno)}` });
+      return;
+    }
+    const side: Side = DESTINATION_ERRNO.has(errno) ? 'destination' : 'source';
+    this.finish({ kind: 'failed', op: this.op, bytes: this.moved, errno, side });
+  }
+
+  // EAGAIN: the socket or pipe is full. Wait for it in the event loop — a pool
+  // thread is never parked on it.
+  private waitWritable(): void {
+    if (this.aborted || !this.plan.shouldContinue()) {
+      this.finish({ kind: 'stopped', op: this.moved > 0 ? this.op : null, bytes: this.moved });
+      return;
+    }
+    try {
+      this.watcher ??= new native!.FdWatcher(this.outFd);
+    } catch {
+      this.failOrDecline(os.EBADF);
+      return;
+    }
+    const rc = this.watcher.wait(UV_WRITABLE, (status) => {
+      this.waiting = false;
+      if (status < 0) { this.failOrDecline(-status); return; }
+      this.step();
+    });
+    if (rc < 0) { this.failOrDecline(-rc); return; }
+    this.waiting = true;
+  }
+
+  private failOrDecline(errno: number): void {
+    if (this.moved === 0) this.finish({ kind: 'declined', reason: `poll ${errnoName(errno)}` });
+    else this.finish({ kind: 'failed', op: this.op, bytes: this.moved, errno, side: 'destination' });
+  }
+
+  private finish(outcome: Outcome): void {
+    if (this.ended || this.inflight) return;
+    this.ended = true;
+    // Order matters: take the fd out of epoll before closing it (see fd_watcher.h).
+    this.watcher?.close();
+    this.watcher = null;
+    native!.close(this.inFd);
+    native!.close(this.outFd);
+    for (const s of this.streams) if (running.get(s) === this) running.delete(s);
+    this.plan.onEnd(outcome);
+    for (const cb of this.settledCallbacks.splice(0)) cb();
+  }
+}
+
+export function errnoName(errno: number): string {
+  for (const [name, value] of Object.entries(os)) if (value === errno) return name;
+  return `errno ${errno}`;
+}

@@ -1,0 +1,53 @@
+// The one place that loads the addon. Everything else imports `native` from here
+// and treats `null` as "no fast path on this machine".
+import * as path from 'node:path';
+import { debug } from './diagnostics';
+
+export interface FdWatcher {
+  /** Arms a one-shot wait; returns 0 or a negative libuv error. */
+  wait(events: number, cb: (status: number, events: number) => void): number;
+  stop(): void;
+  close(): void;
+}
+
+export interface NativeBinding {
+  copy(op: number, inFd: number, outFd: number, inOffset: number, outOffset: number,
+    len: number, cb: (errno: number, bytes: number) => void): void;
+  /** [errno, type, flags, size] */
+  describe(fd: number): [number, number, number, number];
+  dup(fd: number): number;
+  close(fd: number): number;
+  FdWatcher: new (fd: number) => FdWatcher;
+  O_APPEND: number;
+  O_NONBLOCK: number;
+  supported: boolean;
+}
+
+/** Op codes understood by native copy(). */
+export const Op = { sendfile: 0, splice: 1, copy_file_range: 2 } as const;
+export type OpName = keyof typeof Op;
+
+/** libuv poll event bits. */
+export const UV_READABLE = 1;
+export const UV_WRITABLE = 2;
+
+export const FileType = { other: 0, file: 1, socket: 2, fifo: 3, char: 4, block: 5 } as const;
+
+function load(): { binding: NativeBinding | null; reason: string } {
+  if (process.platform !== 'linux') return { binding: null, reason: `platform ${process.platform}` };
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const build = require('node-gyp-build') as (dir: string) => NativeBinding;
+    const binding = build(path.join(__dirname, '..'));
+    if (!binding.supported) return { binding: null, reason: 'addon built without fast paths' };
+    return { binding, reason: '' };
+  } catch (err) {
+    return { binding: null, reason: `addon failed to load: ${(err as Error).message}` };
+  }
+}
+
+const loaded = load();
+if (!loaded.binding) debug('native addon unavailable (%s); every transfer takes the normal path', loaded.reason);
+
+export const native: NativeBinding | null = loaded.binding;
+export const nativeUnavailableReason: string = loaded.reason;

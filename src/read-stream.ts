@@ -1,0 +1,59 @@
+// ReadStream: a real fs.ReadStream whose pipe() flows may run in the kernel.
+// Node's pipe() machinery is untouched: it asks for data through _read(), and
+// that is the one place we may answer with a kernel transfer instead of a read.
+import type * as fs from 'node:fs';
+import { NodeReadStream, kOriginal } from './original-fs';
+import { pipeFromFile, FileSource } from './fastpath/pipe-from-file';
+import { destroyAfterTransfer, transferOf } from './fastpath/transfer';
+
+type ReadStreamOptions = Parameters<typeof import('node:fs').createReadStream>[1];
+
+export type ReadStream = fs.ReadStream;
+
+export interface ReadStreamConstructor {
+  new (path: fs.PathLike, options?: ReadStreamOptions): ReadStream;
+  (path: fs.PathLike, options?: ReadStreamOptions): ReadStream;
+  prototype: ReadStream;
+}
+
+// A function, not a class, like Node's: old code calls fs.ReadStream(path)
+// without `new`, and fs.ReadStream.call(this, ...) from util.inherits subclasses.
+function ZeroCopyReadStream(this: unknown, path: fs.PathLike, options?: ReadStreamOptions): ReadStream {
+  if (!(this instanceof NodeReadStream)) {
+    return new (ZeroCopyReadStream as unknown as ReadStreamConstructor)(path, options);
+  }
+  (NodeReadStream as unknown as (this: unknown, ...a: unknown[]) => void).call(this, path, options);
+  return this as ReadStream;
+}
+
+export const ReadStream = ZeroCopyReadStream as unknown as ReadStreamConstructor;
+Object.defineProperty(ReadStream, 'name', { value: 'ReadStream' });
+Object.setPrototypeOf(ReadStream.prototype, NodeReadStream.prototype);
+Object.setPrototypeOf(ReadStream, NodeReadStream);
+Object.defineProperty(ReadStream, kOriginal, { value: NodeReadStream });
+
+const proto = ReadStream.prototype as unknown as FileSource & {
+  _read(n: number): void;
+  _destroy(err: Error | null, cb: (err?: Error | null) => void): void;
+};
+const nodeProto = NodeReadStream.prototype as unknown as typeof proto;
+
+proto._read = function _read(this: FileSource, n: number): void {
+  pipeFromFile(this, () => nodeProto._read.call(this, n));
+};
+
+proto._destroy = function _destroy(this: FileSource, err: Error | null, cb: (err?: Error | null) => void): void {
+  destroyAfterTransfer(this, () => nodeProto._destroy.call(this, err, cb));
+};
+
+// unpipe() and a destination's backpressure both end in pause(): stop a
+// transfer that is waiting on a full socket now, not when it next drains.
+proto.pause = function pause(this: FileSource) {
+  const r = nodeProto.pause.call(this);
+  transferOf(this)?.poke();
+  return r;
+};
+
+export function createReadStream(path: fs.PathLike, options?: ReadStreamOptions): ReadStream {
+  return new ReadStream(path, options);
+}

@@ -1,0 +1,42 @@
+// WriteStream: a real fs.WriteStream. A kernel transfer may write into it
+// directly (our ReadStream drives that); its 'close' waits until the native
+// side has let go, so no byte lands after 'close'.
+import type * as fs from 'node:fs';
+import { NodeWriteStream, kOriginal } from './original-fs';
+import { destroyAfterTransfer } from './fastpath/transfer';
+
+type WriteStreamOptions = Parameters<typeof import('node:fs').createWriteStream>[1];
+
+export type WriteStream = fs.WriteStream;
+
+export interface WriteStreamConstructor {
+  new (path: fs.PathLike, options?: WriteStreamOptions): WriteStream;
+  (path: fs.PathLike, options?: WriteStreamOptions): WriteStream;
+  prototype: WriteStream;
+}
+
+function ZeroCopyWriteStream(this: unknown, path: fs.PathLike, options?: WriteStreamOptions): WriteStream {
+  if (!(this instanceof NodeWriteStream)) {
+    return new (ZeroCopyWriteStream as unknown as WriteStreamConstructor)(path, options);
+  }
+  (NodeWriteStream as unknown as (this: unknown, ...a: unknown[]) => void).call(this, path, options);
+  return this as WriteStream;
+}
+
+export const WriteStream = ZeroCopyWriteStream as unknown as WriteStreamConstructor;
+Object.defineProperty(WriteStream, 'name', { value: 'WriteStream' });
+Object.setPrototypeOf(WriteStream.prototype, NodeWriteStream.prototype);
+Object.setPrototypeOf(WriteStream, NodeWriteStream);
+Object.defineProperty(WriteStream, kOriginal, { value: NodeWriteStream });
+
+type DestroyProto = { _destroy(err: Error | null, cb: (err?: Error | null) => void): void };
+const nodeProto = NodeWriteStream.prototype as unknown as DestroyProto;
+
+(WriteStream.prototype as unknown as DestroyProto)._destroy = function _destroy(
+  this: WriteStream, err: Error | null, cb: (err?: Error | null) => void): void {
+  destroyAfterTransfer(this, () => nodeProto._destroy.call(this, err, cb));
+};
+
+export function createWriteStream(path: fs.PathLike, options?: WriteStreamOptions): WriteStream {
+  return new WriteStream(path, options);
+}
