@@ -17,6 +17,12 @@ import type { Writable } from 'node:stream';
  */
 export const MIN_FAST_PATH_BYTES = 64 * 1024;
 
+/** ZEROCOPY_MIN_BYTES overrides the threshold (benchmarks use it to measure below it). */
+function minFastPathBytes(): number {
+  const v = Number(process.env.ZEROCOPY_MIN_BYTES);
+  return process.env.ZEROCOPY_MIN_BYTES !== undefined && Number.isFinite(v) && v >= 0 ? v : MIN_FAST_PATH_BYTES;
+}
+
 /** The fs.ReadStream fields Node's own _read() uses; ours keeps them true. */
 export interface FileSource extends fs.ReadStream {
   fd: number | null;
@@ -28,6 +34,8 @@ export interface FileSource extends fs.ReadStream {
 interface SourceState {
   /** Destination for which the fast path was refused for a reason that will not change. */
   refused: Writable | null;
+  /** Destination for which a passing reason to decline was already published. */
+  announced: Writable | null;
   waits: number;
 }
 
@@ -36,7 +44,7 @@ const MAX_WAITS = 8;
 
 export function sourceState(src: FileSource): SourceState {
   const s = src as unknown as { [kState]?: SourceState };
-  return (s[kState] ??= { refused: null, waits: 0 });
+  return (s[kState] ??= { refused: null, announced: null, waits: 0 });
 }
 
 /**
@@ -46,10 +54,22 @@ export function sourceState(src: FileSource): SourceState {
  */
 export function pipeFromFile(src: FileSource, normalRead: () => void): void {
   const state = sourceState(src);
-  const transient = globalDecline() ?? sourceFileDecline(src) ?? sourceObserved(src);
-  if (transient) { normalRead(); return; }
-  const destStream = pipedTo(src)!;
+  const destStream = pipedTo(src);
+  if (!destStream) { normalRead(); return; }  // not a single-destination pipe(): nothing to decide
   if (state.refused === destStream) { normalRead(); return; }
+  const fixed = globalDecline() ?? sourceFileDecline(src);
+  if (fixed) { refuse(src, destStream, fixed, normalRead); return; }
+  // These may change during the flow (a listener removed, the buffer drained):
+  // say so once, and ask again at the next read.
+  const transient = sourceObserved(src);
+  if (transient) {
+    if (state.announced !== destStream) {
+      state.announced = destStream;
+      publish({ path: 'normal', reason: transient, bytes: 0, source: src, destination: destStream });
+    }
+    normalRead();
+    return;
+  }
 
   const facts = describeDestination(destStream);
   if (isNotYet(facts)) {
@@ -70,7 +90,7 @@ export function pipeFromFile(src: FileSource, normalRead: () => void): void {
   const limit = src.pos !== undefined ? src.end - src.pos + 1 : src.end - src.bytesRead + 1;
   const here = src.pos ?? (src.start ?? 0) + src.bytesRead;
   const expected = Math.min(limit, size - here);
-  if (expected < MIN_FAST_PATH_BYTES) {
+  if (expected < minFastPathBytes()) {
     refuse(src, destStream, `small (${Math.max(expected, 0)} bytes)`, normalRead);
     return;
   }

@@ -1,0 +1,45 @@
+// Temporary files with known content, and hashes to compare bytes exactly.
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+export function tmpDir(): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), 'zerocopy-test-'));
+}
+
+/** Deterministic pseudo-random content (fast to make, different at every offset). */
+export function makeFile(dir: string, name: string, size: number, seed = 1): string {
+  const file = path.join(dir, name);
+  const fd = fs.openSync(file, 'w');
+  const block = 1 << 20;
+  let written = 0;
+  let counter = seed;
+  while (written < size) {
+    const n = Math.min(block, size - written);
+    const buf = crypto.createHash('sha512').update(`${counter++}`).digest();
+    const chunk = Buffer.alloc(n);
+    for (let i = 0; i < n; i += buf.length) buf.copy(chunk, i, 0, Math.min(buf.length, n - i));
+    chunk.writeUInt32LE(counter >>> 0, 0 % Math.max(n - 3, 1));
+    fs.writeSync(fd, chunk);
+    written += n;
+  }
+  fs.closeSync(fd);
+  return file;
+}
+
+export function sha256(data: Buffer): string {
+  return crypto.createHash('sha256').update(data).digest('hex');
+}
+
+export function fileHash(file: string, start = 0, end = Infinity): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const h = crypto.createHash('sha256');
+    fs.createReadStream(file, { start, end }).on('data', (d) => h.update(d)).on('error', reject)
+      .on('end', () => resolve(h.digest('hex')));
+  });
+}
+
+export function openFdCount(): number {
+  return fs.readdirSync('/proc/self/fd').length;
+}
