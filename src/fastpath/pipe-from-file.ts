@@ -12,15 +12,19 @@ import { Transfer, Outcome } from './transfer';
 import type { Writable } from 'node:stream';
 
 /**
- * Below this many bytes the normal path is as fast (see docs/benchmarks.md):
- * setting up costs two dups and an fstat, and a small file is one read anyway.
+ * Below this many bytes the normal path is as fast or faster: setting up costs
+ * two dups, fstat/fcntl on both ends and a threadpool round trip, and a small
+ * file is a read or two anyway. Measured with `npm run bench` (docs/benchmarks.md):
+ * the fast path pays from 128 KiB on one connection.
  */
-export const MIN_FAST_PATH_BYTES = 64 * 1024;
+export const MIN_FAST_PATH_BYTES = 128 * 1024;
 
 /** ZEROCOPY_MIN_BYTES overrides the threshold (benchmarks use it to measure below it). */
 function minFastPathBytes(): number {
-  const v = Number(process.env.ZEROCOPY_MIN_BYTES);
-  return process.env.ZEROCOPY_MIN_BYTES !== undefined && Number.isFinite(v) && v >= 0 ? v : MIN_FAST_PATH_BYTES;
+  const raw = process.env.ZEROCOPY_MIN_BYTES;
+  if (raw === undefined || raw.trim() === '') return MIN_FAST_PATH_BYTES;
+  const v = Number(raw);
+  return Number.isFinite(v) && v >= 0 ? v : MIN_FAST_PATH_BYTES;
 }
 
 /** The fs.ReadStream fields Node's own _read() uses; ours keeps them true. */
@@ -39,12 +43,15 @@ interface SourceState {
   waits: number;
 }
 
-const kState = Symbol('zerocopy.fileSource');
 const MAX_WAITS = 8;
+// Kept beside the stream, not on it: adding a property after construction
+// would change the stream's shape and slow Node's own stream code down.
+const states = new WeakMap<FileSource, SourceState>();
 
 export function sourceState(src: FileSource): SourceState {
-  const s = src as unknown as { [kState]?: SourceState };
-  return (s[kState] ??= { refused: null, announced: null, waits: 0 });
+  let state = states.get(src);
+  if (!state) states.set(src, state = { refused: null, announced: null, waits: 0 });
+  return state;
 }
 
 /**
@@ -53,9 +60,9 @@ export function sourceState(src: FileSource): SourceState {
  * moved then push(null), or the normal read).
  */
 export function pipeFromFile(src: FileSource, normalRead: () => void): void {
-  const state = sourceState(src);
   const destStream = pipedTo(src);
   if (!destStream) { normalRead(); return; }  // not a single-destination pipe(): nothing to decide
+  const state = sourceState(src);
   if (state.refused === destStream) { normalRead(); return; }
   const fixed = globalDecline() ?? sourceFileDecline(src);
   if (fixed) { refuse(src, destStream, fixed, normalRead); return; }
@@ -71,15 +78,7 @@ export function pipeFromFile(src: FileSource, normalRead: () => void): void {
     return;
   }
 
-  const facts = describeDestination(destStream);
-  if (isNotYet(facts)) {
-    if (++state.waits > MAX_WAITS) { refuse(src, destStream, facts.reason, normalRead); return; }
-    facts.wait(() => { if (!src.destroyed) pipeFromFile(src, normalRead); });
-    return;
-  }
-  state.waits = 0;
-  if (typeof facts === 'string') { refuse(src, destStream, facts, normalRead); return; }
-
+  // Source facts first: they are one fstat, and a small file needs no more.
   const [err, type, , size] = native!.describe(src.fd as number);
   if (err !== 0 || type !== FileType.file) {
     refuse(src, destStream, 'source is not a regular file', normalRead);
@@ -94,6 +93,15 @@ export function pipeFromFile(src: FileSource, normalRead: () => void): void {
     refuse(src, destStream, `small (${Math.max(expected, 0)} bytes)`, normalRead);
     return;
   }
+
+  const facts = describeDestination(destStream);
+  if (isNotYet(facts)) {
+    if (++state.waits > MAX_WAITS) { refuse(src, destStream, facts.reason, normalRead); return; }
+    facts.wait(() => { if (!src.destroyed) pipeFromFile(src, normalRead); });
+    return;
+  }
+  state.waits = 0;
+  if (typeof facts === 'string') { refuse(src, destStream, facts, normalRead); return; }
   start(src, facts, limit, normalRead);
 }
 
