@@ -4,6 +4,7 @@
 // any moment without bytes ever landing on a reused fd number.
 import { native, Op, OpName, UV_WRITABLE, FdWatcher } from '../native';
 import { os } from './errno';
+import { debug } from '../diagnostics';
 
 /** One chunk per threadpool job: small enough that concurrent transfers and fs work take turns. */
 export const CHUNK_BYTES = 8 * 1024 * 1024;
@@ -192,8 +193,10 @@ export class Transfer {
     }
     try {
       this.watcher ??= new native!.FdWatcher(this.outFd);
-    } catch {
-      this.failOrDecline(os.EBADF);
+    } catch (err) {
+      debug('cannot watch fd %d: %s', this.outFd, (err as Error).message);
+      const uv = (err as { errno?: unknown }).errno;
+      this.failOrDecline(typeof uv === 'number' ? -uv : os.EBADF);
       return;
     }
     const rc = this.watcher.wait(UV_WRITABLE, (status) => {
