@@ -170,7 +170,7 @@ describe('file → socket', () => {
     const err = await new Promise<NodeJS.ErrnoException>((resolve) => {
       zc.pipeline(src, sock, (e) => resolve(e as NodeJS.ErrnoException));
     });
-    if (!src.closed) await new Promise((r) => src.once('close', r));
+    if (!src.closed) await new Promise<void>((r) => src.once('close', () => r()));
     await new Promise<void>((r) => server.close(() => r()));
     if (err.code === 'ERR_STREAM_PREMATURE_CLOSE') return;
     expect(['ECONNRESET', 'EPIPE']).toContain(err.code);
