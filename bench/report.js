@@ -1,0 +1,463 @@
+'use strict';
+// Turns bench/out/results.json into docs/benchmarks.md and docs/benchmarks.svg.
+// `node bench/report.js` re-renders from the last results without re-running.
+const fs = require('node:fs');
+const path = require('node:path');
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+const GiB = 1024 * MiB;
+const FAST_PATH_DEFAULT_MIN = 64 * KiB;   // MIN_FAST_PATH_BYTES in src/fastpath/pipe-from-file.ts
+
+// ---------------------------------------------------------------- stats
+
+function quantile(xs, q) {
+  const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  if (s.length === 0) return NaN;
+  const i = (s.length - 1) * q;
+  const lo = Math.floor(i);
+  return s[lo] + (s[Math.ceil(i)] - s[lo]) * (i - lo);
+}
+const median = (xs) => quantile(xs, 0.5);
+const min = (xs) => Math.min(...xs.filter(Number.isFinite));
+const max = (xs) => Math.max(...xs.filter(Number.isFinite));
+
+// Derived per-run metrics.
+function metrics(r) {
+  const gib = r.bytes / GiB;
+  const cpu = r.user + r.sys;
+  return {
+    thr: r.bytes / r.wall,                       // bytes per second of wall time
+    rate: r.transfers / r.wall,                  // transfers per second
+    user: r.user / gib,                          // CPU seconds per GiB
+    sys: r.sys / gib,
+    cpu: cpu / gib,
+    cpuPerTransfer: cpu / r.transfers,           // seconds
+    rss: r.maxRssKiB / 1024,                     // MiB
+    loopP50: r.loopP50,
+    loopP99: r.loopP99,
+    loopMax: r.loopMax,
+    latP50: r.latP50,
+    latP99: r.latP99,
+    recvBusy: r.recvBusy,
+    fast: fastShare(r),
+  };
+}
+
+// Share of flows that took a kernel path, from the diagnostics channel.
+function fastShare(r) {
+  if (!r.paths) return undefined;
+  let fast = 0;
+  let all = 0;
+  for (const [k, n] of Object.entries(r.paths)) {
+    all += n;
+    if (!k.startsWith('normal')) fast += n;
+  }
+  return all === 0 ? undefined : fast / all;
+}
+
+function group(runs, pred) {
+  const rs = runs.filter(pred);
+  const ms = rs.map(metrics);
+  const pick = (k) => ms.map((m) => m[k]);
+  return { runs: rs, ms, pick, n: rs.length };
+}
+
+// Ratio of a metric between two variants, paired by round (the runs of one
+// round were interleaved, so they saw the same machine): median and range.
+function pairedRatio(a, b, key) {
+  const byRound = new Map(b.runs.map((r, i) => [r.round, b.ms[i][key]]));
+  const rs = [];
+  a.runs.forEach((r, i) => {
+    const base = byRound.get(r.round);
+    if (base > 0 && Number.isFinite(a.ms[i][key])) rs.push(a.ms[i][key] / base);
+  });
+  return { med: median(rs), lo: min(rs), hi: max(rs), n: rs.length };
+}
+
+// ---------------------------------------------------------------- formatting
+
+function fmtSize(n) {
+  if (n >= GiB && n % GiB === 0) return `${n / GiB} GiB`;
+  if (n >= MiB && n % MiB === 0) return `${n / MiB} MiB`;
+  if (n >= KiB && n % KiB === 0) return `${n / KiB} KiB`;
+  return `${n} B`;
+}
+
+function num(x, digits) {
+  if (!Number.isFinite(x)) return '–';
+  if (digits !== undefined) return x.toFixed(digits);
+  const a = Math.abs(x);
+  if (a >= 100) return x.toFixed(0);
+  if (a >= 10) return x.toFixed(1);
+  if (a >= 1) return x.toFixed(2);
+  return x.toPrecision(2);
+}
+
+function rng(xs, f) {
+  return `${f(median(xs))} (${f(min(xs))}–${f(max(xs))})`;
+}
+
+function ratio(r) {
+  if (!r || !Number.isFinite(r.med)) return '–';
+  return `${num(r.med, 2)}× (${num(r.lo, 2)}–${num(r.hi, 2)})`;
+}
+
+function table(head, rows) {
+  const lines = [`| ${head.join(' | ')} |`, `|${head.map((h, i) => (i === 0 ? ' --- ' : ' ---: ')).join('|')}|`];
+  for (const r of rows) lines.push(`| ${r.join(' | ')} |`);
+  return lines.join('\n');
+}
+
+const gibs = (x) => num(x / GiB, 2);
+const ms = (x) => num(x * 1000, 3);
+const loopCell = (g) => `${num(median(g.pick('loopP50')), 2)} / ${num(median(g.pick('loopP99')), 2)} / ${num(max(g.pick('loopMax')), 1)}`;
+
+// ---------------------------------------------------------------- big-file tables
+
+function bigTable(runs, workload, variants) {
+  const groups = variants.map((v) => ({ v, g: group(runs, (r) => r.workload === workload && r.variant === v) }))
+    .filter((x) => x.g.n > 0);
+  const base = groups.find((x) => x.v === 'node');
+  const ceil = groups.find((x) => x.v === 'c');
+  const rows = groups.map(({ v, g }) => {
+    const name = g.runs[0].name;
+    const isC = v === 'c';
+    const fast = g.pick('fast').filter((x) => x !== undefined);
+    return [
+      `${name}${fast.length && median(fast) < 1 ? ' ⚠ fast path not taken' : ''}`,
+      rng(g.pick('thr'), gibs),
+      base ? ratio(pairedRatio(g, base.g, 'thr')) : '–',
+      ceil ? ratio(pairedRatio(g, ceil.g, 'thr')) : '–',
+      num(median(g.pick('user')), 3),
+      num(median(g.pick('sys')), 3),
+      rng(g.pick('cpu'), (x) => num(x, 3)),
+      base ? ratio(pairedRatio(g, base.g, 'cpu')) : '–',
+      `${num(median(g.pick('rss')), 0)} (max ${num(max(g.pick('rss')), 0)})`,
+      isC || workload === 'copy' && v === 'c' ? 'n/a (no event loop)' : loopCell(g),
+      ...(workload === 'socket' ? [`${num(median(g.pick('recvBusy')) * 100, 0)}% (max ${num(max(g.pick('recvBusy')) * 100, 0)}%)`] : []),
+    ];
+  });
+  const head = ['variant', 'throughput GiB/s', 'vs Node', 'vs C ceiling', 'CPU user s/GiB', 'CPU sys s/GiB',
+    'CPU total s/GiB', 'CPU vs Node', 'peak RSS MiB', 'loop delay p50 / p99 / max ms'];
+  if (workload === 'socket') head.push('receiver CPU (of one core)');
+  return table(head, rows);
+}
+
+// ---------------------------------------------------------------- small-file tables
+
+function fastKey(size) { return size < FAST_PATH_DEFAULT_MIN ? 'zerocopy-forced' : 'zerocopy'; }
+
+function smallTable(runs, conns, sizes) {
+  const rows = [];
+  for (const size of sizes) {
+    const at = (v) => group(runs, (r) => r.workload === 'small' && r.conns === conns && r.size === size && r.variant === v);
+    const base = at('node');
+    const ceil = at('c');
+    for (const v of ['node', 'zerocopy', 'zerocopy-forced', 'c']) {
+      const g = at(v);
+      if (g.n === 0) continue;
+      const fast = g.pick('fast').filter((x) => x !== undefined);
+      rows.push([
+        fmtSize(size),
+        g.runs[0].name,
+        rng(g.pick('rate'), (x) => num(x, 0)),
+        v === 'node' ? '1' : ratio(pairedRatio(g, base, 'rate')),
+        v === 'c' ? '1' : ratio(pairedRatio(g, ceil, 'rate')),
+        `${ms(median(g.pick('latP50')))} / ${ms(median(g.pick('latP99')))}`,
+        num(median(g.pick('cpuPerTransfer')) * 1e6, 0),
+        num(median(g.pick('cpu')), 2),
+        num(median(g.pick('rss')), 0),
+        v === 'c' ? 'n/a' : num(median(g.pick('loopP99')), 2),
+        fast.length ? `${num(median(fast) * 100, 0)}%` : v === 'c' ? 'all' : '0% (Node)',
+      ]);
+    }
+  }
+  return table(['size', 'variant', 'transfers/s', 'vs Node', 'vs C ceiling', 'latency p50 / p99 ms',
+    'CPU µs/transfer', 'CPU s/GiB', 'peak RSS MiB', 'loop p99 ms', 'fast path taken'], rows);
+}
+
+// Where does the kernel path start to pay? Node vs zerocopy's fast path (forced
+// below the library's threshold) at each size, paired by round.
+function crossover(runs, conns, sizes) {
+  const rows = [];
+  const verdicts = [];
+  for (const size of sizes) {
+    const base = group(runs, (r) => r.workload === 'small' && r.conns === conns && r.size === size && r.variant === 'node');
+    const fast = group(runs, (r) => r.workload === 'small' && r.conns === conns && r.size === size && r.variant === fastKey(size));
+    if (base.n === 0 || fast.n === 0) continue;
+    const rr = pairedRatio(fast, base, 'rate');
+    const cr = pairedRatio(fast, base, 'cpuPerTransfer');
+    // The machine is noisy: call it only when the rounds agree.
+    let verdict;
+    if (rr.lo > 1 && rr.med >= 1.1) verdict = 'pays (faster in every round)';
+    else if (rr.med >= 1.1) verdict = 'pays (median)';
+    else if (rr.hi < 1) verdict = 'slower (every round)';
+    else if (rr.med <= 0.9) verdict = 'slower (median)';
+    else verdict = cr.med < 0.9 ? 'same speed within noise, less CPU' : cr.med > 1.1 ? 'same speed within noise, more CPU' : 'same within noise';
+    verdicts.push({ size, rr, cr, verdict });
+    rows.push([fmtSize(size), num(median(base.pick('rate')), 0), num(median(fast.pick('rate')), 0), ratio(rr),
+      `${num(median(base.pick('cpuPerTransfer')) * 1e6, 0)} → ${num(median(fast.pick('cpuPerTransfer')) * 1e6, 0)}`,
+      ratio(cr), verdict]);
+  }
+  // The crossover: the smallest size from which every larger size pays too.
+  let from = null;
+  for (let i = verdicts.length - 1; i >= 0 && verdicts[i].verdict.startsWith('pays'); i--) from = verdicts[i];
+  const tbl = table(['size', 'Node transfers/s', 'fast path transfers/s', 'rate vs Node', 'CPU µs/transfer Node → fast',
+    'CPU/transfer vs Node', 'verdict'], rows);
+  return { tbl, from, verdicts };
+}
+
+// ---------------------------------------------------------------- markdown
+
+function renderMarkdown(results) {
+  const { config, facts, runs } = results;
+  const out = [];
+  const p = (s = '') => out.push(s);
+  p('# Benchmarks');
+  p();
+  p('Generated by `npm run bench` (bench/run.js); re-render from the raw runs with `node bench/report.js`.');
+  p(`${config.quick ? '**Quick smoke run (BENCH_QUICK=1): smaller sizes, fewer rounds — not the reference numbers.** ' : ''}` +
+    `${config.rounds} rounds${config.warmup ? ' after one discarded warm-up round (big files)' : ''}; ` +
+    'variants interleaved and their order rotated every round; each cell is the **median (min–max)** over the rounds, ' +
+    'and ratios ("vs Node", "vs C ceiling") are per-round ratios between runs of the same round, median (min–max).');
+  p();
+  p('| machine | |');
+  p('| --- | --- |');
+  p(`| date | ${facts.date} |`);
+  p(`| nproc | ${facts.nproc} (shared, noisy machine: trust ratios, not absolute numbers) |`);
+  p(`| kernel (uname -r) | ${facts.kernel} |`);
+  p(`| Node | ${facts.node} |`);
+  p(`| CPU | ${facts.cpu} |`);
+  p(`| memory | ${facts.memGiB} GiB |`);
+  p(`| temp files | ${facts.tmpdir} (${facts.tmpFs}) |`);
+  p(`| C compiler | ${facts.cc} |`);
+  p(`| bench runtime | ${facts.seconds} s |`);
+  p();
+  if (results.failures && results.failures.length) {
+    p(`**${results.failures.length} run(s) failed once and were retried:** ${results.failures.join('; ')}`);
+    p();
+  }
+  p('How it is measured:');
+  p('- Every sender is its own child process (bench/sender.js for Node variants, C programs in bench/c/ for the ceilings), ' +
+    'so CPU (`process.cpuUsage()` / `getrusage`, user and sys apart), peak RSS (VmHWM of the process, so Node variants ' +
+    'include Node\'s own ~45 MiB) and event-loop delay (`monitorEventLoopDelay`, 1 ms resolution, shown as lateness beyond the ' +
+    '1 ms tick) are that variant\'s alone. CPU and wall time cover the transfer only, not process start or connecting. ' +
+    'With 2 cores, loop delay also counts time the main thread waited for a core while the kernel copy, the receiver ' +
+    'and the neighbours were running: compare variants, not absolute values.');
+  p('- Source files are real data, written and fsynced before the runs and **page-cached** (24 GiB RAM): these are ' +
+    'memory→socket and memory→file numbers, not disk reads.');
+  p('- Socket workloads go over loopback TCP (127.0.0.1, TCP_NODELAY on the sender) to **one receiver process for all ' +
+    'variants** (bench/c/receiver.c): a thread per connection splicing socket → pipe → /dev/null, never copying to user ' +
+    'space. The sender first writes an 8-byte size header; the receiver answers each complete transfer with one ack byte, ' +
+    'and a transfer\'s time runs until that ack (and the source stream\'s close), so it counts bytes delivered, not bytes queued.');
+  p('- On loopback the kernel does most of the TCP receive work in the *sender\'s* context, so sender sys time includes it, ' +
+    'for every variant alike.');
+  p();
+
+  // file -> socket
+  p(`## file → socket: ${fmtSize(config.big)} over loopback TCP (page-cached)`);
+  p();
+  p('`fs.createReadStream(f).pipe(sock)` vs zerocopy\'s `createReadStream(f).pipe(sock)` (sendfile on the threadpool, 8 MiB ' +
+    'chunks) vs a C program doing a bare `sendfile` loop on a blocking socket (bench/c/sendfile_client.c).');
+  p();
+  p(bigTable(runs, 'socket', ['node', 'zerocopy', 'c']));
+  p();
+  const recv = group(runs, (r) => r.workload === 'socket' && r.variant === 'c');
+  if (recv.n) {
+    const busy = median(recv.pick('recvBusy'));
+    p(`Receiver check: during the C ceiling runs the receiver thread used ${num(busy * 100, 0)}% of one core ` +
+      `(max ${num(max(recv.pick('recvBusy')) * 100, 0)}%) — ${busy < 0.8 ? 'it spent most of its time waiting for bytes, so it keeps up with the ceiling and is not what is measured.' : '**it was close to saturated: the ceiling may be the receiver\'s, not the sender\'s.**'} ` +
+      'Every run also checks that the receiver got exactly the bytes the sender claims.');
+    p();
+  }
+
+  // file -> file
+  p(`## file → file copy: ${fmtSize(config.big)} (page-cached source, destination on ${facts.tmpFs})`);
+  p();
+  p('`stream.pipeline(fs.createReadStream, fs.createWriteStream)` vs the same with zerocopy\'s streams (copy_file_range) ' +
+    'vs `fs.copyFile` vs a C `copy_file_range` loop (bench/c/cfr_copy.c, 8 MiB per call like the library). No fsync: the copy lands in the page cache; the destination is ' +
+    'deleted after every run so its dirty pages are dropped rather than written back during the next run.');
+  p();
+  p(bigTable(runs, 'copy', ['node', 'zerocopy', 'copyFile', 'c']));
+  p();
+
+  // small files
+  const sizes = config.smallSizes;
+  p('## Many small files over loopback TCP');
+  p();
+  p('Files sent one after another on each connection: `createReadStream(f).pipe(sock, { end: false })`, wait for the ' +
+    `receiver's ack, next file (cycling through up to 64 distinct page-cached files per size). Each run lasts ${config.smallMs} ms. ` +
+    'Latency is from createReadStream() to the ack. "zerocopy" is the library as shipped (below 64 KiB, ' +
+    '`MIN_FAST_PATH_BYTES`, it declines the fast path); "ZEROCOPY_MIN_BYTES=0" forces the fast path at every size. ' +
+    '"fast path taken" is the share of flows the diagnostics channel reported as sendfile.');
+  p();
+  for (const conns of config.smallConns) {
+    p(`### ${conns} connection${conns > 1 ? 's' : ''}`);
+    p();
+    p(smallTable(runs, conns, sizes));
+    p();
+  }
+
+  p('## Where the fast path starts to pay');
+  p();
+  for (const conns of config.smallConns) {
+    const c = crossover(runs, conns, sizes);
+    p(`${conns} connection${conns > 1 ? 's' : ''}: Node vs zerocopy's fast path (forced with ZEROCOPY_MIN_BYTES=0 below 64 KiB).`);
+    p();
+    p(c.tbl);
+    p();
+    if (c.from) {
+      p(`**Crossover (${conns} conn.): the fast path pays from ${fmtSize(c.from.size)} up** — ` +
+        `${num(c.from.rr.med, 2)}× Node's transfers/s there (${num(c.from.rr.lo, 2)}–${num(c.from.rr.hi, 2)}), ` +
+        `CPU per transfer ${num(c.from.cr.med, 2)}× Node's.` +
+        `${c.from.size === sizes[0] ? ' That is the smallest size measured: it pays at every size tried.' : ''}`);
+    } else {
+      p(`**Crossover (${conns} conn.): the fast path did not pay consistently at any measured size up to the largest.**`);
+    }
+    const atMin = c.verdicts.find((v) => v.size === FAST_PATH_DEFAULT_MIN);
+    if (atMin) {
+      p(`At the library's threshold, MIN_FAST_PATH_BYTES = 64 KiB (the smallest size it takes the fast path for by default): ` +
+        `${atMin.verdict} — ${num(atMin.rr.med, 2)}× Node's transfers/s (${num(atMin.rr.lo, 2)}–${num(atMin.rr.hi, 2)}), ` +
+        `CPU per transfer ${num(atMin.cr.med, 2)}×.`);
+    }
+    const slower = c.verdicts.filter((v) => v.verdict.startsWith('slower'));
+    if (slower.length) p(`Slower than Node at: ${slower.map((v) => `${fmtSize(v.size)} (${num(v.rr.med, 2)}×)`).join(', ')}.`);
+    p();
+  }
+  // Automatic checks: what the guide asks of the fast path.
+  p('## Checks');
+  p();
+  const checks = [];
+  const sockNode = group(runs, (r) => r.workload === 'socket' && r.variant === 'node');
+  const sockZc = group(runs, (r) => r.workload === 'socket' && r.variant === 'zerocopy');
+  if (sockNode.n && sockZc.n) {
+    const cr = pairedRatio(sockZc, sockNode, 'cpu');
+    checks.push(`${cr.hi < 1 ? '✅' : '❌'} file→socket: zerocopy's sender CPU/GiB is ${num(cr.med, 2)}× Node's (${num(cr.lo, 2)}–${num(cr.hi, 2)}).`);
+  }
+  if (recv.n) {
+    const busy = median(recv.pick('recvBusy'));
+    checks.push(`${busy < 0.8 ? '✅' : '❌'} the receiver keeps up with the C ceiling (${num(busy * 100, 0)}% of one core).`);
+  }
+  // "The fast path must never be slower than the normal path": zerocopy as
+  // shipped (its own threshold) vs Node, at every small size.
+  for (const conns of config.smallConns) {
+    const bad = [];
+    for (const size of sizes) {
+      const base = group(runs, (r) => r.workload === 'small' && r.conns === conns && r.size === size && r.variant === 'node');
+      const zc = group(runs, (r) => r.workload === 'small' && r.conns === conns && r.size === size && r.variant === 'zerocopy');
+      if (!base.n || !zc.n) continue;
+      const rr = pairedRatio(zc, base, 'rate');
+      const cr = pairedRatio(zc, base, 'cpuPerTransfer');
+      const fast = median(zc.pick('fast').filter((x) => x !== undefined));
+      if (rr.hi < 1 || rr.med <= 0.9) {
+        bad.push(`${fmtSize(size)} (${num(rr.med, 2)}× the transfers/s, range ${num(rr.lo, 2)}–${num(rr.hi, 2)}; ` +
+          `CPU/transfer ${num(cr.med, 2)}×; ${fast > 0 ? 'fast path taken' : 'fast path declined: the cost is zerocopy\'s per-stream decision'})`);
+      }
+    }
+    checks.push(bad.length
+      ? `❌ ${conns} conn.: zerocopy as shipped is slower than Node at ${bad.join('; ')}.`
+      : `✅ ${conns} conn.: zerocopy as shipped is never clearly slower than Node (no size at ≤ 0.9× median or slower in every round).`);
+  }
+  for (const c of checks) p(`- ${c}`);
+  p();
+  p('![benchmark chart](benchmarks.svg)');
+  p();
+  return `${out.join('\n')}\n`;
+}
+
+// ---------------------------------------------------------------- SVG chart
+
+function renderSvg(results) {
+  const { config, runs } = results;
+  // Bar groups: the two big workloads, then each small size on one connection.
+  const groups = [
+    { label: `file→socket ${fmtSize(config.big)}`, sel: (r) => r.workload === 'socket' },
+    { label: `file→file ${fmtSize(config.big)}`, sel: (r) => r.workload === 'copy' },
+    ...config.smallSizes.map((s) => ({ label: `${fmtSize(s)} files`, sel: (r) => r.workload === 'small' && r.conns === 1 && r.size === s })),
+  ];
+  const series = [
+    { key: 'node', label: 'Node streams', color: '#9aa0a6' },
+    { key: 'zerocopy', label: 'zerocopy', color: '#1a73e8' },
+    { key: 'zerocopy-forced', label: 'zerocopy, ZEROCOPY_MIN_BYTES=0', color: '#8ab4f8' },
+    { key: 'copyFile', label: 'fs.copyFile', color: '#f9ab00' },
+    { key: 'c', label: 'C syscall loop (ceiling)', color: '#188038' },
+  ];
+  const panels = [
+    { title: 'Throughput vs Node (× Node\'s bytes/s or transfers/s, median; higher is better)', key: (w) => (w === 'small' ? 'rate' : 'thr') },
+    { title: 'Sender CPU per byte vs Node (× Node\'s CPU s/GiB, median; lower is better)', key: () => 'cpu' },
+  ];
+  const W = 1000;
+  const PH = 260;
+  const top = 44;
+  const left = 56;
+  const gw = (W - left - 20) / groups.length;
+  const parts = [];
+  const esc = (s) => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;');
+  // Log scale, bars drawn from the Node = 1× line: up is "more than Node".
+  const TICKS = [0.01, 0.03, 0.1, 0.3, 1, 3, 10, 30, 100];
+  panels.forEach((panel, pi) => {
+    const y0 = top + pi * (PH + 76);
+    const data = groups.map((g) => {
+      const rs = runs.filter(g.sel);
+      const base = group(rs, (r) => r.variant === 'node');
+      return series.map((s) => {
+        const gr = group(rs, (r) => r.variant === s.key);
+        if (gr.n === 0 || base.n === 0) return null;
+        return { s, v: pairedRatio(gr, base, panel.key(rs[0].workload)).med };
+      }).filter(Boolean);
+    });
+    const vals = data.flat().map((d) => d.v).filter((v) => Number.isFinite(v) && v > 0);
+    const lo = Math.log10(Math.min(0.5, ...vals) / 1.3);
+    const hi = Math.log10(Math.max(2, ...vals) * 1.3);
+    const y = (v) => y0 + PH - (PH * (Math.log10(Math.max(v, 10 ** lo)) - lo)) / (hi - lo);
+    parts.push(`<text x="${left}" y="${y0 - 16}" font-size="14" font-weight="bold">${esc(panel.title)}</text>`);
+    parts.push(`<line x1="${left}" y1="${y0}" x2="${left}" y2="${y0 + PH}" stroke="#333"/>`);
+    for (const t of TICKS) {
+      if (Math.log10(t) < lo || Math.log10(t) > hi) continue;
+      const ty = y(t).toFixed(1);
+      parts.push(`<line x1="${left}" y1="${ty}" x2="${W - 10}" y2="${ty}" stroke="${t === 1 ? '#444' : '#e0e0e0'}"${t === 1 ? '' : ' stroke-dasharray="3 3"'}/>`);
+      parts.push(`<text x="${left - 6}" y="${(+ty + 4).toFixed(1)}" font-size="11" text-anchor="end">${t}×</text>`);
+    }
+    data.forEach((bars, gi) => {
+      const gx = left + gi * gw;
+      const bw = Math.min(26, (gw - 14) / Math.max(1, bars.length));
+      const x0 = gx + (gw - bw * bars.length) / 2;
+      bars.forEach((b, bi) => {
+        if (!Number.isFinite(b.v) || b.v <= 0) return;
+        const x = x0 + bi * bw;
+        const ya = y(1);
+        const yb = y(b.v);
+        const h = Math.max(1, Math.abs(ya - yb));
+        const ry = Math.min(ya, yb);
+        parts.push(`<rect x="${x.toFixed(1)}" y="${ry.toFixed(1)}" width="${(bw - 2).toFixed(1)}" height="${h.toFixed(1)}" fill="${b.s.color}"><title>${esc(b.s.label)}: ${num(b.v, 2)}×</title></rect>`);
+        const ly = b.v >= 1 ? yb - 3 : yb + 10;
+        parts.push(`<text x="${(x + bw / 2 - 1).toFixed(1)}" y="${ly.toFixed(1)}" font-size="9" text-anchor="middle">${num(b.v, b.v < 10 ? 2 : 1)}</text>`);
+      });
+      parts.push(`<text x="${(gx + gw / 2).toFixed(1)}" y="${y0 + PH + 18}" font-size="11" text-anchor="middle">${esc(groups[gi].label)}</text>`);
+    });
+  });
+  const H = top + panels.length * (PH + 76);
+  let lx = left;
+  const legend = series.map((s) => {
+    const item = `<rect x="${lx}" y="${H - 12}" width="12" height="12" fill="${s.color}"/>` +
+      `<text x="${lx + 16}" y="${H - 2}" font-size="11">${esc(s.label)}</text>`;
+    lx += 34 + s.label.length * 6.6;
+    return item;
+  }).join('');
+  const note = `Small files: one connection, files sent back to back. Log scale. ${config.quick ? 'QUICK smoke run. ' : ''}Source: docs/benchmarks.md`;
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H + 28}" viewBox="0 0 ${W} ${H + 28}" font-family="sans-serif">\n` +
+    `<rect width="100%" height="100%" fill="white"/>\n${parts.join('\n')}\n${legend}\n` +
+    `<text x="${left}" y="${H + 20}" font-size="10" fill="#555">${esc(note)}</text>\n</svg>\n`;
+}
+
+module.exports = { renderMarkdown, renderSvg };
+
+if (require.main === module) {
+  const root = path.join(__dirname, '..');
+  const results = JSON.parse(fs.readFileSync(path.join(__dirname, 'out', 'results.json'), 'utf8'));
+  const md = renderMarkdown(results);
+  fs.writeFileSync(path.join(root, 'docs', 'benchmarks.md'), md);
+  fs.writeFileSync(path.join(root, 'docs', 'benchmarks.svg'), renderSvg(results));
+  process.stdout.write(md);
+}
