@@ -18,6 +18,14 @@ export interface NativeBinding {
   dup(fd: number): number;
   close(fd: number): number;
   FdWatcher: new (fd: number) => FdWatcher;
+  /** One non-blocking splice, no offsets: bytes (0 = end of input) or -errno. */
+  spliceSync(inFd: number, outFd: number, len: number): number;
+  /** [errno, readFd, writeFd, capacity] */
+  makePipe(size: number): [number, number, number, number];
+  /** FIONREAD: bytes or -errno. */
+  bytesReadable(fd: number): number;
+  /** One read(2): bytes, 0 at end, or -errno. */
+  readInto(fd: number, buf: Buffer): number;
   O_APPEND: number;
   O_NONBLOCK: number;
   supported: boolean;

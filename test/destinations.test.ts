@@ -71,7 +71,7 @@ describe('destinations', () => {
     const rec = recordTransfers();
     const dst = fs.createWriteStream('/dev/null');
     createReadStream(file).pipe(dst);
-    await new Promise((r) => dst.on('close', r));
+    await new Promise<void>((r) => dst.on('close', () => r()));
     rec.stop();
     expect(dst.bytesWritten).toBe(fs.statSync(file).size);
     expect(rec.messages.map((m) => m.path)).toEqual(['normal']);
