@@ -4,9 +4,13 @@ import * as path from 'node:path';
 import { debug } from './diagnostics';
 
 export interface FdWatcher {
-  /** Arms a one-shot wait; returns 0 or a negative libuv error. */
-  wait(events: number, cb: (status: number, events: number) => void): number;
+  /**
+   * Calls cb each time the fd is ready (level-triggered) until stop(); returns
+   * 0 or a negative libuv error. Cheap to call again with the same events.
+   */
+  start(events: number, cb: (status: number, events: number) => void): number;
   stop(): void;
+  /** Takes the fd out of epoll; call before closing the fd. */
   close(): void;
 }
 

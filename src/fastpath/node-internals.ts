@@ -153,3 +153,31 @@ export function endSocketReadable(sock: net.Socket): void {
   sock.push(null);
   sock.read(0);
 }
+
+/**
+ * Calls `onChange` when the stream is paused (unpipe(), a destination's
+ * 'close', backpressure all end in pause()) or destroyed, by shadowing those
+ * two methods on this one instance for the transfer's life. Listeners would
+ * do the same but are visible (listenerCount, MaxListenersExceededWarning on
+ * busy sockets). Returns the function that removes the shadows.
+ */
+export function watchPauseAndDestroy(stream: Readable, onChange: () => void): () => void {
+  const s = stream as any;
+  const hadPause = Object.prototype.hasOwnProperty.call(s, 'pause');
+  const hadDestroy = Object.prototype.hasOwnProperty.call(s, '_destroy');
+  const pause = s.pause;
+  const destroy = s._destroy;
+  s.pause = function (this: Readable, ...args: unknown[]) {
+    const r = pause.apply(this, args);
+    onChange();
+    return r;
+  };
+  s._destroy = function (this: Readable, ...args: unknown[]) {
+    onChange();
+    return destroy.apply(this, args);
+  };
+  return () => {
+    if (hadPause) s.pause = pause; else delete s.pause;
+    if (hadDestroy) s._destroy = destroy; else delete s._destroy;
+  };
+}

@@ -11,7 +11,7 @@ import { describeDestination, isNotYet, Destination } from './endpoint';
 import { globalDecline, pipedTo } from './eligible';
 import {
   addSocketBytesRead, endSocketReadable, isTlsSocket, readableState, resumeSocketReading,
-  socketFd, socketHasUserBuffer, stopSocketReading, touchSocketTimer,
+  socketFd, socketHasUserBuffer, stopSocketReading, touchSocketTimer, watchPauseAndDestroy,
 } from './node-internals';
 import { StreamTransfer, StreamOutcome } from './splice-transfer';
 
@@ -124,8 +124,11 @@ function handOver(src: net.Socket, dest: Destination, inFd: number, direct: bool
 
 function start(src: net.Socket, dest: Destination, inFd: number, direct: boolean): void {
   const stream = dest.stream;
-  const poke = (): void => transfer?.poke();
-  const transfer = StreamTransfer.start({
+  let transfer: StreamTransfer | null = null;
+  // unpipe(), a destination's 'close' and backpressure all pause the source;
+  // destroying it does not. Either: re-decide now, not at the next byte.
+  const unwatch = watchPauseAndDestroy(src, () => transfer?.poke());
+  transfer = StreamTransfer.start({
     inFd,
     outFd: dest.fd,
     direct,
@@ -136,26 +139,19 @@ function start(src: net.Socket, dest: Destination, inFd: number, direct: boolean
       touchSocketTimer(src);
     },
     onDelivered: (n) => dest.onBytes(n),
-    shouldContinue: () => sourceObserved(src) === null && pipedTo(src) === stream &&
+    shouldContinue: () => !src.destroyed && sourceObserved(src) === null && pipedTo(src) === stream &&
       readableState(src)!.flowing === true && dest.usable(),
     destinationAlive: () => !stream.destroyed,
     onEnd(outcome) {
-      src.removeListener('pause', poke);
-      src.removeListener('close', poke);
-      stream.removeListener('close', poke);
+      unwatch();
       finish(src, dest, outcome);
     },
   }, [src, stream]);
   if (!transfer) {
+    unwatch();
     resumeSocketReading(src);
     decline(src, stream, 'no pipe or fd available');
-    return;
   }
-  // unpipe(), a destination's 'close' and backpressure all pause the source;
-  // a destroyed socket only says 'close'. Any of them: re-decide now.
-  src.on('pause', poke);
-  src.on('close', poke);
-  stream.on('close', poke);
 }
 
 function finish(src: net.Socket, dest: Destination, outcome: StreamOutcome): void {

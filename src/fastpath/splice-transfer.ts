@@ -57,6 +57,8 @@ export class StreamTransfer implements RunningTransfer {
   private watcherIn: FdWatcher | null = null;
   private watcherOut: FdWatcher | null = null;
   private scheduled = false;
+  /** The last read took less than asked: the source is empty, wait rather than probe. */
+  private sourceDrained = false;
   private readonly settled: Array<() => void> = [];
 
   private constructor(private readonly plan: StreamPlan, private readonly inFd: number,
@@ -100,7 +102,6 @@ export class StreamTransfer implements RunningTransfer {
     // would have written them already): deliver them unless it is gone.
     if (this.waiting === 'out' && this.inPipe > 0 && !this.aborted && this.plan.destinationAlive()) return;
     if (!this.aborted && this.plan.shouldContinue()) return;
-    (this.waiting === 'in' ? this.watcherIn : this.watcherOut)?.stop();
     this.waiting = null;
     this.finish({ kind: 'stopped', bytes: this.delivered });
   }
@@ -132,8 +133,16 @@ export class StreamTransfer implements RunningTransfer {
       this.finish({ kind: 'stopped', bytes: this.delivered });
       return;
     }
+    if (this.sourceDrained) {
+      // Like libuv's read loop: a short read means the socket is empty, so
+      // wait for it instead of spending a syscall on EAGAIN.
+      this.sourceDrained = false;
+      this.wait('in');
+      return;
+    }
     const n = native!.spliceSync(this.inFd, this.pipe!.writeFd, this.pipe!.capacity);
     if (n > 0) {
+      this.sourceDrained = n < this.pipe!.capacity;
       this.inPipe += n;
       this.received += n;
       this.plan.onReceived(n);
@@ -171,8 +180,14 @@ export class StreamTransfer implements RunningTransfer {
       this.copyOnPool(this.inFd, DIRECT_CHUNK);
       return;
     }
+    if (this.sourceDrained) {
+      this.sourceDrained = false;
+      this.wait('in');
+      return;
+    }
     const n = native!.spliceSync(this.inFd, this.outFd, DIRECT_CHUNK);
     if (n > 0) {
+      this.sourceDrained = n < DIRECT_CHUNK;
       this.received += n;
       this.plan.onReceived(n);
       this.deliveredBytes(n);
@@ -242,6 +257,11 @@ export class StreamTransfer implements RunningTransfer {
     return buf.subarray(0, got);
   }
 
+  // Waiting for the source stays armed across waits — a readable socket fires
+  // only when new bytes come, and re-arming for every message would cost
+  // epoll_ctl calls — but is stopped whenever we wait for the other side, so a
+  // source with bytes we cannot move yet never spins the loop. Waiting for the
+  // destination is one-shot: a writable socket stays writable.
   private wait(side: 'in' | 'out'): void {
     if (side === 'in' && (this.aborted || !this.plan.shouldContinue())) {
       this.finish({ kind: 'stopped', bytes: this.delivered });
@@ -255,7 +275,10 @@ export class StreamTransfer implements RunningTransfer {
       this.finish({ kind: 'failed', bytes: this.delivered, errno: os.EBADF, side: side === 'in' ? 'source' : 'destination' });
       return;
     }
-    const rc = watcher.wait(side === 'in' ? UV_READABLE : UV_WRITABLE, () => {
+    if (side === 'out') this.watcherIn?.stop();
+    const rc = watcher.start(side === 'in' ? UV_READABLE : UV_WRITABLE, () => {
+      if (this.waiting !== side) { watcher.stop(); return; }
+      if (side === 'out') watcher.stop();
       this.waiting = null;
       // An error or hang-up shows as readiness: the next splice reports it.
       this.pump();

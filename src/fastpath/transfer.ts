@@ -211,7 +211,9 @@ export class Transfer implements RunningTransfer {
       this.failOrDecline(os.EBADF);
       return;
     }
-    const rc = this.watcher.wait(UV_WRITABLE, (status) => {
+    const watcher = this.watcher;
+    const rc = watcher.start(UV_WRITABLE, (status) => {
+      watcher.stop();  // one-shot: a writable socket stays writable
       this.waiting = false;
       if (status < 0) { this.failOrDecline(-status); return; }
       this.step();
