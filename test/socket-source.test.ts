@@ -178,6 +178,26 @@ describe('socket sources behave as Node', () => {
     expect(['write', 'read']).toContain(err.syscall);
   });
 
+  it('a spliced flow counts as activity for setTimeout', async () => {
+    let timer: NodeJS.Timeout | undefined;
+    const server = net.createServer((s) => {
+      timer = setInterval(() => s.write(Buffer.alloc(64 * 1024)), 20);
+      s.on('error', () => undefined);
+    });
+    const port = await listen(server);
+    const sock = net.connect(port, '127.0.0.1');
+    const dst = createWriteStream(path.join(dir, 'active.bin'));
+    sock.pipe(dst);
+    let timedOut = false;
+    sock.setTimeout(150, () => { timedOut = true; });
+    await new Promise((r) => setTimeout(r, 600));
+    clearInterval(timer);
+    expect(timedOut).toBe(false);
+    expect(dst.bytesWritten).toBeGreaterThan(0);
+    sock.destroy();
+    server.close();
+  });
+
   it('setTimeout on the source fires when the spliced flow goes idle', async () => {
     let peer: net.Socket | null = null;
     const server = net.createServer((s) => { peer = s; s.write(Buffer.alloc(MiB)); });
