@@ -48,7 +48,54 @@ Napi::Value CloseJs(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, CloseFd(fd));
 }
 
+int IntArg(const Napi::CallbackInfo& info, size_t i) {
+  return info.Length() > i && info[i].IsNumber() ? info[i].As<Napi::Number>().Int32Value() : -1;
+}
+
+double NumArg(const Napi::CallbackInfo& info, size_t i) {
+  return info.Length() > i && info[i].IsNumber() ? info[i].As<Napi::Number>().DoubleValue() : -1;
+}
+
+// spliceSync(inFd, outFd, len) -> bytes (0 = end of input) or -errno
+Napi::Value SpliceSyncJs(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(
+      SpliceOnce(IntArg(info, 0), IntArg(info, 1), static_cast<int64_t>(NumArg(info, 2)))));
+}
+
+// makePipe(size) -> [errno, readFd, writeFd, capacity]
+Napi::Value MakePipeJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  PipePair p = MakePipe(IntArg(info, 0));
+  Napi::Array out = Napi::Array::New(env, 4);
+  out.Set(0u, Napi::Number::New(env, p.error));
+  out.Set(1u, Napi::Number::New(env, p.read_fd));
+  out.Set(2u, Napi::Number::New(env, p.write_fd));
+  out.Set(3u, Napi::Number::New(env, p.capacity));
+  return out;
+}
+
+// bytesReadable(fd) -> bytes or -errno
+Napi::Value BytesReadableJs(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(BytesReadable(IntArg(info, 0))));
+}
+
+// readInto(fd, buffer) -> bytes or -errno
+Napi::Value ReadIntoJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[1].IsBuffer()) {
+    Napi::TypeError::New(env, "readInto(fd, buffer)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  auto buf = info[1].As<Napi::Buffer<char>>();
+  return Napi::Number::New(env, static_cast<double>(
+      ReadOnce(IntArg(info, 0), buf.Data(), static_cast<int64_t>(buf.Length()))));
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("spliceSync", Napi::Function::New(env, SpliceSyncJs, "spliceSync"));
+  exports.Set("makePipe", Napi::Function::New(env, MakePipeJs, "makePipe"));
+  exports.Set("bytesReadable", Napi::Function::New(env, BytesReadableJs, "bytesReadable"));
+  exports.Set("readInto", Napi::Function::New(env, ReadIntoJs, "readInto"));
   exports.Set("copy", Napi::Function::New(env, Copy, "copy"));
   exports.Set("describe", Napi::Function::New(env, DescribeJs, "describe"));
   exports.Set("dup", Napi::Function::New(env, DupJs, "dup"));

@@ -4,7 +4,7 @@ namespace zerocopy {
 
 Napi::Function FdWatcher::Init(Napi::Env env) {
   return DefineClass(env, "FdWatcher",
-                     {InstanceMethod<&FdWatcher::Wait>("wait"),
+                     {InstanceMethod<&FdWatcher::Start>("start"),
                       InstanceMethod<&FdWatcher::Stop>("stop"),
                       InstanceMethod<&FdWatcher::Close>("close")});
 }
@@ -38,19 +38,18 @@ FdWatcher::FdWatcher(const Napi::CallbackInfo& info) : Napi::ObjectWrap<FdWatche
 FdWatcher::~FdWatcher() { CloseHandle(); }
 
 void FdWatcher::OnPoll(uv_poll_t* handle, int status, int events) {
-  static_cast<FdWatcher*>(handle->data)->Fire(status, events);
+  auto* self = static_cast<FdWatcher*>(handle->data);
+  if (self != nullptr) self->Fire(status, events);
 }
 
 void FdWatcher::Fire(int status, int events) {
-  // One-shot: stop before calling back, so a level-triggered fd cannot fire again.
-  Disarm();
+  if (!armed_ || callback_.IsEmpty()) return;
   Napi::Env env = Env();
   Napi::HandleScope scope(env);
-  Napi::FunctionReference cb = std::move(callback_);
-  Unref();  // taken by Wait()
-  if (!cb.IsEmpty()) {
-    cb.MakeCallback(env.Global(), {Napi::Number::New(env, status), Napi::Number::New(env, events)});
-  }
+  // The callback may stop() (dropping callback_) or close() this watcher: call
+  // through a local reference that outlives it.
+  Napi::Function cb = callback_.Value();
+  cb.MakeCallback(env.Global(), {Napi::Number::New(env, status), Napi::Number::New(env, events)});
 }
 
 void FdWatcher::Disarm() {
@@ -58,20 +57,24 @@ void FdWatcher::Disarm() {
   armed_ = false;
 }
 
-Napi::Value FdWatcher::Wait(const Napi::CallbackInfo& info) {
+Napi::Value FdWatcher::Start(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (handle_ == nullptr || armed_ || info.Length() < 2 || !info[0].IsNumber() ||
-      !info[1].IsFunction()) {
-    Napi::Error::New(env, "FdWatcher.wait(events, cb): closed, busy or bad arguments")
+  if (handle_ == nullptr || info.Length() < 2 || !info[0].IsNumber() || !info[1].IsFunction()) {
+    Napi::Error::New(env, "FdWatcher.start(events, cb): closed or bad arguments")
         .ThrowAsJavaScriptException();
     return env.Undefined();
   }
   int events = info[0].As<Napi::Number>().Int32Value() & (UV_READABLE | UV_WRITABLE | UV_DISCONNECT);
+  if (armed_ && events == events_) {  // already watching for exactly this: nothing to change
+    callback_ = Napi::Persistent(info[1].As<Napi::Function>());
+    return Napi::Number::New(env, 0);
+  }
   int rc = uv_poll_start(handle_, events, OnPoll);
   if (rc != 0) return Napi::Number::New(env, rc);
+  if (!armed_) Ref();  // keep this object alive while the loop may call back into it
   armed_ = true;
+  events_ = events;
   callback_ = Napi::Persistent(info[1].As<Napi::Function>());
-  Ref();  // keep this object alive while the loop may call back into it
   return Napi::Number::New(env, 0);
 }
 

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
+#include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 #endif
@@ -86,12 +87,47 @@ int CloseFd(int fd) {
   return close(fd) == 0 ? 0 : -errno;
 }
 
+int64_t SpliceOnce(int in_fd, int out_fd, int64_t len) {
+  if (len > kMaxRw) len = kMaxRw;
+  for (;;) {
+    ssize_t n = splice(in_fd, nullptr, out_fd, nullptr, static_cast<size_t>(len), SPLICE_F_NONBLOCK);
+    if (n >= 0) return n;
+    if (errno != EINTR) return -errno;
+  }
+}
+
+PipePair MakePipe(int size) {
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC | O_NONBLOCK) != 0) return {errno, -1, -1, 0};
+  if (size > 0) fcntl(fds[1], F_SETPIPE_SZ, size);  // EPERM past the per-user limit is fine
+  int cap = fcntl(fds[1], F_GETPIPE_SZ);
+  return {0, fds[0], fds[1], cap < 0 ? 0 : cap};
+}
+
+int64_t BytesReadable(int fd) {
+  int n = 0;
+  if (ioctl(fd, FIONREAD, &n) != 0) return -errno;
+  return n;
+}
+
+int64_t ReadOnce(int fd, char* buf, int64_t len) {
+  for (;;) {
+    ssize_t n = read(fd, buf, static_cast<size_t>(len));
+    if (n >= 0) return n;
+    if (errno != EINTR) return -errno;
+  }
+}
+
 #else  // Other systems: the addon loads but every fast path declines.
 
 CopyResult CopyLoop(Op, int, int, int64_t, int64_t, int64_t) { return {0, ENOSYS}; }
 FdInfo Describe(int) { return {ENOSYS, 0, 0, 0}; }
 int DupCloexec(int) { return -ENOSYS; }
 int CloseFd(int) { return -ENOSYS; }
+int64_t SpliceOnce(int, int, int64_t) { return -ENOSYS; }
+PipePair MakePipe(int) { return {ENOSYS, -1, -1, 0}; }
+int64_t BytesReadable(int) { return -ENOSYS; }
+int64_t ReadOnce(int, char*, int64_t) { return -ENOSYS; }
 
 #endif
 

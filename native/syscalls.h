@@ -31,6 +31,22 @@ struct FdInfo {
 FdInfo Describe(int fd);
 
 int DupCloexec(int fd);  // >= 0 fd, or -errno
+
+// One non-blocking splice between a socket/pipe and a pipe, no offsets
+// (EINTR retried). Never touches a disk, so it is safe on the event loop.
+// Returns bytes moved (0 = end of input) or -errno.
+int64_t SpliceOnce(int in_fd, int out_fd, int64_t len);
+
+// pipe2(O_CLOEXEC|O_NONBLOCK), then a best-effort F_SETPIPE_SZ to `size`
+// (refused above the per-user limit: the pipe keeps its default size).
+struct PipePair { int error; int read_fd; int write_fd; int capacity; };
+PipePair MakePipe(int size);
+
+// Bytes waiting in a pipe or socket (FIONREAD), or -errno.
+int64_t BytesReadable(int fd);
+
+// read(2) once into buf (EINTR retried): bytes, 0 at end, or -errno.
+int64_t ReadOnce(int fd, char* buf, int64_t len);
 int CloseFd(int fd);     // 0 or -errno
 
 }  // namespace zerocopy

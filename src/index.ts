@@ -5,3 +5,4 @@ export { transferChannel } from './diagnostics';
 export type { TransferMessage, TransferPath } from './diagnostics';
 export { MIN_FAST_PATH_BYTES } from './fastpath/pipe-from-file';
 export { native as _native } from './native';
+export { pipeStats, drainPipePool } from './fastpath/pipe-pool';

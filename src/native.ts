@@ -4,9 +4,13 @@ import * as path from 'node:path';
 import { debug } from './diagnostics';
 
 export interface FdWatcher {
-  /** Arms a one-shot wait; returns 0 or a negative libuv error. */
-  wait(events: number, cb: (status: number, events: number) => void): number;
+  /**
+   * Calls cb each time the fd is ready (level-triggered) until stop(); returns
+   * 0 or a negative libuv error. Cheap to call again with the same events.
+   */
+  start(events: number, cb: (status: number, events: number) => void): number;
   stop(): void;
+  /** Takes the fd out of epoll; call before closing the fd. */
   close(): void;
 }
 
@@ -18,6 +22,14 @@ export interface NativeBinding {
   dup(fd: number): number;
   close(fd: number): number;
   FdWatcher: new (fd: number) => FdWatcher;
+  /** One non-blocking splice, no offsets: bytes (0 = end of input) or -errno. */
+  spliceSync(inFd: number, outFd: number, len: number): number;
+  /** [errno, readFd, writeFd, capacity] */
+  makePipe(size: number): [number, number, number, number];
+  /** FIONREAD: bytes or -errno. */
+  bytesReadable(fd: number): number;
+  /** One read(2): bytes, 0 at end, or -errno. */
+  readInto(fd: number, buf: Buffer): number;
   O_APPEND: number;
   O_NONBLOCK: number;
   supported: boolean;

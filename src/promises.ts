@@ -1,3 +1,6 @@
 // zerocopy/promises: the stream/promises API with our streams' fast paths.
-export { pipelinePromise as pipeline } from './pipeline';
+import { pipelinePromise } from './pipeline';
+import type * as streamPromises from 'node:stream/promises';
+
+export const pipeline = pipelinePromise as typeof streamPromises.pipeline;
 export { finished } from 'node:stream/promises';

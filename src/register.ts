@@ -1,23 +1,41 @@
 // zerocopy/register: `node --require zerocopy/register app.js` (or --import)
 // makes fs.createReadStream/createWriteStream and fs.ReadStream/WriteStream
-// return ours, for CommonJS callers and for ESM named imports of fs alike.
-import * as fs from 'node:fs';
+// return ours, for CommonJS callers and for ESM named imports of fs alike, and
+// offers socket/pipe → fd flows set up by net.Socket#pipe() to the fast path.
 import * as mod from 'node:module';
+import type { Readable, Writable } from 'node:stream';
 import { ReadStream, createReadStream } from './read-stream';
 import { WriteStream, createWriteStream } from './write-stream';
+import { adoptAfterPipe } from './fastpath/pipe-from-stream';
 import { debug } from './diagnostics';
+// The real module objects, not the namespace copies `import * as` would give.
+import fs = require('node:fs');
+import net = require('node:net');
 
-// `import * as fs` gives a frozen namespace copy under some loaders; patch the real module object.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const realFs = require('node:fs') as typeof fs & Record<string, unknown>;
+const kRegistered = Symbol.for('zerocopy.registered');
 
-if ((realFs.ReadStream as unknown) !== ReadStream) {
+if ((fs.ReadStream as unknown) !== ReadStream) {
   // fs defines ReadStream/WriteStream as accessors whose setter also changes
   // what fs.createReadStream constructs; set both explicitly all the same.
-  realFs.ReadStream = ReadStream as unknown as typeof fs.ReadStream;
-  realFs.WriteStream = WriteStream as unknown as typeof fs.WriteStream;
-  realFs.createReadStream = createReadStream as typeof fs.createReadStream;
-  realFs.createWriteStream = createWriteStream as typeof fs.createWriteStream;
+  const target = fs as unknown as Record<string, unknown>;
+  target.ReadStream = ReadStream;
+  target.WriteStream = WriteStream;
+  target.createReadStream = createReadStream;
+  target.createWriteStream = createWriteStream;
   mod.syncBuiltinESMExports();
   debug('registered: fs streams are zerocopy streams');
+}
+
+// a.pipe(b) and stream.pipeline(a, b) from sockets and pipes: offer the flow
+// to the socket-source fast path right after Node's own pipe() set it up.
+const socketProto = net.Socket.prototype as unknown as Record<symbol, unknown> & { pipe: Readable['pipe'] };
+if (!socketProto[kRegistered]) {
+  const nodePipe = socketProto.pipe;
+  socketProto.pipe = function pipe<T extends NodeJS.WritableStream>(this: Readable, dest: T, options?: { end?: boolean }): T {
+    const result = nodePipe.call(this, dest, options) as T;
+    adoptAfterPipe(this, dest as unknown as Writable);
+    return result;
+  };
+  Object.defineProperty(socketProto, kRegistered, { value: true });
+  debug('registered: net.Socket#pipe offers flows to the fast path');
 }

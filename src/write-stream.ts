@@ -1,9 +1,11 @@
 // WriteStream: a real fs.WriteStream. A kernel transfer may write into it
-// directly (our ReadStream drives that); its 'close' waits until the native
-// side has let go, so no byte lands after 'close'.
+// directly (from our ReadStream, or from a socket/pipe piped into it); its
+// 'close' waits until the native side has let go, so no byte lands after 'close'.
 import type * as fs from 'node:fs';
 import { NodeWriteStream, kOriginal } from './original-fs';
 import { destroyAfterTransfer } from './fastpath/transfer';
+import { adoptAfterPipe } from './fastpath/pipe-from-stream';
+import type { Readable } from 'node:stream';
 
 type WriteStreamOptions = Parameters<typeof import('node:fs').createWriteStream>[1];
 
@@ -20,7 +22,14 @@ function ZeroCopyWriteStream(this: unknown, path: fs.PathLike, options?: WriteSt
     return new (ZeroCopyWriteStream as unknown as WriteStreamConstructor)(path, options);
   }
   (NodeWriteStream as unknown as (this: unknown, ...a: unknown[]) => void).call(this, path, options);
+  // socket.pipe(fileStream): the socket is Node's class, so the destination
+  // is where we hear of the flow.
+  (this as WriteStream).on('pipe', onPipe);
   return this as WriteStream;
+}
+
+function onPipe(this: WriteStream, src: Readable): void {
+  adoptAfterPipe(src, this);
 }
 
 export const WriteStream = ZeroCopyWriteStream as unknown as WriteStreamConstructor;

@@ -34,6 +34,13 @@ describe('zerocopy/register', () => {
     expect(paths).toEqual([process.env.ZEROCOPY_DISABLE === '1' ? 'normal' : 'copy_file_range']);
   });
 
+  it('plain a.pipe(b) between sockets is spliced, with no code change', () => {
+    const out = JSON.parse(run(['--require', 'zerocopy/register', fixture('plain-proxy.js')]));
+    expect(out.reply).toBe(String(4 * 1024 * 1024));
+    if (process.env.ZEROCOPY_DISABLE === '1') expect(out.paths.every((p: string) => p === 'normal')).toBe(true);
+    else expect(out.paths).toContain('splice');
+  });
+
   it('package entry points resolve from CommonJS and ESM', () => {
     const cjs = run(['-e', "const z=require('zerocopy'),p=require('zerocopy/promises');console.log(typeof z.createReadStream, typeof z.pipeline, typeof p.pipeline)"]);
     expect(cjs.trim()).toBe('function function function');

@@ -2,7 +2,7 @@
 // pipe() itself would observe them. Each check returns the reason to decline,
 // or null.
 import type * as fs from 'node:fs';
-import type { Writable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import { fastPathDisabled } from '../diagnostics';
 import { native, nativeUnavailableReason } from '../native';
 import { hasCustomFs, readableState } from './node-internals';
@@ -32,7 +32,7 @@ export function sourceObserved(src: fs.ReadStream): string | null {
   return null;
 }
 
-export function pipedTo(src: fs.ReadStream): Writable | null {
+export function pipedTo(src: Readable): Writable | null {
   const st = readableState(src);
   return st && st.pipes.length === 1 ? st.pipes[0] : null;
 }

@@ -92,3 +92,92 @@ export function writeIsWrapped(stream: Writable): boolean {
     Object.prototype.hasOwnProperty.call(stream, '_write') ||
     Object.prototype.hasOwnProperty.call(stream, '_writev');
 }
+
+const kExtraBytesRead = Symbol('zerocopy.bytesRead');
+
+/** Like addSocketBytesWritten, for socket.bytesRead (bytes a splice took from it). */
+export function addSocketBytesRead(sock: net.Socket, n: number): void {
+  const s = sock as any;
+  if (s[kExtraBytesRead] === undefined) {
+    const proto = Object.getOwnPropertyDescriptor(net.Socket.prototype, 'bytesRead');
+    if (!proto?.get) return;
+    const base = proto.get;
+    s[kExtraBytesRead] = 0;
+    Object.defineProperty(s, 'bytesRead', {
+      configurable: true,
+      enumerable: false,
+      get() { return base.call(this) + this[kExtraBytesRead]; },
+    });
+  }
+  s[kExtraBytesRead] += n;
+}
+
+/** A socket created with the `onread` option reads into the caller's buffer: not ours to take. */
+export function socketHasUserBuffer(sock: net.Socket): boolean {
+  for (const sym of Object.getOwnPropertySymbols(sock)) {
+    if (sym.description === 'kBuffer' && (sock as any)[sym]) return true;
+  }
+  return false;
+}
+
+/**
+ * Stops Node's reads from the socket's handle so a splice can take the bytes
+ * from the kernel instead. `reading` stays true, which makes net.Socket's
+ * _read() leave the handle alone until resumeSocketReading().
+ */
+export function stopSocketReading(sock: net.Socket): boolean {
+  const h = (sock as any)._handle;
+  if (!h || typeof h.readStop !== 'function' || typeof h.readStart !== 'function') return false;
+  if (h.reading) {
+    const err = h.readStop();
+    if (err) return false;
+  }
+  h.reading = true;
+  return true;
+}
+
+/**
+ * Hands the socket back to Node's reads. Readable still counts the read it
+ * asked for before we took over as pending (it was never answered with a
+ * push), so read(0) would not ask again: restart the handle through _read().
+ */
+export function resumeSocketReading(sock: net.Socket): void {
+  const h = (sock as any)._handle;
+  if (!h) return;
+  h.reading = false;
+  if (!sock.destroyed && !sock.readableEnded) (sock as any)._read(sock.readableHighWaterMark);
+}
+
+/** What Node's onStreamRead does when a socket's read returns end of file. */
+export function endSocketReadable(sock: net.Socket): void {
+  sock.push(null);
+  sock.read(0);
+}
+
+/**
+ * Calls `onChange` when the stream is paused (unpipe(), a destination's
+ * 'close', backpressure all end in pause()) or destroyed, by shadowing those
+ * two methods on this one instance for the transfer's life. Listeners would
+ * do the same but are visible (listenerCount, MaxListenersExceededWarning on
+ * busy sockets). Returns the function that removes the shadows.
+ */
+export function watchPauseAndDestroy(stream: Readable, onChange: () => void): () => void {
+  const s = stream as any;
+  const hadPause = Object.prototype.hasOwnProperty.call(s, 'pause');
+  const hadDestroy = Object.prototype.hasOwnProperty.call(s, '_destroy');
+  const pause = s.pause;
+  const destroy = s._destroy;
+  s.pause = function (this: Readable, ...args: unknown[]) {
+    const r = pause.apply(this, args);
+    onChange();
+    return r;
+  };
+  s._destroy = function (this: Readable, ...args: unknown[]) {
+    onChange();
+    return destroy.apply(this, args);
+  };
+  return () => {
+    if (hadPause) s.pause = pause; else delete s.pause;
+    if (hadDestroy) s._destroy = destroy; else delete s._destroy;
+  };
+}

@@ -40,12 +40,27 @@ const DECLINE = new Set([os.EINVAL, os.ENOSYS, os.EXDEV, os.EOPNOTSUPP, os.EPERM
   os.ENOTSOCK, os.ESPIPE, os.EIO, os.EACCES, os.EOVERFLOW]);
 const unavailable = new Set<OpName>();
 
+/** What streams need from any running transfer, file- or stream-sourced. */
+export interface RunningTransfer {
+  abort(): void;
+  poke(): void;
+  onSettled(cb: () => void): void;
+}
+
 // Streams (source and destination) with a transfer running, so their
 // _destroy() can wait for the native side to let go of its fds.
-const running = new WeakMap<object, Transfer>();
+const running = new WeakMap<object, RunningTransfer>();
+
+export function registerRunning(streams: object[], t: RunningTransfer): void {
+  for (const s of streams) running.set(s, t);
+}
+
+export function unregisterRunning(streams: object[], t: RunningTransfer): void {
+  for (const s of streams) if (running.get(s) === t) running.delete(s);
+}
 
 /** The transfer moving bytes out of or into this stream, if any. */
-export function transferOf(stream: object): Transfer | null {
+export function transferOf(stream: object): RunningTransfer | null {
   return running.get(stream) ?? null;
 }
 
@@ -70,7 +85,7 @@ export function opAvailable(op: OpName): boolean {
 }
 
 /** Handle on a running transfer. */
-export class Transfer {
+export class Transfer implements RunningTransfer {
   private opIndex = 0;
   private moved = 0;
   private inOffset: number;
@@ -103,7 +118,7 @@ export class Transfer {
     if (outFd < 0) { native.close(inFd); return null; }
     const t = new Transfer({ ...plan, ops }, inFd, outFd);
     t.streams = streams;
-    for (const s of streams) running.set(s, t);
+    registerRunning(streams, t);
     t.step();
     return t;
   }
@@ -199,7 +214,9 @@ export class Transfer {
       this.failOrDecline(typeof uv === 'number' ? -uv : os.EBADF);
       return;
     }
-    const rc = this.watcher.wait(UV_WRITABLE, (status) => {
+    const watcher = this.watcher;
+    const rc = watcher.start(UV_WRITABLE, (status) => {
+      watcher.stop();  // one-shot: a writable socket stays writable
       this.waiting = false;
       if (status < 0) { this.failOrDecline(-status); return; }
       this.step();
@@ -221,7 +238,7 @@ export class Transfer {
     this.watcher = null;
     native!.close(this.inFd);
     native!.close(this.outFd);
-    for (const s of this.streams) if (running.get(s) === this) running.delete(s);
+    unregisterRunning(this.streams, this);
     this.plan.onEnd(outcome);
     for (const cb of this.settledCallbacks.splice(0)) cb();
   }

@@ -24,11 +24,16 @@ export function parseStrace(text: string): Moved {
 
 export interface Traced { code: number | null; moved: Moved; stdout: Buffer; stderr: string }
 
-/** strace -f the command; `shell` runs it through bash -o pipefail (for `| sha256sum`). */
-export function runTraced(command: string, args: string[], dir: string): Promise<Traced> {
-  const out = path.join(dir, `strace-${process.pid}-${Date.now()}.txt`);
+/**
+ * strace -f the command. `onStdout` sees its output as it comes (a server
+ * fixture prints its port there).
+ */
+export function runTraced(command: string, args: string[], dir: string,
+  onStdout?: (chunk: Buffer) => void): Promise<Traced> {
+  const out = path.join(dir, `strace-${process.pid}-${Date.now()}-${Math.random()}.txt`);
   const child = spawn('strace', ['-f', '-qq', '-e', 'trace=sendfile,splice,copy_file_range', '-o', out, command, ...args],
     { stdio: ['ignore', 'pipe', 'pipe'] });
+  if (onStdout) child.stdout.on('data', onStdout);
   const stdout: Buffer[] = [];
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => stdout.push(d));
