@@ -154,30 +154,74 @@ export function endSocketReadable(sock: net.Socket): void {
   sock.read(0);
 }
 
+type Method = (this: any, ...args: any[]) => any;
+
 /**
- * Calls `onChange` when the stream is paused (unpipe(), a destination's
- * 'close', backpressure all end in pause()) or destroyed, by shadowing those
- * two methods on this one instance for the transfer's life. Listeners would
- * do the same but are visible (listenerCount, MaxListenersExceededWarning on
- * busy sockets). Returns the function that removes the shadows.
+ * Shadows methods on one instance (never on a prototype) and returns the
+ * function that takes the shadows away again. Listeners would do the same
+ * work but are visible (listenerCount, MaxListenersExceededWarning on busy
+ * sockets); an own property is only visible to hasOwnProperty.
  */
-export function watchPauseAndDestroy(stream: Readable, onChange: () => void): () => void {
-  const s = stream as any;
-  const hadPause = Object.prototype.hasOwnProperty.call(s, 'pause');
-  const hadDestroy = Object.prototype.hasOwnProperty.call(s, '_destroy');
-  const pause = s.pause;
-  const destroy = s._destroy;
-  s.pause = function (this: Readable, ...args: unknown[]) {
-    const r = pause.apply(this, args);
-    onChange();
-    return r;
-  };
-  s._destroy = function (this: Readable, ...args: unknown[]) {
-    onChange();
-    return destroy.apply(this, args);
-  };
+function shadow(obj: any, wrappers: Record<string, (orig: Method | undefined) => Method>): () => void {
+  const saved: Array<[string, boolean, Method | undefined]> = [];
+  for (const [name, wrap] of Object.entries(wrappers)) {
+    const own = Object.prototype.hasOwnProperty.call(obj, name);
+    const orig = obj[name] as Method | undefined;
+    saved.push([name, own, orig]);
+    obj[name] = wrap(orig);
+  }
   return () => {
-    if (hadPause) s.pause = pause; else delete s.pause;
-    if (hadDestroy) s._destroy = destroy; else delete s._destroy;
+    for (const [name, own, orig] of saved) {
+      if (own) obj[name] = orig; else delete obj[name];
+    }
   };
+}
+
+export interface Guarded { abort(): void; poke(): void; onSettled(cb: () => void): void }
+
+/**
+ * While a transfer writes into `dest`: its destroy() stops the transfer and
+ * runs only once the native side has let go (so 'close' comes after the last
+ * byte the kernel wrote), and its end() lets the chunk in flight land before
+ * 'finish'.
+ */
+export function guardDestination(dest: Writable, t: Guarded): () => void {
+  return shadow(dest, {
+    _destroy: (orig) => function (this: Writable, err: Error | null, cb: (e?: Error | null) => void) {
+      t.abort();
+      t.onSettled(() => orig!.call(this, err, cb));
+    },
+    _final: (orig) => function (this: Writable, cb: (e?: Error | null) => void) {
+      t.poke();
+      t.onSettled(() => (orig ? orig.call(this, cb) : cb()));
+    },
+  });
+}
+
+/**
+ * While a transfer reads from a socket `src`: pause() (which unpipe(), a
+ * destination's 'close' and backpressure all end in) re-decides at once, and
+ * destroy() stops the transfer and closes only once the native side let go.
+ */
+export function guardSource(src: Readable, t: Guarded): () => void {
+  return shadow(src, {
+    pause: (orig) => function (this: Readable, ...args: unknown[]) {
+      const r = orig!.apply(this, args);
+      t.poke();
+      return r;
+    },
+    _destroy: (orig) => function (this: Readable, err: Error | null, cb: (e?: Error | null) => void) {
+      t.abort();
+      t.onSettled(() => orig!.call(this, err, cb));
+    },
+  });
+}
+
+/**
+ * Bytes left the source through pipe(): as far as Readable's bookkeeping is
+ * concerned, data was emitted (readableDidRead, stream.isDisturbed()).
+ */
+export function markDataEmitted(stream: Readable): void {
+  const st = (stream as any)._readableState;
+  if (st && st.dataEmitted === false) st.dataEmitted = true;
 }

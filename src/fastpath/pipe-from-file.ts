@@ -7,6 +7,7 @@ import { native, FileType } from '../native';
 import { publish } from '../diagnostics';
 import { fsError } from '../errors';
 import { describeDestination, isNotYet, Destination } from './endpoint';
+import { guardDestination, markDataEmitted } from './node-internals';
 import { globalDecline, sourceObserved, sourceFileDecline, pipedTo } from './eligible';
 import { Transfer, Outcome } from './transfer';
 import type { Writable } from 'node:stream';
@@ -112,6 +113,7 @@ function refuse(src: FileSource, dest: Writable, reason: string, normalRead: () 
 }
 
 function start(src: FileSource, dest: Destination, limit: number, normalRead: () => void): void {
+  let unguard: (() => void) | null = null;
   const transfer = Transfer.start({
     ops: dest.ops,
     inFd: src.fd as number,
@@ -120,14 +122,19 @@ function start(src: FileSource, dest: Destination, limit: number, normalRead: ()
     outOffset: dest.offset,
     limit,
     onProgress(n) {
+      markDataEmitted(src);
       src.bytesRead += n;
       if (src.pos !== undefined) src.pos += n;
       dest.onBytes(n);
     },
     shouldContinue: () => sourceObserved(src) === null && pipedTo(src) === dest.stream && dest.usable(),
-    onEnd: (outcome) => finish(src, dest, outcome, normalRead),
+    onEnd: (outcome) => {
+      unguard?.();
+      finish(src, dest, outcome, normalRead);
+    },
   }, [src, dest.stream]);
   if (!transfer) refuse(src, dest.stream, 'could not duplicate fds', normalRead);
+  else if (transfer.active) unguard = guardDestination(dest.stream, transfer);
 }
 
 function finish(src: FileSource, dest: Destination, outcome: Outcome, normalRead: () => void): void {

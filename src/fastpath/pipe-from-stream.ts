@@ -11,7 +11,7 @@ import { describeDestination, isNotYet, Destination } from './endpoint';
 import { globalDecline, pipedTo } from './eligible';
 import {
   addSocketBytesRead, endSocketReadable, isTlsSocket, readableState, resumeSocketReading,
-  socketFd, socketHasUserBuffer, stopSocketReading, touchSocketTimer, watchPauseAndDestroy,
+  socketFd, socketHasUserBuffer, stopSocketReading, touchSocketTimer, guardSource, guardDestination, markDataEmitted,
 } from './node-internals';
 import { StreamTransfer, StreamOutcome } from './splice-transfer';
 
@@ -124,17 +124,15 @@ function handOver(src: net.Socket, dest: Destination, inFd: number, direct: bool
 
 function start(src: net.Socket, dest: Destination, inFd: number, direct: boolean): void {
   const stream = dest.stream;
-  let transfer: StreamTransfer | null = null;
-  // unpipe(), a destination's 'close' and backpressure all pause the source;
-  // destroying it does not. Either: re-decide now, not at the next byte.
-  const unwatch = watchPauseAndDestroy(src, () => transfer?.poke());
-  transfer = StreamTransfer.start({
+  const guards: Array<() => void> = [];
+  const transfer = StreamTransfer.start({
     inFd,
     outFd: dest.fd,
     direct,
     outIsFile: dest.kind === 'file',
     outOffset: dest.offset,
     onReceived(n) {
+      markDataEmitted(src);
       addSocketBytesRead(src, n);
       touchSocketTimer(src);
     },
@@ -143,15 +141,16 @@ function start(src: net.Socket, dest: Destination, inFd: number, direct: boolean
       readableState(src)!.flowing === true && dest.usable(),
     destinationAlive: () => !stream.destroyed,
     onEnd(outcome) {
-      unwatch();
+      for (const unguard of guards.splice(0)) unguard();
       finish(src, dest, outcome);
     },
   }, [src, stream]);
   if (!transfer) {
-    unwatch();
     resumeSocketReading(src);
     decline(src, stream, 'no pipe or fd available');
+    return;
   }
+  if (transfer.active) guards.push(guardSource(src, transfer), guardDestination(stream, transfer));
 }
 
 function finish(src: net.Socket, dest: Destination, outcome: StreamOutcome): void {

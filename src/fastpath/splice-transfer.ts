@@ -89,6 +89,7 @@ export class StreamTransfer implements RunningTransfer {
   }
 
   get bytes(): number { return this.delivered; }
+  get active(): boolean { return !this.ended; }
 
   abort(): void {
     this.aborted = true;
