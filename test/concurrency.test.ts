@@ -122,11 +122,11 @@ describe('event loop stays free', () => {
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const port = (server.address() as net.AddressInfo).port;
 
-    let worst = 0;
+    const gaps: number[] = [];
     let last = performance.now();
     const timer = setInterval(() => {
       const now = performance.now();
-      worst = Math.max(worst, now - last);
+      gaps.push(now - last);
       last = now;
     }, 10);
     const sock = net.connect(port, '127.0.0.1');
@@ -137,8 +137,14 @@ describe('event loop stays free', () => {
     sock.destroy();
     await new Promise<void>((r) => server.close(() => r()));
     fs.rmSync(big);
-    // Generous bound for a shared 2-core machine: the point is that no single
-    // blocking call holds the loop for the transfer's duration.
-    expect(worst).toBeLessThan(250);
+    // Bounds for a shared 2-core machine, where the OS alone can hold a
+    // process off a core for a while: the timer fires on time almost always
+    // (p99), and no single blocking call holds the loop for long (max).
+    gaps.sort((a, b) => a - b);
+    const p99 = gaps[Math.floor(gaps.length * 0.99)];
+    const worst = gaps[gaps.length - 1];
+    expect(gaps.length).toBeGreaterThan(20);
+    expect(p99, `timer gaps p99 ${p99} ms, max ${worst} ms`).toBeLessThan(60);
+    expect(worst).toBeLessThan(1000);
   });
 });

@@ -14,22 +14,38 @@ export function globalDecline(): string | null {
 }
 
 /**
- * The source flows into exactly one destination through pipe(), and nothing
- * else reads it: no extra 'data'/'readable' listener, no encoding, nothing
- * buffered. Checked when the flow starts and again at every chunk boundary.
+ * Someone besides pipe() reads the source: another destination, a 'data' or
+ * 'readable' listener, an encoding. Checked when the flow starts and at every
+ * chunk boundary.
  */
-export function sourceObserved(src: fs.ReadStream): string | null {
+export function sourceWatched(src: Readable): string | null {
   const st = readableState(src);
   if (!st) return 'unknown readable state';
   if (src.destroyed) return 'source destroyed';
   if (st.pipes.length !== 1) return st.pipes.length === 0 ? 'not piped' : 'several destinations';
-  if (st.flowing !== true) return 'source paused';
   if (st.objectMode) return 'source in object mode';
   if (st.encoding) return 'source has an encoding';
-  if (st.length > 0) return 'source has buffered data';
   if (src.listenerCount('data') !== 1) return "extra 'data' listener";
   if (src.listenerCount('readable') !== 0) return "'readable' listener";
   return null;
+}
+
+/**
+ * Bytes JavaScript holds for this flow — in the source's buffer, in the
+ * destination's queue — or a flow held back by backpressure: they must go
+ * through first. Null when the kernel may take over right now.
+ */
+export function flowBusy(src: Readable, dest: Writable): string | null {
+  const st = readableState(src)!;
+  if (st.length > 0) return 'source has buffered data';
+  if (st.flowing !== true) return 'source paused';
+  if (dest.writableLength > 0) return 'destination write queue';
+  return null;
+}
+
+/** sourceWatched, and nothing held in JavaScript: the chunk-boundary check. */
+export function sourceObserved(src: Readable): string | null {
+  return sourceWatched(src) ?? flowBusy(src, readableState(src)!.pipes[0]);
 }
 
 export function pipedTo(src: Readable): Writable | null {

@@ -27,15 +27,20 @@ export interface Destination {
   usable(): boolean;
 }
 
-/** Not ready yet: call `retry` once `wait` reports (dest opening, connecting, or draining). */
-export interface NotYet { wait(retry: () => void): void; reason: string }
+/**
+ * Not ready yet: call `retry` once `wait` reports (dest opening, connecting,
+ * or draining). `readAhead`: Node's own pipe() reads ahead meanwhile (the
+ * destination buffers), so a file source may just read normally and decide
+ * again at its next read.
+ */
+export interface NotYet { wait(retry: () => void): void; reason: string; readAhead: boolean }
 
 export type DestinationFacts = Destination | NotYet | string;
 
 const WAIT_POLL_LIMIT = 64;
 
-function notYet(reason: string, wait: (retry: () => void) => void): NotYet {
-  return { reason, wait };
+function notYet(reason: string, wait: (retry: () => void) => void, readAhead = false): NotYet {
+  return { reason, wait, readAhead };
 }
 
 // Data queued in the stream must reach the kernel before we write beside it.
@@ -44,14 +49,15 @@ function waitForQueue(stream: Writable, queued: () => number, label: string): No
     let polls = 0;
     const check = (): void => {
       if (queued() === 0 || stream.destroyed || ++polls > WAIT_POLL_LIMIT) retry();
-      else if (stream.writableNeedDrain) stream.once('drain', () => setImmediate(check));
+      else if (stream.writableNeedDrain) onceAny(stream, ['drain', 'close'], () => setImmediate(check));
       else setImmediate(check);
     };
     check();
   });
 }
 
-function onceAny(stream: Writable, events: string[], cb: () => void): void {
+/** Calls cb once, at the first of these events; removes its listeners then. */
+export function onceAny(stream: Writable, events: string[], cb: () => void): void {
   let done = false;
   const fire = (): void => {
     if (done) return;
@@ -79,7 +85,7 @@ export function describeDestination(dest: Writable): DestinationFacts {
 
 function describeSocket(sock: net.Socket): DestinationFacts {
   if (isTlsSocket(sock)) return 'TLS socket';
-  if (sock.connecting) return notYet('socket connecting', (retry) => onceAny(sock, ['connect', 'close'], retry));
+  if (sock.connecting) return notYet('socket connecting', (retry) => onceAny(sock, ['connect', 'close'], retry), true);
   const fd = socketFd(sock);
   if (fd < 0) return 'socket has no fd';
   if (socketQueuedBytes(sock) > 0) return waitForQueue(sock, () => socketQueuedBytes(sock), 'socket write queue');
@@ -97,7 +103,7 @@ function describeWriteStream(ws: fs.WriteStream): DestinationFacts {
   if (hasCustomFs(ws)) return 'destination has a custom fs';
   const fd = (ws as unknown as { fd: unknown }).fd;
   if (typeof fd !== 'number') {
-    return notYet('destination opening', (retry) => onceAny(ws, ['ready', 'close'], retry));
+    return notYet('destination opening', (retry) => onceAny(ws, ['ready', 'close'], retry), true);
   }
   if (ws.writableLength > 0) return waitForQueue(ws, () => ws.writableLength, 'destination write queue');
   const pos = (ws as unknown as { pos?: number }).pos;

@@ -60,15 +60,22 @@ export function syncWriteStreamFd(stream: Writable): number {
   return -1;
 }
 
-/** True when an fs stream was given a custom `fs` option (its fd may not be real). */
+/**
+ * True when an fs stream was given a custom `fs` option (its fd may not be
+ * real). A FileHandle given as `fd` also replaces the stream's fs methods,
+ * but with the handle's own: its fd is real, so that is not "custom".
+ */
 export function hasCustomFs(stream: fs.ReadStream | fs.WriteStream): boolean {
+  let impl: unknown;
+  let handle: any;
   for (const sym of Object.getOwnPropertySymbols(stream)) {
-    if (sym.description === 'kFs') {
-      const impl = (stream as any)[sym];
-      return impl !== undefined && impl !== fs;
-    }
+    if (sym.description === 'kFs') impl = (stream as any)[sym];
+    else if (sym.description === 'kHandle') handle = (stream as any)[sym];
   }
-  return false;
+  if (impl === undefined || impl === fs) return false;
+  const isFileHandle = handle != null && typeof handle.fd === 'number' &&
+    typeof handle.read === 'function' && (stream as any).fd === handle.fd;
+  return !isFileHandle;
 }
 
 export interface ReadableStateView {
@@ -177,7 +184,20 @@ function shadow(obj: any, wrappers: Record<string, (orig: Method | undefined) =>
   };
 }
 
-export interface Guarded { abort(): void; poke(): void; onSettled(cb: () => void): void }
+export interface Guarded {
+  abort(): void;
+  poke(): void;
+  onSettled(cb: () => void): void;
+  /** A chunk is being written by the kernel right now (on the threadpool). */
+  readonly inflight: boolean;
+}
+
+/** The error fs.WriteStream gets when destroyed while a write is in flight (Node's ERR_STREAM_DESTROYED). */
+function streamDestroyedError(): Error {
+  const err = new Error('Cannot call write after a stream was destroyed') as Error & { code: string };
+  err.code = 'ERR_STREAM_DESTROYED';
+  return err;
+}
 
 /**
  * While a transfer writes into `dest`: its destroy() stops the transfer and
@@ -186,10 +206,14 @@ export interface Guarded { abort(): void; poke(): void; onSettled(cb: () => void
  * 'finish'.
  */
 export function guardDestination(dest: Writable, t: Guarded): () => void {
+  // Node's fs.WriteStream destroyed during a write fails that write: the
+  // stream errors with ERR_STREAM_DESTROYED. A kernel chunk in flight is that write.
+  const failsInflightWrite = dest instanceof fs.WriteStream;
   return shadow(dest, {
     _destroy: (orig) => function (this: Writable, err: Error | null, cb: (e?: Error | null) => void) {
+      const writing = t.inflight;
       t.abort();
-      t.onSettled(() => orig!.call(this, err, cb));
+      t.onSettled(() => orig!.call(this, err ?? (writing && failsInflightWrite ? streamDestroyedError() : null), cb));
     },
     _final: (orig) => function (this: Writable, cb: (e?: Error | null) => void) {
       t.poke();

@@ -6,9 +6,9 @@ import type * as fs from 'node:fs';
 import { native, FileType } from '../native';
 import { publish } from '../diagnostics';
 import { fsError } from '../errors';
-import { describeDestination, isNotYet, Destination } from './endpoint';
+import { describeDestination, isNotYet, onceAny, Destination } from './endpoint';
 import { guardDestination, markDataEmitted } from './node-internals';
-import { globalDecline, sourceObserved, sourceFileDecline, pipedTo } from './eligible';
+import { globalDecline, sourceObserved, sourceWatched, flowBusy, sourceFileDecline, pipedTo } from './eligible';
 import { Transfer, Outcome } from './transfer';
 import type { Writable } from 'node:stream';
 
@@ -44,7 +44,7 @@ interface SourceState {
   waits: number;
 }
 
-const MAX_WAITS = 8;
+const MAX_WAITS = 64;
 // Kept beside the stream, not on it: adding a property after construction
 // would change the stream's shape and slow Node's own stream code down.
 const states = new WeakMap<FileSource, SourceState>();
@@ -67,13 +67,13 @@ export function pipeFromFile(src: FileSource, normalRead: () => void): void {
   if (state.refused === destStream) { normalRead(); return; }
   const fixed = globalDecline() ?? sourceFileDecline(src);
   if (fixed) { refuse(src, destStream, fixed, normalRead); return; }
-  // These may change during the flow (a listener removed, the buffer drained):
-  // say so once, and ask again at the next read.
-  const transient = sourceObserved(src);
-  if (transient) {
+  // These may change during the flow (a listener removed): say so once, and
+  // ask again at the next read.
+  const watched = sourceWatched(src);
+  if (watched) {
     if (state.announced !== destStream) {
       state.announced = destStream;
-      publish({ path: 'normal', reason: transient, bytes: 0, source: src, destination: destStream });
+      publish({ path: 'normal', reason: watched, bytes: 0, source: src, destination: destStream });
     }
     normalRead();
     return;
@@ -90,20 +90,29 @@ export function pipeFromFile(src: FileSource, normalRead: () => void): void {
   const limit = src.pos !== undefined ? src.end - src.pos + 1 : src.end - src.bytesRead + 1;
   const here = src.pos ?? (src.start ?? 0) + src.bytesRead;
   const expected = Math.min(limit, size - here);
+  if (limit <= 0) { normalRead(); return; }  // Node's _read ends the stream here
   if (expected < minFastPathBytes()) {
     refuse(src, destStream, `small (${Math.max(expected, 0)} bytes)`, normalRead);
     return;
   }
 
   const facts = describeDestination(destStream);
-  if (isNotYet(facts)) {
-    if (++state.waits > MAX_WAITS) { refuse(src, destStream, facts.reason, normalRead); return; }
-    facts.wait(() => { if (!src.destroyed) pipeFromFile(src, normalRead); });
+  if (typeof facts === 'string') { refuse(src, destStream, facts, normalRead); return; }
+  // Opening or connecting: Node's pipe() reads ahead meanwhile, and so do we.
+  if (isNotYet(facts) && facts.readAhead) { normalRead(); return; }
+  // Bytes JavaScript already holds go first: keep this read pending (so
+  // nothing new is read) while Node's flow writes them out, then decide again.
+  const busy = isNotYet(facts) ? facts.reason : flowBusy(src, destStream);
+  if (busy) {
+    if (++state.waits > MAX_WAITS) { state.waits = 0; normalRead(); return; }
+    const again = (): void => { if (!src.destroyed) pipeFromFile(src, normalRead); };
+    if (isNotYet(facts)) facts.wait(again);
+    else if (destStream.writableNeedDrain) onceAny(destStream, ['drain', 'close'], () => setImmediate(again));
+    else setImmediate(again);
     return;
   }
   state.waits = 0;
-  if (typeof facts === 'string') { refuse(src, destStream, facts, normalRead); return; }
-  start(src, facts, limit, normalRead);
+  if (!isNotYet(facts)) start(src, facts, limit, normalRead);
 }
 
 function refuse(src: FileSource, dest: Writable, reason: string, normalRead: () => void): void {

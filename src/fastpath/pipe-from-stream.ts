@@ -8,7 +8,7 @@ import { native, FileType } from '../native';
 import { debug, publish } from '../diagnostics';
 import { netError } from '../errors';
 import { describeDestination, isNotYet, Destination } from './endpoint';
-import { globalDecline, pipedTo } from './eligible';
+import { globalDecline, pipedTo, sourceWatched } from './eligible';
 import {
   addSocketBytesRead, endSocketReadable, isTlsSocket, readableState, resumeSocketReading,
   socketFd, socketHasUserBuffer, stopSocketReading, touchSocketTimer, guardSource, guardDestination, markDataEmitted,
@@ -32,17 +32,9 @@ export function adoptAfterPipe(src: Readable, dest: Writable): void {
   });
 }
 
-// Reasons the source's data is observed by someone other than pipe().
+// Someone besides pipe() reads the socket, or it has ended.
 function sourceObserved(src: net.Socket): string | null {
-  const st = readableState(src);
-  if (!st) return 'unknown readable state';
-  if (src.destroyed || st.ended) return 'source ended';
-  if (st.pipes.length !== 1) return 'several destinations';
-  if (st.objectMode) return 'source in object mode';
-  if (st.encoding) return 'source has an encoding';
-  if (src.listenerCount('data') !== 1) return "extra 'data' listener";
-  if (src.listenerCount('readable') !== 0) return "'readable' listener";
-  return null;
+  return sourceWatched(src) ?? (readableState(src)!.ended ? 'source ended' : null);
 }
 
 function decline(src: Readable, dest: Writable, reason: string): void {

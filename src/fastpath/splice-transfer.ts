@@ -51,7 +51,7 @@ export class StreamTransfer implements RunningTransfer {
   private received = 0;
   private outOffset: number;
   private waiting: 'in' | 'out' | null = null;
-  private inflight = false;
+  private busy = false;
   private aborted = false;
   private ended = false;
   private watcherIn: FdWatcher | null = null;
@@ -90,6 +90,7 @@ export class StreamTransfer implements RunningTransfer {
 
   get bytes(): number { return this.delivered; }
   get active(): boolean { return !this.ended; }
+  get inflight(): boolean { return this.busy; }
 
   abort(): void {
     this.aborted = true;
@@ -114,7 +115,7 @@ export class StreamTransfer implements RunningTransfer {
   private pump(): void {
     this.scheduled = false;
     let budget = TURN_BYTES;
-    while (!this.ended && this.waiting === null && !this.inflight) {
+    while (!this.ended && this.waiting === null && !this.busy) {
       if (budget <= 0) {
         // Fair to other connections and timers: yield, continue next turn.
         if (!this.scheduled) { this.scheduled = true; setImmediate(() => this.pump()); }
@@ -206,9 +207,9 @@ export class StreamTransfer implements RunningTransfer {
 
   // Pipe → file may wait on the disk: one bounded job on the threadpool.
   private copyOnPool(fromFd: number, len: number): void {
-    this.inflight = true;
+    this.busy = true;
     native!.copy(Op.splice, fromFd, this.outFd, -1, this.outOffset, len, (errno, n) => {
-      this.inflight = false;
+      this.busy = false;
       if (n > 0) {
         if (this.plan.direct) { this.received += n; this.plan.onReceived(n); }
         this.deliveredBytes(n);
@@ -292,7 +293,7 @@ export class StreamTransfer implements RunningTransfer {
   }
 
   private finish(outcome: StreamOutcome): void {
-    if (this.ended || this.inflight) return;
+    if (this.ended || this.busy) return;
     this.ended = true;
     this.waiting = null;
     // Take the fds out of epoll before closing them (see fd_watcher.h).

@@ -90,7 +90,7 @@ export class Transfer implements RunningTransfer {
   private moved = 0;
   private inOffset: number;
   private outOffset: number;
-  private inflight = false;
+  private busy = false;
   private waiting = false;
   private aborted = false;
   private ended = false;
@@ -126,6 +126,7 @@ export class Transfer implements RunningTransfer {
   get bytes(): number { return this.moved; }
   get op(): OpName { return this.plan.ops[this.opIndex]; }
   get active(): boolean { return !this.ended; }
+  get inflight(): boolean { return this.busy; }
 
   /** Stops at the next chunk boundary (at once if waiting for the destination). */
   abort(): void {
@@ -158,13 +159,13 @@ export class Transfer implements RunningTransfer {
       return;
     }
     const len = Math.min(remaining, CHUNK_BYTES);
-    this.inflight = true;
+    this.busy = true;
     native!.copy(Op[this.op], this.inFd, this.outFd, this.inOffset, this.outOffset, len,
       (errno, n) => this.afterChunk(len, errno, n));
   }
 
   private afterChunk(len: number, errno: number, n: number): void {
-    this.inflight = false;
+    this.busy = false;
     if (n > 0) {
       this.moved += n;
       if (this.inOffset >= 0) this.inOffset += n;
@@ -231,7 +232,7 @@ export class Transfer implements RunningTransfer {
   }
 
   private finish(outcome: Outcome): void {
-    if (this.ended || this.inflight) return;
+    if (this.ended || this.busy) return;
     this.ended = true;
     // Order matters: take the fd out of epoll before closing it (see fd_watcher.h).
     this.watcher?.close();
