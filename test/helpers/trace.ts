@@ -329,7 +329,16 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
 }
 
 /** Runs the scenario once with one implementation. */
-export async function runOnce(impl: Impl, scenario: Scenario, options: RunOptions = {}, base = tmpDir()): Promise<{ trace: Trace; raw: Raw }> {
+export async function runOnce(impl: Impl, scenario: Scenario, options: RunOptions = {}, base?: string): Promise<{ trace: Trace; raw: Raw }> {
+  if (base === undefined) {
+    // A run of its own: its base folder goes with it.
+    const own = tmpDir();
+    try {
+      return await runOnce(impl, scenario, options, own);
+    } finally {
+      fs.rmSync(own, { recursive: true, force: true });
+    }
+  }
   const dir = fs.mkdtempSync(path.join(base, `${impl}-`));
   const api = impl === 'node' ? nodeApi : zcApi;
   const labels = new Map<object, string>();
