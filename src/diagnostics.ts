@@ -23,12 +23,8 @@ export interface TransferMessage {
 }
 
 export function publish(msg: TransferMessage): void {
-  debug('%s %s bytes=%d%s', msg.path, msg.reason, msg.bytes, msg.error ? ` error=${msg.error.message}` : '');
+  if (debug.enabled) debug('%s %s bytes=%d%s', msg.path, msg.reason, msg.bytes, msg.error ? ` error=${msg.error.message}` : '');
   if (transferChannel.hasSubscribers) transferChannel.publish(msg);
 }
 
-/** ZEROCOPY_DISABLE=1 forces the normal path everywhere (read per decision, so tests can flip it). */
-export function fastPathDisabled(): boolean {
-  const v = process.env.ZEROCOPY_DISABLE;
-  return v !== undefined && v !== '' && v !== '0' && v.toLowerCase() !== 'false';
-}
+

@@ -3,12 +3,12 @@
 // or null.
 import type * as fs from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
-import { fastPathDisabled } from '../diagnostics';
+import { settings } from '../config';
 import { native, nativeUnavailableReason } from '../native';
 import { hasCustomFs, readableState } from './node-internals';
 
 export function globalDecline(): string | null {
-  if (fastPathDisabled()) return 'ZEROCOPY_DISABLE';
+  if (settings.disabled) return 'ZEROCOPY_DISABLE';
   if (!native) return nativeUnavailableReason || 'no native addon';
   return null;
 }

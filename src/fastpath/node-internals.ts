@@ -60,19 +60,27 @@ export function syncWriteStreamFd(stream: Writable): number {
   return -1;
 }
 
+// Node keeps an fs stream's fs methods behind a private symbol: found once by
+// its description, then read directly (this runs for every stream).
+let kFs: symbol | null | undefined;
+
+function symbolNamed(obj: object, description: string): symbol | null {
+  for (const sym of Object.getOwnPropertySymbols(obj)) if (sym.description === description) return sym;
+  return null;
+}
+
 /**
  * True when an fs stream was given a custom `fs` option (its fd may not be
  * real). A FileHandle given as `fd` also replaces the stream's fs methods,
  * but with the handle's own: its fd is real, so that is not "custom".
  */
 export function hasCustomFs(stream: fs.ReadStream | fs.WriteStream): boolean {
-  let impl: unknown;
-  let handle: any;
-  for (const sym of Object.getOwnPropertySymbols(stream)) {
-    if (sym.description === 'kFs') impl = (stream as any)[sym];
-    else if (sym.description === 'kHandle') handle = (stream as any)[sym];
-  }
+  if (!kFs || !(kFs in stream)) kFs = symbolNamed(stream, 'kFs');
+  if (!kFs) return false;
+  const impl = (stream as any)[kFs];
   if (impl === undefined || impl === fs) return false;
+  const kHandle = symbolNamed(stream, 'kHandle');  // rare path: only streams with non-default fs
+  const handle = kHandle ? (stream as any)[kHandle] : null;
   const isFileHandle = handle != null && typeof handle.fd === 'number' &&
     typeof handle.read === 'function' && (stream as any).fd === handle.fd;
   return !isFileHandle;

@@ -5,6 +5,7 @@
 import type * as fs from 'node:fs';
 import { native, FileType } from '../native';
 import { publish } from '../diagnostics';
+import { settings } from '../config';
 import { fsError } from '../errors';
 import { describeDestination, isNotYet, onceAny, Destination } from './endpoint';
 import { guardDestination, markDataEmitted } from './node-internals';
@@ -12,21 +13,7 @@ import { globalDecline, sourceObserved, sourceWatched, flowBusy, sourceFileDecli
 import { Transfer, Outcome } from './transfer';
 import type { Writable } from 'node:stream';
 
-/**
- * Below this many bytes the normal path is as fast or faster: setting up costs
- * two dups, fstat/fcntl on both ends and a threadpool round trip, and a small
- * file is a read or two anyway. Measured with `npm run bench` (docs/benchmarks.md):
- * the fast path pays from 128 KiB on one connection.
- */
-export const MIN_FAST_PATH_BYTES = 128 * 1024;
-
-/** ZEROCOPY_MIN_BYTES overrides the threshold (benchmarks use it to measure below it). */
-function minFastPathBytes(): number {
-  const raw = process.env.ZEROCOPY_MIN_BYTES;
-  if (raw === undefined || raw.trim() === '') return MIN_FAST_PATH_BYTES;
-  const v = Number(raw);
-  return Number.isFinite(v) && v >= 0 ? v : MIN_FAST_PATH_BYTES;
-}
+export { MIN_FAST_PATH_BYTES } from '../threshold';
 
 /** The fs.ReadStream fields Node's own _read() uses; ours keeps them true. */
 export interface FileSource extends fs.ReadStream {
@@ -61,6 +48,11 @@ export function sourceState(src: FileSource): SourceState {
  * moved then push(null), or the normal read).
  */
 export function pipeFromFile(src: FileSource, normalRead: () => void): void {
+  // The first read is always Node's own: most files served are small, and for
+  // them even the fstat of a decision costs more than it could save. A short
+  // first read means the file is (almost surely) at its end: no decision then
+  // either. Files that fill it are decided at the second read.
+  if (src.bytesRead < src.readableHighWaterMark) { normalRead(); return; }
   const destStream = pipedTo(src);
   if (!destStream) { normalRead(); return; }  // not a single-destination pipe(): nothing to decide
   const state = sourceState(src);
@@ -91,7 +83,7 @@ export function pipeFromFile(src: FileSource, normalRead: () => void): void {
   const here = src.pos ?? (src.start ?? 0) + src.bytesRead;
   const expected = Math.min(limit, size - here);
   if (limit <= 0) { normalRead(); return; }  // Node's _read ends the stream here
-  if (expected < minFastPathBytes()) {
+  if (expected < settings.minFastPathBytes) {
     refuse(src, destStream, `small (${Math.max(expected, 0)} bytes)`, normalRead);
     return;
   }

@@ -104,3 +104,13 @@ export function delay(ms: number): Promise<void> {
 export async function closed(ctx: RunCtx, ...labels: string[]): Promise<void> {
   for (const l of labels) await ctx.once(l, 'close');
 }
+
+/**
+ * Whether the kernel path can be expected to move some of `length` bytes to
+ * this destination: the first 64 KiB read of every file is Node's own, and a
+ * file destination that opens after pipe() lets the source read ahead a few
+ * chunks more, as Node's pipe() does.
+ */
+export function kernelExpected(length: number, kind: DestKind): boolean {
+  return length > (kind.startsWith('ws') ? 4 * 64 * 1024 : 64 * 1024);
+}

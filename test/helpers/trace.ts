@@ -496,8 +496,7 @@ export async function runOnce(impl: Impl, scenario: Scenario, options: RunOption
     },
   };
 
-  const previous = process.env.ZEROCOPY_MIN_BYTES;
-  if (impl === 'zerocopy') process.env.ZEROCOPY_MIN_BYTES = '0';
+  const previous = zc.configure(impl === 'zerocopy' ? { minFastPathBytes: 0 } : {});
   const rec = recordTransfers();
   try {
     try {
@@ -522,8 +521,7 @@ export async function runOnce(impl: Impl, scenario: Scenario, options: RunOption
     }
   } finally {
     rec.stop();
-    if (previous === undefined) delete process.env.ZEROCOPY_MIN_BYTES;
-    else process.env.ZEROCOPY_MIN_BYTES = previous;
+    zc.configure(previous);
     for (const m of rec.messages) {
       raw.transfers.push({
         path: m.path, reason: m.reason, bytes: m.bytes,
