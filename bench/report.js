@@ -7,7 +7,9 @@ const path = require('node:path');
 const KiB = 1024;
 const MiB = 1024 * KiB;
 const GiB = 1024 * MiB;
-const FAST_PATH_DEFAULT_MIN = 64 * KiB;   // MIN_FAST_PATH_BYTES in src/fastpath/pipe-from-file.ts
+// MIN_FAST_PATH_BYTES (src/fastpath/pipe-from-file.ts) as the run recorded it
+// (config.fastPathMin); results from before it was recorded had 64 KiB.
+let FAST_PATH_DEFAULT_MIN = 64 * KiB;
 
 // ---------------------------------------------------------------- stats
 
@@ -39,7 +41,10 @@ function metrics(r) {
     loopMax: r.loopMax,
     latP50: r.latP50,
     latP99: r.latP99,
+    latP999: r.latP999,
     recvBusy: r.recvBusy,
+    clientBusy: r.clientBusy,
+    userPerTransfer: r.user / r.transfers,
     fast: fastShare(r),
   };
 }
@@ -73,6 +78,17 @@ function pairedRatio(a, b, key) {
     if (base > 0 && Number.isFinite(a.ms[i][key])) rs.push(a.ms[i][key] / base);
   });
   return { med: median(rs), lo: min(rs), hi: max(rs), n: rs.length };
+}
+
+// Difference a - b of a metric, paired by round: median and range.
+function pairedDiff(a, b, key) {
+  const byRound = new Map(b.runs.map((r, i) => [r.round, b.ms[i][key]]));
+  const ds = [];
+  a.runs.forEach((r, i) => {
+    const base = byRound.get(r.round);
+    if (Number.isFinite(base) && Number.isFinite(a.ms[i][key])) ds.push(a.ms[i][key] - base);
+  });
+  return { med: median(ds), lo: min(ds), hi: max(ds), n: ds.length };
 }
 
 // ---------------------------------------------------------------- formatting
@@ -208,17 +224,175 @@ function crossover(runs, conns, sizes) {
   return { tbl, from, verdicts };
 }
 
+// ---------------------------------------------------------------- proxy tables
+
+const PROXY_ORDER = ['node', 'zerocopy', 'register', 'c', 'direct'];
+const us = (x) => num(x * 1e6, 0);
+
+function fastCell(g, v) {
+  if (v === 'c') return 'all (splice)';
+  if (v === 'direct') return 'n/a';
+  if (v === 'node') return '0% (Node)';
+  const fast = g.pick('fast').filter((x) => x !== undefined);
+  return fast.length ? `${num(median(fast) * 100, 0)}%` : '0%';
+}
+
+function proxyBulkTable(runs) {
+  const at = (v) => group(runs, (r) => r.workload === 'proxy' && r.variant === v);
+  const base = at('node');
+  const ceil = at('c');
+  const rows = [];
+  for (const v of PROXY_ORDER) {
+    const g = at(v);
+    if (g.n === 0) continue;
+    const direct = v === 'direct';
+    const fast = g.pick('fast').filter((x) => x !== undefined);
+    rows.push([
+      `${g.runs[0].name}${fast.length && median(fast) < 1 ? ' ⚠ fast path not taken' : ''}`,
+      rng(g.pick('thr'), gibs),
+      base.n ? ratio(pairedRatio(g, base, 'thr')) : '–',
+      ceil.n ? ratio(pairedRatio(g, ceil, 'thr')) : '–',
+      direct ? '–' : num(median(g.pick('user')), 3),
+      direct ? '–' : num(median(g.pick('sys')), 3),
+      direct ? '–' : rng(g.pick('cpu'), (x) => num(x, 3)),
+      direct || !base.n ? '–' : ratio(pairedRatio(g, base, 'cpu')),
+      direct || !ceil.n ? '–' : ratio(pairedRatio(g, ceil, 'cpu')),
+      direct ? '–' : `${num(median(g.pick('rss')), 0)} (max ${num(max(g.pick('rss')), 0)})`,
+      v === 'c' || direct ? 'n/a' : loopCell(g),
+      `${num(median(g.pick('clientBusy')) * 100, 0)}% / ${num(median(g.pick('recvBusy')) * 100, 0)}%`,
+      fastCell(g, v),
+    ]);
+  }
+  return table(['variant', 'throughput GiB/s', 'vs Node', 'vs C ceiling', 'proxy CPU user s/GiB', 'proxy CPU sys s/GiB',
+    'proxy CPU total s/GiB', 'CPU vs Node', 'CPU vs C', 'proxy peak RSS MiB', 'proxy loop delay p50 / p99 / max ms',
+    'client / sink CPU (of one core)', 'fast path taken'], rows);
+}
+
+function pingpongTable(runs, size) {
+  const at = (v) => group(runs, (r) => r.workload === 'pingpong' && r.size === size && r.variant === v);
+  const base = at('node');
+  const ceil = at('c');
+  const rows = [];
+  for (const v of PROXY_ORDER) {
+    const g = at(v);
+    if (g.n === 0) continue;
+    const direct = v === 'direct';
+    rows.push([
+      g.runs[0].name,
+      rng(g.pick('rate'), (x) => num(x, 0)),
+      base.n ? ratio(pairedRatio(g, base, 'rate')) : '–',
+      ceil.n ? ratio(pairedRatio(g, ceil, 'rate')) : '–',
+      rng(g.pick('latP50'), us),
+      base.n ? ratio(pairedRatio(g, base, 'latP50')) : '–',
+      rng(g.pick('latP99'), us),
+      base.n ? ratio(pairedRatio(g, base, 'latP99')) : '–',
+      us(median(g.pick('latP999'))),
+      direct ? '–' : `${num(median(g.pick('cpuPerTransfer')) * 1e6, 1)} (${num(median(g.pick('userPerTransfer')) * 1e6, 1)})`,
+      direct || !base.n ? '–' : ratio(pairedRatio(g, base, 'cpuPerTransfer')),
+      direct ? '–' : num(median(g.pick('rss')), 0),
+      `${num(median(g.pick('clientBusy')) * 100, 0)}% / ${num(median(g.pick('recvBusy')) * 100, 0)}%`,
+      fastCell(g, v),
+    ]);
+  }
+  return table(['variant', 'exchanges/s', 'vs Node', 'vs C ceiling', 'latency p50 µs', 'p50 vs Node', 'latency p99 µs',
+    'p99 vs Node', 'p99.9 µs', 'proxy CPU µs/exchange (user)', 'CPU/exchange vs Node', 'proxy peak RSS MiB',
+    'client / echo CPU (of one core)', 'fast path taken'], rows);
+}
+
+// Latency a proxy adds: its p50/p99 minus the direct connection's, same round.
+function addedLatencyTable(runs, sizes) {
+  const rows = [];
+  for (const size of sizes) {
+    const at = (v) => group(runs, (r) => r.workload === 'pingpong' && r.size === size && r.variant === v);
+    const direct = at('direct');
+    if (!direct.n) continue;
+    for (const v of PROXY_ORDER.filter((x) => x !== 'direct')) {
+      const g = at(v);
+      if (!g.n) continue;
+      const d50 = pairedDiff(g, direct, 'latP50');
+      const d99 = pairedDiff(g, direct, 'latP99');
+      rows.push([fmtSize(size), g.runs[0].name, `${us(d50.med)} (${us(d50.lo)}–${us(d50.hi)})`,
+        `${us(d99.med)} (${us(d99.lo)}–${us(d99.hi)})`]);
+    }
+  }
+  return table(['size', 'proxy', 'added p50 µs', 'added p99 µs'], rows);
+}
+
+// The issue's requirement: "the zerocopy proxy must never add latency to small
+// exchanges". Per size and percentile, zerocopy vs Node's proxy, paired by round.
+function latencyCall(r) {
+  if (!Number.isFinite(r.med)) return 'no data';
+  if (r.lo > 1) return 'higher in every round';
+  if (r.med >= 1.1) return 'higher (median)';
+  if (r.hi < 1) return 'lower in every round';
+  if (r.med <= 0.9) return 'lower (median)';
+  return 'same within noise';
+}
+
+function latencyVerdicts(runs, sizes, variant = 'zerocopy') {
+  const out = [];
+  for (const size of sizes) {
+    const base = group(runs, (r) => r.workload === 'pingpong' && r.size === size && r.variant === 'node');
+    const g = group(runs, (r) => r.workload === 'pingpong' && r.size === size && r.variant === variant);
+    if (!base.n || !g.n) continue;
+    const p50 = pairedRatio(g, base, 'latP50');
+    const p99 = pairedRatio(g, base, 'latP99');
+    const rate = pairedRatio(g, base, 'rate');
+    out.push({ size, p50, p99, rate, c50: latencyCall(p50), c99: latencyCall(p99) });
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------- below the threshold
+
+// zerocopy as shipped below MIN_FAST_PATH_BYTES (it declines the fast path) vs Node.
+function declineRows(runs, conns, sizes, workload = 'small', variant = 'zerocopy') {
+  const out = [];
+  for (const size of sizes.filter((x) => x < FAST_PATH_DEFAULT_MIN)) {
+    const at = (v) => group(runs, (r) => r.workload === workload && r.conns === conns && r.size === size && r.variant === v);
+    const base = at('node');
+    const zc = at(variant);
+    if (!base.n || !zc.n) continue;
+    const rr = pairedRatio(zc, base, 'rate');
+    const cr = pairedRatio(zc, base, 'cpuPerTransfer');
+    const lr = pairedRatio(zc, base, 'latP50');
+    const fast = zc.pick('fast').filter((x) => x !== undefined);
+    let verdict;
+    if (rr.hi < 1) verdict = 'slower (every round)';
+    else if (rr.med <= 0.9) verdict = 'slower (median)';
+    else if (rr.lo > 1) verdict = 'faster (every round)';
+    else if (rr.med >= 1.1) verdict = 'faster (median)';
+    else verdict = 'on par (within noise)';
+    // Transfers/s alone can hide a cost: say when CPU or latency is worse.
+    const worse = [];
+    if (cr.lo > 1) worse.push('more CPU in every round');
+    else if (cr.med >= 1.1) worse.push('more CPU (median)');
+    if (lr.lo > 1) worse.push('higher p50 latency in every round');
+    else if (lr.med >= 1.1) worse.push('higher p50 latency (median)');
+    if (worse.length) verdict += `; but ${worse.join(', ')}`;
+    out.push({ size, conns, rr, cr, lr, verdict, fast: fast.length ? median(fast) : 0,
+      row: [fmtSize(size), String(conns), zc.runs[0].name, num(median(base.pick('rate')), 0), num(median(zc.pick('rate')), 0), ratio(rr),
+        `${num(median(base.pick('cpuPerTransfer')) * 1e6, 0)} → ${num(median(zc.pick('cpuPerTransfer')) * 1e6, 0)}`, ratio(cr),
+        ratio(lr), fast.length ? `${num(median(fast) * 100, 0)}%` : '0%', verdict] });
+  }
+  return out;
+}
+
 // ---------------------------------------------------------------- markdown
 
 function renderMarkdown(results) {
   const { config, facts, runs } = results;
+  FAST_PATH_DEFAULT_MIN = config.fastPathMin || 64 * KiB;
+  const fpMin = fmtSize(FAST_PATH_DEFAULT_MIN);
+  const has = (w) => runs.some((r) => r.workload === w);
   const out = [];
   const p = (s = '') => out.push(s);
   p('# Benchmarks');
   p();
   p('Generated by `npm run bench` (bench/run.js); re-render from the raw runs with `node bench/report.js`.');
   p(`${config.quick ? '**Quick smoke run (BENCH_QUICK=1): smaller sizes, fewer rounds — not the reference numbers.** ' : ''}` +
-    `${config.rounds} rounds${config.warmup ? ' after one discarded warm-up round (big files)' : ''}; ` +
+    `${config.rounds} rounds${config.smallRounds && config.smallRounds !== config.rounds ? ` (small files: ${config.smallRounds})` : ''}` +
+    `${config.warmup ? ' after one discarded warm-up round (big files and bulk proxy)' : ''}; ` +
     'variants interleaved and their order rotated every round; each cell is the **median (min–max)** over the rounds, ' +
     'and ratios ("vs Node", "vs C ceiling") are per-round ratios between runs of the same round, median (min–max).');
   p();
@@ -233,14 +407,19 @@ function renderMarkdown(results) {
   p(`| temp files | ${facts.tmpdir} (${facts.tmpFs}) |`);
   p(`| C compiler | ${facts.cc} |`);
   p(`| bench runtime | ${facts.seconds} s |`);
+  if (facts.commit) p(`| library | commit ${facts.commit}${facts.srcDirty ? ' + uncommitted changes in src/ or native/ (dist/ built from the working tree)' : ''} |`);
+  for (const r of facts.reruns || []) {
+    p(`| re-run | ${r.workloads.join(', ')} at ${r.date} (${r.seconds} s; commit ${r.commit}${r.srcDirty ? ' + uncommitted src/' : ''}), ` +
+      'replacing the first pass\'s runs of those workloads |');
+  }
   p();
   if (results.failures && results.failures.length) {
     p(`**${results.failures.length} run(s) failed once and were retried:** ${results.failures.join('; ')}`);
     p();
   }
   p('How it is measured:');
-  p('- Every sender is its own child process (bench/sender.js for Node variants, C programs in bench/c/ for the ceilings), ' +
-    'so CPU (`process.cpuUsage()` / `getrusage`, user and sys apart), peak RSS (VmHWM of the process, so Node variants ' +
+  p('- Every sender (and in the proxy workloads, every proxy) is its own child process (bench/sender.js and bench/proxy.js ' +
+    'for Node variants, C programs in bench/c/ for the ceilings), so CPU (`process.cpuUsage()` / `getrusage`, user and sys apart), peak RSS (VmHWM of the process, so Node variants ' +
     'include Node\'s own ~45 MiB) and event-loop delay (`monitorEventLoopDelay`, 1 ms resolution, shown as lateness beyond the ' +
     '1 ms tick) are that variant\'s alone. CPU and wall time cover the transfer only, not process start or connecting. ' +
     'With 2 cores, loop delay also counts time the main thread waited for a core while the kernel copy, the receiver ' +
@@ -253,9 +432,22 @@ function renderMarkdown(results) {
     'and a transfer\'s time runs until that ack (and the source stream\'s close), so it counts bytes delivered, not bytes queued.');
   p('- On loopback the kernel does most of the TCP receive work in the *sender\'s* context, so sender sys time includes it, ' +
     'for every variant alike.');
+  p('- The loop-delay monitor is itself a cost in the Node variants: its 1 ms timer takes ~20 ms of CPU per second of an ' +
+    'otherwise idle loop (~2% of a core), included in their CPU figures (not in the C programs\').');
+  const rss0 = (v) => median(runs.filter((r) => r.variant === v && Number.isFinite(r.rssBeforeKiB)).map((r) => r.rssBeforeKiB / 1024));
+  if (Number.isFinite(rss0('node')) && Number.isFinite(rss0('zerocopy'))) {
+    p(`- Node variants' peak RSS includes what loading the library costs: the senders' RSS before their first transfer is ` +
+      `${num(rss0('zerocopy'), 0)} MiB with zerocopy vs ${num(rss0('node'), 0)} MiB with Node's streams (median).`);
+  }
   p();
+  if (config.workloads && config.workloads.length < 5) {
+    p(`**Partial run: only ${config.workloads.join(', ')} (BENCH_ONLY).**`);
+    p();
+  }
 
   // file -> socket
+  const recv = group(runs, (r) => r.workload === 'socket' && r.variant === 'c');
+  if (has('socket')) {
   p(`## file → socket: ${fmtSize(config.big)} over loopback TCP (page-cached)`);
   p();
   p('`fs.createReadStream(f).pipe(sock)` vs zerocopy\'s `createReadStream(f).pipe(sock)` (sendfile on the threadpool, 8 MiB ' +
@@ -263,7 +455,6 @@ function renderMarkdown(results) {
   p();
   p(bigTable(runs, 'socket', ['node', 'zerocopy', 'c']));
   p();
-  const recv = group(runs, (r) => r.workload === 'socket' && r.variant === 'c');
   if (recv.n) {
     const busy = median(recv.pick('recvBusy'));
     p(`Receiver check: during the C ceiling runs the receiver thread used ${num(busy * 100, 0)}% of one core ` +
@@ -271,8 +462,10 @@ function renderMarkdown(results) {
       'Every run also checks that the receiver got exactly the bytes the sender claims.');
     p();
   }
+  }
 
   // file -> file
+  if (has('copy')) {
   p(`## file → file copy: ${fmtSize(config.big)} (page-cached source, destination on ${facts.tmpFs})`);
   p();
   p('`stream.pipeline(fs.createReadStream, fs.createWriteStream)` vs the same with zerocopy\'s streams (copy_file_range) ' +
@@ -281,14 +474,16 @@ function renderMarkdown(results) {
   p();
   p(bigTable(runs, 'copy', ['node', 'zerocopy', 'copyFile', 'c']));
   p();
+  }
 
   // small files
   const sizes = config.smallSizes;
+  if (has('small')) {
   p('## Many small files over loopback TCP');
   p();
   p('Files sent one after another on each connection: `createReadStream(f).pipe(sock, { end: false })`, wait for the ' +
     `receiver's ack, next file (cycling through up to 64 distinct page-cached files per size). Each run lasts ${config.smallMs} ms. ` +
-    'Latency is from createReadStream() to the ack. "zerocopy" is the library as shipped (below 64 KiB, ' +
+    `Latency is from createReadStream() to the ack. "zerocopy" is the library as shipped (below ${fpMin}, ` +
     '`MIN_FAST_PATH_BYTES`, it declines the fast path); "ZEROCOPY_MIN_BYTES=0" forces the fast path at every size. ' +
     '"fast path taken" is the share of flows the diagnostics channel reported as sendfile.');
   p();
@@ -303,7 +498,7 @@ function renderMarkdown(results) {
   p();
   for (const conns of config.smallConns) {
     const c = crossover(runs, conns, sizes);
-    p(`${conns} connection${conns > 1 ? 's' : ''}: Node vs zerocopy's fast path (forced with ZEROCOPY_MIN_BYTES=0 below 64 KiB).`);
+    p(`${conns} connection${conns > 1 ? 's' : ''}: Node vs zerocopy's fast path (forced with ZEROCOPY_MIN_BYTES=0 below ${fpMin}).`);
     p();
     p(c.tbl);
     p();
@@ -317,13 +512,155 @@ function renderMarkdown(results) {
     }
     const atMin = c.verdicts.find((v) => v.size === FAST_PATH_DEFAULT_MIN);
     if (atMin) {
-      p(`At the library's threshold, MIN_FAST_PATH_BYTES = 64 KiB (the smallest size it takes the fast path for by default): ` +
+      p(`At the library's threshold, MIN_FAST_PATH_BYTES = ${fpMin} (the smallest size it takes the fast path for by default): ` +
         `${atMin.verdict} — ${num(atMin.rr.med, 2)}× Node's transfers/s (${num(atMin.rr.lo, 2)}–${num(atMin.rr.hi, 2)}), ` +
         `CPU per transfer ${num(atMin.cr.med, 2)}×.`);
     }
     const slower = c.verdicts.filter((v) => v.verdict.startsWith('slower'));
     if (slower.length) p(`Slower than Node at: ${slower.map((v) => `${fmtSize(v.size)} (${num(v.rr.med, 2)}×)`).join(', ')}.`);
     p();
+  }
+
+  }
+
+  // Below the threshold zerocopy declines: that decision must cost nothing.
+  const declineHead = ['size', 'conns', 'variant', 'Node transfers/s', 'variant transfers/s', 'rate vs Node',
+    'CPU µs/transfer Node → variant', 'CPU/transfer vs Node', 'latency p50 vs Node', 'fast path taken', 'verdict'];
+  const verdictLine = (rows, what) => {
+    // On par = transfers/s within noise, and neither CPU nor latency worse in every round.
+    const off = rows.filter((d) => !(d.verdict.startsWith('on par') || d.verdict.startsWith('faster')) ||
+      d.verdict.includes('in every round'));
+    return off.length
+      ? `**${what}: not on par with Node at ${off.map((d) => `${fmtSize(d.size)} × ${d.conns} conn. (transfers/s ${ratio(d.rr)}, ` +
+        `CPU/transfer ${ratio(d.cr)}, p50 ${ratio(d.lr)})`).join('; ')}.** ` +
+        `${rows.length > off.length ? `On par at ${rows.filter((d) => !off.includes(d)).map((d) => `${fmtSize(d.size)} × ${d.conns}`).join(', ')}.` : ''}`
+      : `**${what}: on par with Node at every size below ${fpMin}** ` +
+        `(transfers/s ratios ${rows.map((d) => `${fmtSize(d.size)}×${d.conns}: ${num(d.rr.med, 2)}`).join(', ')}).`;
+  };
+  const warmRows = declineRows(runs, 1, sizes, 'decline', 'zerocopy');
+  const warmOff = declineRows(runs, 1, sizes, 'decline', 'zerocopy-disabled');
+  const coldRows = has('small') ? config.smallConns.flatMap((c) => declineRows(runs, c, sizes)) : [];
+  if (warmRows.length || coldRows.length) {
+    p('## Below the threshold: zerocopy declining vs Node');
+    p();
+    p(`Below MIN_FAST_PATH_BYTES = ${fpMin} zerocopy's createReadStream() takes Node's normal path; what it adds is the ` +
+      'decision (an fstat of the source first, state kept in a WeakMap). Paired by round. "on par" = median transfers/s ' +
+      'ratio within 0.9–1.1, not slower in every round, and neither CPU per transfer nor p50 latency higher in every round.');
+    p();
+  }
+  if (warmRows.length) {
+    p(`### Warmed up (steady state)`);
+    p();
+    p(`One connection; each sender process first runs the same loop for ${config.declineWarmupMs} ms off the clock, then ` +
+      `${config.declineMs} ms timed (${config.rounds} rounds; Node, zerocopy and zerocopy with ZEROCOPY_DISABLE=1 ` +
+      'interleaved). With ZEROCOPY_DISABLE=1 the stream is still zerocopy\'s class but the decision stops at its first ' +
+      'check: the difference between the two zerocopy rows is the decision\'s cost.');
+    p();
+    p(table(declineHead, [...warmRows, ...warmOff].sort((a, b) => a.size - b.size).map((d) => d.row)));
+    p();
+    p(verdictLine(warmRows, 'Warmed up, zerocopy as shipped'));
+    if (warmOff.length) p(verdictLine(warmOff, 'Warmed up, ZEROCOPY_DISABLE=1'));
+    p();
+  }
+  if (coldRows.length) {
+    p(`### Fresh processes (the small-file sweep above)`);
+    p();
+    p(`Each run is a new process timed for its first ${config.smallMs} ms: this includes V8 compiling the hot paths ` +
+      '(per-transfer CPU is well above the warmed-up figures for every variant), and zerocopy has more code to compile.');
+    p();
+    p(table(declineHead, coldRows.map((d) => d.row)));
+    p();
+    p(verdictLine(coldRows, 'Fresh processes'));
+    p();
+  }
+
+  // TCP proxy
+  const pingSizes = config.pingpongSizes || [];
+  const verdicts = latencyVerdicts(runs, pingSizes);
+  if (has('proxy') || has('pingpong')) {
+    p('## TCP proxy over loopback: client → proxy → sink');
+    p();
+    p('The measured process is the **proxy**, one child process per run serving one connection: it accepts the client, ' +
+      'connects upstream and joins the two sockets both ways. Variants: bench/proxy.js with Node\'s ' +
+      '`stream.pipeline(client, upstream, cb); stream.pipeline(upstream, client, cb)`; the same script with zerocopy\'s ' +
+      '`pipeline` (splice through a pooled 256 KiB intermediate pipe per direction); plain `client.pipe(upstream); ' +
+      'upstream.pipe(client)` under `node --require zerocopy/register`; and a C proxy (bench/c/splice_proxy.c: one thread, ' +
+      '`poll()`, socket → pipe → socket with `splice` both ways, pipes set to **256 KiB with F_SETPIPE_SZ**, the library\'s ' +
+      'pool size) as the ceiling. "no proxy" connects the client straight to the sink: what the two ends can do without a ' +
+      'proxy. All sockets have TCP_NODELAY; the Node proxies use allowHalfOpen so an EOF is passed on like the C proxy does. ' +
+      'Proxy CPU, peak RSS and loop delay are measured in the proxy from accept to the end of the connection; throughput and ' +
+      'latency by the client. Every run checks the bytes at the sink against the client\'s, and the proxy sockets\' ' +
+      'bytesRead/bytesWritten against both.');
+    p();
+  }
+  if (has('proxy')) {
+    p(`### Bulk: ${fmtSize(config.proxyBytes)} client → sink through the proxy`);
+    p();
+    p('Client: bench/c/sendfile_client.c (one `sendfile` of a page-cached file, after an 8-byte header); sink: the ' +
+      'receiver above (splice to /dev/null), which acks the last byte — through the proxy, so both directions carry data. ' +
+      'Throughput = bytes / client time to the ack.');
+    p();
+    p(proxyBulkTable(runs));
+    p();
+    const direct = group(runs, (r) => r.workload === 'proxy' && r.variant === 'direct');
+    const cpx = group(runs, (r) => r.workload === 'proxy' && r.variant === 'c');
+    if (direct.n && cpx.n) {
+      const dr = pairedRatio(direct, cpx, 'thr');
+      const cb = median(cpx.pick('clientBusy'));
+      const sb = median(cpx.pick('recvBusy'));
+      p(`Ends check: without a proxy the client and sink move ${gibs(median(direct.pick('thr')))} GiB/s, ` +
+        `${num(dr.med, 2)}× (${num(dr.lo, 2)}–${num(dr.hi, 2)}) what they move through the C proxy; behind the C proxy ` +
+        `the client used ${num(cb * 100, 0)}% and the sink ${num(sb * 100, 0)}% of one core. ` +
+        `${dr.lo > 1 && cb < 0.8 && sb < 0.8 ? 'Neither end is the bottleneck: the proxy is what is measured.' : '**An end may be the bottleneck.**'} ` +
+        'With 2 cores, three busy processes share them: the C ceiling is this machine\'s, not the syscall\'s.');
+      p();
+    }
+  }
+  if (has('pingpong')) {
+    p('### Request/response: small exchanges through one proxied connection');
+    p();
+    p('Client: bench/c/pingpong.c, strictly one exchange in flight per connection: write a request, read until the whole ' +
+      'echo is back (and check it), next. Upstream: bench/c/echo_server.c (one thread per connection, read → write back). ' +
+      `**Interleaved slice by slice:** each round starts every variant's proxy (one process each) and opens one connection ` +
+      `through each; the client then takes the connections in turns of ${config.pingpongSliceMs || '?'} ms (A B C D E A B C ` +
+      `D E …) for ${config.pingpongMs} ms per variant in all, so every variant sees the same moments of this shared machine. ` +
+      'A turn is hundreds of exchanges, so the first exchange after an idle spell stays out of p99. ' +
+      'Latency per exchange as the client sees it; exchanges/s over the variant\'s own turns. Proxy CPU per exchange is ' +
+      'the proxy\'s user+sys over its life divided by its exchanges (user alone in brackets): an idle Node proxy waits in ' +
+      'epoll for free, so the loop-delay monitor is **off** here (its 1 ms timer alone costs ~20 ms CPU per second; see the ' +
+      'bulk table for loop delay). On loopback the kernel\'s TCP receive work for the next hop runs in the proxy\'s ' +
+      'context, so its sys time includes that for every variant. Client / echo CPU is their CPU during the variant\'s turns.');
+    p();
+    for (const size of pingSizes) {
+      p(`#### ${fmtSize(size)} requests and replies`);
+      p();
+      p(pingpongTable(runs, size));
+      p();
+    }
+    p('Latency each proxy adds over the direct connection (its p50 / p99 minus the direct run\'s, same round; median (min–max)):');
+    p();
+    p(addedLatencyTable(runs, pingSizes));
+    p();
+    if (verdicts.length) {
+      p('**Does the zerocopy proxy add latency to small exchanges?** (requirement: it must never). zerocopy `pipeline` vs ' +
+        'Node\'s `stream.pipeline` proxy, per-round ratios of the client-side latency, median (min–max); "higher" = the ' +
+        'ratio is above 1 in every round, or its median is ≥ 1.1.');
+      p();
+      p(table(['size', 'p50 vs Node', 'p50', 'p99 vs Node', 'p99', 'exchanges/s vs Node'],
+        verdicts.map((v) => [fmtSize(v.size), ratio(v.p50), v.c50, ratio(v.p99), v.c99, ratio(v.rate)])));
+      p();
+      const regs = latencyVerdicts(runs, pingSizes, 'register');
+      const adds = verdicts.filter((v) => v.c50.startsWith('higher') || v.c99.startsWith('higher'));
+      p(adds.length
+        ? `**Yes, at ${adds.map((v) => `${fmtSize(v.size)} (p50 ${ratio(v.p50)}, p99 ${ratio(v.p99)})`).join('; ')}.**`
+        : `**No: at no size is zerocopy's p50 or p99 higher than Node's proxy** (${verdicts.map((v) =>
+          `${fmtSize(v.size)}: p50 ${num(v.p50.med, 2)}×, p99 ${num(v.p99.med, 2)}×`).join('; ')}).`);
+      if (regs.length) {
+        p(`Under \`--require zerocopy/register\` (plain a.pipe(b)): ${regs.map((v) =>
+          `${fmtSize(v.size)}: p50 ${ratio(v.p50)} (${v.c50}), p99 ${ratio(v.p99)} (${v.c99})`).join('; ')}.`);
+      }
+      p();
+    }
   }
   // Automatic checks: what the guide asks of the fast path.
   p('## Checks');
@@ -341,7 +678,7 @@ function renderMarkdown(results) {
   }
   // "The fast path must never be slower than the normal path": zerocopy as
   // shipped (its own threshold) vs Node, at every small size.
-  for (const conns of config.smallConns) {
+  for (const conns of has('small') ? config.smallConns : []) {
     const bad = [];
     for (const size of sizes) {
       const base = group(runs, (r) => r.workload === 'small' && r.conns === conns && r.size === size && r.variant === 'node');
@@ -359,6 +696,34 @@ function renderMarkdown(results) {
       ? `❌ ${conns} conn.: zerocopy as shipped is slower than Node at ${bad.join('; ')}.`
       : `✅ ${conns} conn.: zerocopy as shipped is never clearly slower than Node (no size at ≤ 0.9× median or slower in every round).`);
   }
+  const pxNode = group(runs, (r) => r.workload === 'proxy' && r.variant === 'node');
+  const pxZc = group(runs, (r) => r.workload === 'proxy' && r.variant === 'zerocopy');
+  const pxC = group(runs, (r) => r.workload === 'proxy' && r.variant === 'c');
+  const pxDirect = group(runs, (r) => r.workload === 'proxy' && r.variant === 'direct');
+  if (pxNode.n && pxZc.n) {
+    const cr = pairedRatio(pxZc, pxNode, 'cpu');
+    const tr = pairedRatio(pxZc, pxNode, 'thr');
+    const fast = median(pxZc.pick('fast').filter((x) => x !== undefined));
+    checks.push(`${cr.hi < 1 ? '✅' : '❌'} proxy bulk: zerocopy's proxy CPU/GiB is ${num(cr.med, 2)}× Node's (${num(cr.lo, 2)}–${num(cr.hi, 2)}); ` +
+      `throughput ${num(tr.med, 2)}× (${num(tr.lo, 2)}–${num(tr.hi, 2)}); fast path taken on ${num(fast * 100, 0)}% of directions.`);
+  }
+  if (pxC.n && pxDirect.n) {
+    const dr = pairedRatio(pxDirect, pxC, 'thr');
+    const ok = dr.lo > 1 && median(pxC.pick('clientBusy')) < 0.8 && median(pxC.pick('recvBusy')) < 0.8;
+    checks.push(`${ok ? '✅' : '❌'} proxy bulk: client and sink keep up with the C proxy (direct is ${num(dr.med, 2)}× faster, ` +
+      `client ${num(median(pxC.pick('clientBusy')) * 100, 0)}%, sink ${num(median(pxC.pick('recvBusy')) * 100, 0)}% of one core).`);
+  }
+  if (warmRows.length) {
+    const off = warmRows.filter((d) => !(d.verdict.startsWith('on par') || d.verdict.startsWith('faster')) || d.verdict.includes('in every round'));
+    checks.push(`${off.length ? '❌' : '✅'} below ${fpMin}, warmed up: zerocopy declining is ${off.length ? 'not ' : ''}on par with Node ` +
+      `(transfers/s ${warmRows.map((d) => `${fmtSize(d.size)} ${ratio(d.rr)}`).join(', ')}; CPU/transfer ` +
+      `${warmRows.map((d) => `${fmtSize(d.size)} ${ratio(d.cr)}`).join(', ')}).`);
+  }
+  for (const v of verdicts) {
+    const bad = v.c50.startsWith('higher') || v.c99.startsWith('higher');
+    checks.push(`${bad ? '❌' : '✅'} ${fmtSize(v.size)} exchanges: zerocopy proxy latency p50 ${ratio(v.p50)} (${v.c50}), ` +
+      `p99 ${ratio(v.p99)} (${v.c99}) of Node's proxy.`);
+  }
   for (const c of checks) p(`- ${c}`);
   p();
   p('![benchmark chart](benchmarks.svg)');
@@ -370,28 +735,33 @@ function renderMarkdown(results) {
 
 function renderSvg(results) {
   const { config, runs } = results;
-  // Bar groups: the two big workloads, then each small size on one connection.
+  // Bar groups: the two big workloads, each small size on one connection, then
+  // the proxy (bulk, and each request size).
   const groups = [
     { label: `file→socket ${fmtSize(config.big)}`, sel: (r) => r.workload === 'socket' },
     { label: `file→file ${fmtSize(config.big)}`, sel: (r) => r.workload === 'copy' },
     ...config.smallSizes.map((s) => ({ label: `${fmtSize(s)} files`, sel: (r) => r.workload === 'small' && r.conns === 1 && r.size === s })),
-  ];
+    { label: `proxy ${fmtSize(config.proxyBytes || 0)}`, sel: (r) => r.workload === 'proxy' },
+    ...(config.pingpongSizes || []).map((s) => ({ label: `ping-pong ${fmtSize(s)}`, sel: (r) => r.workload === 'pingpong' && r.size === s })),
+  ].filter((g) => runs.some(g.sel));
   const series = [
     { key: 'node', label: 'Node streams', color: '#9aa0a6' },
     { key: 'zerocopy', label: 'zerocopy', color: '#1a73e8' },
     { key: 'zerocopy-forced', label: 'zerocopy, ZEROCOPY_MIN_BYTES=0', color: '#8ab4f8' },
+    { key: 'register', label: 'a.pipe(b), zerocopy/register', color: '#a142f4' },
     { key: 'copyFile', label: 'fs.copyFile', color: '#f9ab00' },
     { key: 'c', label: 'C syscall loop (ceiling)', color: '#188038' },
   ];
   const panels = [
-    { title: 'Throughput vs Node (× Node\'s bytes/s or transfers/s, median; higher is better)', key: (w) => (w === 'small' ? 'rate' : 'thr') },
-    { title: 'Sender CPU per byte vs Node (× Node\'s CPU s/GiB, median; lower is better)', key: () => 'cpu' },
+    { title: 'Throughput vs Node (× Node\'s bytes/s, transfers/s or exchanges/s, median; higher is better)',
+      key: (w) => (w === 'small' || w === 'pingpong' ? 'rate' : 'thr') },
+    { title: 'CPU per byte of the sender / copier / proxy vs Node (× Node\'s CPU s/GiB, median; lower is better)', key: () => 'cpu' },
   ];
-  const W = 1000;
+  const W = 1200;
   const PH = 260;
   const top = 44;
   const left = 56;
-  const gw = (W - left - 20) / groups.length;
+  const gw = (W - left - 20) / Math.max(1, groups.length);
   const parts = [];
   const esc = (s) => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;');
   // Log scale, bars drawn from the Node = 1× line: up is "more than Node".
@@ -445,7 +815,7 @@ function renderSvg(results) {
     lx += 34 + s.label.length * 6.6;
     return item;
   }).join('');
-  const note = `Small files: one connection, files sent back to back. Log scale. ${config.quick ? 'QUICK smoke run. ' : ''}Source: docs/benchmarks.md`;
+  const note = `Small files: one connection, files sent back to back. Proxy: the proxy process's CPU; ping-pong = request/response exchanges. Log scale. ${config.quick ? 'QUICK smoke run. ' : ''}Source: docs/benchmarks.md`;
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H + 28}" viewBox="0 0 ${W} ${H + 28}" font-family="sans-serif">\n` +
     `<rect width="100%" height="100%" fill="white"/>\n${parts.join('\n')}\n${legend}\n` +
     `<text x="${left}" y="${H + 20}" font-size="10" fill="#555">${esc(note)}</text>\n</svg>\n`;

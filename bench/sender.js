@@ -11,6 +11,10 @@
 //              1-byte ack after each, until `maxTransfers` or `durationMs`.
 //              With one transfer on one connection this is the plain
 //              `createReadStream(f).pipe(sock)` (the socket is ended by pipe).
+//              With job.warmupMs, the same loop runs that long first, off the
+//              clock, so the timed part measures warmed-up code (V8 compiles
+//              hot functions only after a few hundred to thousands of calls,
+//              which would otherwise dominate a sub-second run).
 //   'copy'   — copy job.src to job.dst once.
 // job.variant: 'node' (fs streams), 'zerocopy' (this library), 'copyFile'.
 //
@@ -119,28 +123,36 @@ async function socketJob() {
   const single = job.conns === 1 && job.maxTransfers === 1;
   const socks = [];
   for (let i = 0; i < job.conns; i++) socks.push(await connect(size));
-  const deadline = Date.now() + job.durationMs;
-  const lat = [];
-  let taken = 0;
-  let bytes = 0;
+  const loop = async (durationMs, maxTransfers) => {
+    const deadline = Date.now() + durationMs;
+    const lat = [];
+    let taken = 0;
+    await Promise.all(socks.map(async (sock, id) => {
+      for (let k = id; taken < maxTransfers && Date.now() < deadline; k++) {
+        taken++;
+        const t0 = process.hrtime.bigint();
+        const rs = impl.createReadStream(job.files[k % job.files.length]);
+        const closed = new Promise((resolve, reject) => { rs.once('close', resolve); rs.once('error', reject); });
+        // The user's one line: file.pipe(socket). Several files share a
+        // connection, so those keep it open ({ end: false }).
+        if (single) rs.pipe(sock); else rs.pipe(sock, { end: false });
+        await sock.nextAck();
+        lat.push(Number(process.hrtime.bigint() - t0) / 1e9);
+        await closed;
+      }
+    }));
+    return lat;
+  };
+  let warmupBytes = 0;
+  if (job.warmupMs > 0 && !single) {
+    warmupBytes = (await loop(job.warmupMs, job.maxTransfers)).length * size;
+    for (const k of Object.keys(paths)) delete paths[k];
+    for (const k of Object.keys(reasons)) delete reasons[k];
+  }
   const m = measureStart();
-  await Promise.all(socks.map(async (sock, id) => {
-    for (let k = id; taken < job.maxTransfers && Date.now() < deadline; k++) {
-      taken++;
-      const t0 = process.hrtime.bigint();
-      const rs = impl.createReadStream(job.files[k % job.files.length]);
-      const closed = new Promise((resolve, reject) => { rs.once('close', resolve); rs.once('error', reject); });
-      // The user's one line: file.pipe(socket). Several files share a
-      // connection, so those keep it open ({ end: false }).
-      if (single) rs.pipe(sock); else rs.pipe(sock, { end: false });
-      await sock.nextAck();
-      lat.push(Number(process.hrtime.bigint() - t0) / 1e9);
-      bytes += size;
-      await closed;
-    }
-  }));
+  const lat = await loop(job.durationMs, job.maxTransfers);
   const sorted = lat.slice().sort((a, b) => a - b);
-  const res = measureEnd(m, { bytes, transfers: lat.length, latP50: pct(sorted, 50), latP99: pct(sorted, 99) });
+  const res = measureEnd(m, { bytes: lat.length * size, warmupBytes, transfers: lat.length, latP50: pct(sorted, 50), latP99: pct(sorted, 99) });
   // Close cleanly (the receiver reports a connection when it sees EOF). A
   // socket that pipe() ended may already be closed: don't wait for it then.
   await Promise.all(socks.map((s) => new Promise((resolve) => {

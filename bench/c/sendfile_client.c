@@ -102,8 +102,6 @@ static void *run(void *arg) {
     total_bytes += size;
     pthread_mutex_unlock(&lock);
   }
-  shutdown(s, SHUT_WR);
-  close(s);
   return NULL;
 }
 
@@ -146,6 +144,14 @@ int main(int argc, char **argv) {
   for (int i = 0; i < conns; i++) pthread_join(th[i], NULL);
   double wall = (double)(now_ns() - t0) / 1e9;
   getrusage(RUSAGE_SELF, &ru);
+  // After the clock: half-close, and wait for the other side's EOF before
+  // closing, so a proxy in between sees a clean close in both directions.
+  for (int i = 0; i < conns; i++) {
+    char sink[256];
+    shutdown(socks[i], SHUT_WR);
+    while (read(socks[i], sink, sizeof sink) > 0) {}
+    close(socks[i]);
+  }
   qsort(lat, (size_t)nlat, sizeof *lat, cmp);
   printf("{\"ok\":%s,\"wall\":%.6f,\"bytes\":%lld,\"transfers\":%d,\"user\":%.6f,\"sys\":%.6f,"
          "\"maxRssKiB\":%ld,\"latP50\":%.9f,\"latP99\":%.9f}\n",
