@@ -7,8 +7,8 @@ import type { Readable, Writable } from 'node:stream';
 import { native, FileType } from '../native';
 import { debug, publish } from '../diagnostics';
 import { netError } from '../errors';
-import { describeDestination, isNotYet, Destination } from './endpoint';
-import { globalDecline, pipedTo, sourceWatched } from './eligible';
+import { describeDestination, isNotYet, onceAny, Destination } from './endpoint';
+import { flowBusy, globalDecline, pipedTo, sourceWatched } from './eligible';
 import {
   addSocketBytesRead, endSocketReadable, isTlsSocket, readableState, resumeSocketReading,
   socketFd, socketHasUserBuffer, stopSocketReading, touchSocketTimer, guardSource, guardDestination, markDataEmitted,
@@ -99,7 +99,7 @@ function handOver(src: net.Socket, dest: Destination, inFd: number, direct: bool
     decline(src, dest.stream, reason);
     return;
   }
-  if (st.length > 0 || st.flowing !== true || !dest.usable()) {
+  if (flowBusy(src, dest.stream) || !dest.usable()) {
     if (polls >= MAX_WAITS * 16) {
       resumeSocketReading(src);
       decline(src, dest.stream, 'buffered data did not drain');
@@ -107,7 +107,7 @@ function handOver(src: net.Socket, dest: Destination, inFd: number, direct: bool
     }
     if (polls === 0) debug('socket source: letting %d buffered bytes through first', st.length + dest.stream.writableLength);
     const again = (): void => handOver(src, dest, inFd, direct, polls + 1);
-    if (dest.stream.writableNeedDrain) dest.stream.once('drain', () => setImmediate(again));
+    if (dest.stream.writableNeedDrain) onceAny(dest.stream, ['drain', 'close'], () => setImmediate(again));
     else setImmediate(again);
     return;
   }
