@@ -25,26 +25,37 @@ export function isTlsSocket(sock: net.Socket): boolean {
 }
 
 const kExtraBytesWritten = Symbol('zerocopy.bytesWritten');
+const kExtraBytesRead = Symbol('zerocopy.bytesRead');
 
 /**
- * socket.bytesWritten counts what went through its libuv handle, which our
- * syscalls bypass. Node computes it from the `_bytesDispatched` getter; shadow
- * that getter on this one socket so the bytes we moved are counted too.
+ * net.Socket computes bytesWritten (through `_bytesDispatched`) and bytesRead
+ * from getters over its libuv handle, which our syscalls bypass. Shadow the
+ * getter on this one socket so the bytes we moved are counted too.
  */
-export function addSocketBytesWritten(sock: net.Socket, n: number): void {
+function addToSocketCounter(sock: net.Socket, getter: '_bytesDispatched' | 'bytesRead', extra: symbol,
+  n: number): void {
   const s = sock as any;
-  if (s[kExtraBytesWritten] === undefined) {
-    const proto = Object.getOwnPropertyDescriptor(net.Socket.prototype, '_bytesDispatched');
+  if (s[extra] === undefined) {
+    const proto = Object.getOwnPropertyDescriptor(net.Socket.prototype, getter);
     if (!proto?.get) return;
     const base = proto.get;
-    s[kExtraBytesWritten] = 0;
-    Object.defineProperty(s, '_bytesDispatched', {
+    s[extra] = 0;
+    Object.defineProperty(s, getter, {
       configurable: true,
-      enumerable: true,
-      get() { return base.call(this) + this[kExtraBytesWritten]; },
+      enumerable: proto.enumerable,
+      get() { return base.call(this) + this[extra]; },
     });
   }
-  s[kExtraBytesWritten] += n;
+  s[extra] += n;
+}
+
+export function addSocketBytesWritten(sock: net.Socket, n: number): void {
+  addToSocketCounter(sock, '_bytesDispatched', kExtraBytesWritten, n);
+}
+
+/** Bytes a splice took from the socket. */
+export function addSocketBytesRead(sock: net.Socket, n: number): void {
+  addToSocketCounter(sock, 'bytesRead', kExtraBytesRead, n);
 }
 
 /** Activity on the socket, so setTimeout() idles are measured as Node would. */
@@ -106,25 +117,6 @@ export function writeIsWrapped(stream: Writable): boolean {
   return Object.prototype.hasOwnProperty.call(stream, 'write') ||
     Object.prototype.hasOwnProperty.call(stream, '_write') ||
     Object.prototype.hasOwnProperty.call(stream, '_writev');
-}
-
-const kExtraBytesRead = Symbol('zerocopy.bytesRead');
-
-/** Like addSocketBytesWritten, for socket.bytesRead (bytes a splice took from it). */
-export function addSocketBytesRead(sock: net.Socket, n: number): void {
-  const s = sock as any;
-  if (s[kExtraBytesRead] === undefined) {
-    const proto = Object.getOwnPropertyDescriptor(net.Socket.prototype, 'bytesRead');
-    if (!proto?.get) return;
-    const base = proto.get;
-    s[kExtraBytesRead] = 0;
-    Object.defineProperty(s, 'bytesRead', {
-      configurable: true,
-      enumerable: false,
-      get() { return base.call(this) + this[kExtraBytesRead]; },
-    });
-  }
-  s[kExtraBytesRead] += n;
 }
 
 /** A socket created with the `onread` option reads into the caller's buffer: not ours to take. */
