@@ -48,11 +48,12 @@ export function sourceState(src: FileSource): SourceState {
  * moved then push(null), or the normal read).
  */
 export function pipeFromFile(src: FileSource, normalRead: () => void): void {
-  // The first read is always Node's own: most files served are small, and for
-  // them even the fstat of a decision costs more than it could save. A short
-  // first read means the file is (almost surely) at its end: no decision then
-  // either. Files that fill it are decided at the second read.
-  if (src.bytesRead < src.readableHighWaterMark) { normalRead(); return; }
+  // The first two reads are always Node's own: most files served are small,
+  // and for them even the fstat of a decision costs more than it could save
+  // (measured: a 64 KiB file, one full read and one at end of file, was 2-10%
+  // slower with a decision at its second read). A short read means the file
+  // has (almost surely) ended: no decision then either.
+  if (src.bytesRead < 2 * src.readableHighWaterMark) { normalRead(); return; }
   const destStream = pipedTo(src);
   if (!destStream) { normalRead(); return; }  // not a single-destination pipe(): nothing to decide
   const state = sourceState(src);

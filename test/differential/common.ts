@@ -107,10 +107,10 @@ export async function closed(ctx: RunCtx, ...labels: string[]): Promise<void> {
 
 /**
  * Whether the kernel path can be expected to move some of `length` bytes to
- * this destination: the first 64 KiB read of every file is Node's own, and a
- * file destination that opens after pipe() lets the source read ahead a few
- * chunks more, as Node's pipe() does.
+ * this destination: the first two 64 KiB reads of every file are Node's own,
+ * and a file destination that opens after pipe() lets the source read ahead a
+ * few chunks more, as Node's pipe() does.
  */
 export function kernelExpected(length: number, kind: DestKind): boolean {
-  return length > (kind.startsWith('ws') ? 4 * 64 * 1024 : 64 * 1024);
+  return length > (kind.startsWith('ws') ? 4 * 64 * 1024 : 2 * 64 * 1024);
 }
