@@ -218,7 +218,9 @@ describe('WriteStream start (positional writes into an existing file)', () => {
     base.copy(expected);
     fs.readFileSync(file).copy(expected, start);
     expect(r.node.outputs.dst.sha256).toBe(hashOf(expected));
-    expect(tookFastPath(r.raw.zerocopy), JSON.stringify(r.raw.zerocopy.transfers)).toBe(true);
+    if (kernelExpected(size, 'ws-ours')) {
+      expect(tookFastPath(r.raw.zerocopy), JSON.stringify(r.raw.zerocopy.transfers)).toBe(true);
+    }
   });
 });
 
