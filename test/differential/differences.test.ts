@@ -128,7 +128,7 @@ describe('differences found by the differential tests (each fails while the diff
         runs[impl]++;
         const { trace, raw } = await runOnce(impl, async (ctx) => {
           const src = ctx.source('src', big);
-          const dst = await ctx.socketDest('dst', 'tcp', { resetAfter: 1 });
+          const dst = await ctx.socketDest('dst', 'tcp', { resetAfter: MiB });
           await ctx.pipeline('pipeline', src, dst);
           await closed(ctx, 'src', 'dst');
         });

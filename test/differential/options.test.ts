@@ -274,7 +274,9 @@ describe('a destination that is not open yet', () => {
       await ctx.pipeline('pipeline', src, dst);
       await closed(ctx, 'src', 'dst');
     });
-    expectEquivalent(r, ['streams.src.state.bytesRead']);
+    // Whether the source read (and emitted) its first chunk before the open
+    // failed is a race in Node itself: bytesRead and readableDidRead vary.
+    expectEquivalent(r, ['streams.src.state.bytesRead', 'streams.src.state.readableDidRead']);
     expect(r.node.results.pipeline).toMatchObject({ code: 'ENOENT', syscall: 'open' });
   });
 });
