@@ -40,6 +40,18 @@ export function fileHash(file: string, start = 0, end = Infinity): Promise<strin
   });
 }
 
+/**
+ * Open fds of the kinds a transfer could leak: sockets, pipes, and files under
+ * the temp folder (where every test file lives). The runtime's own fds
+ * (eventfds, epoll, its files) may come and go and are not counted.
+ */
 export function openFdCount(): number {
-  return fs.readdirSync('/proc/self/fd').length;
+  let n = 0;
+  const tmp = os.tmpdir();
+  for (const fd of fs.readdirSync('/proc/self/fd')) {
+    let target: string;
+    try { target = fs.readlinkSync(`/proc/self/fd/${fd}`); } catch { continue; }
+    if (target.startsWith('socket:') || target.startsWith('pipe:') || target.startsWith(tmp)) n++;
+  }
+  return n;
 }
