@@ -1,0 +1,146 @@
+// Socket sources, Node's pipe() vs ours: the same scenario runs with Node's
+// fs.WriteStream (Node's own path) and with zerocopy's (which splices), and
+// the event sequences, final properties and bytes are compared.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as path from 'node:path';
+import type { Writable } from 'node:stream';
+import { createWriteStream, pipeline } from '../dist/index.js';
+import { tmpDir } from './helpers/files';
+import { recordTransfers } from './helpers/diag';
+
+const fast = process.env.ZEROCOPY_DISABLE !== '1';
+const MiB = 1024 * 1024;
+let dir: string;
+beforeAll(() => { dir = tmpDir(); });
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+type Impl = 'node' | 'zerocopy';
+const EVENTS = ['end', 'finish', 'close', 'error', 'pipe', 'unpipe'];
+
+function record(s: NodeJS.EventEmitter, out: string[]): void {
+  for (const e of EVENTS) {
+    s.on(e, (x?: unknown) => {
+      const err = e === 'error' ? x as NodeJS.ErrnoException : null;
+      out.push(err ? `error(${err.code} ${err.syscall ?? ''})` : e);
+    });
+  }
+}
+
+interface Scenario {
+  /** What the peer does with its side of the connection. */
+  peer(s: net.Socket, payload: Buffer): void;
+  /** Optional: acts on the client side once bytes are flowing. */
+  midway?(src: net.Socket, dst: Writable): void;
+  usePipeline?: boolean;
+  allowHalfOpen?: boolean;
+}
+
+async function run(impl: Impl, sc: Scenario, payload: Buffer) {
+  const server = net.createServer((s) => { s.on('error', () => undefined); sc.peer(s, payload); });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as net.AddressInfo).port;
+  const src = net.connect({ port, host: '127.0.0.1', allowHalfOpen: sc.allowHalfOpen ?? false });
+  await new Promise((r) => src.once('connect', r));
+  const out = path.join(dir, `${impl}-${Math.random()}.bin`);
+  const dst = impl === 'node' ? fs.createWriteStream(out) : createWriteStream(out);
+  const events = { src: [] as string[], dst: [] as string[] };
+  record(src, events.src);
+  record(dst, events.dst);
+  let result: string | undefined;
+  const done = new Promise<void>((resolve) => {
+    if (sc.usePipeline) {
+      const p = impl === 'node' ? require('node:stream').pipeline : pipeline;
+      p(src, dst, (err: NodeJS.ErrnoException | null) => { result = err ? String(err.code) : 'ok'; resolve(); });
+    } else {
+      src.pipe(dst);
+      // A half-open socket never closes by itself: its reading side ending is enough.
+      let srcDone = false;
+      let dstDone = false;
+      const check = (): void => { if (srcDone && dstDone) resolve(); };
+      src.once(sc.allowHalfOpen ? 'end' : 'close', () => { srcDone = true; check(); });
+      dst.once('close', () => { dstDone = true; check(); });
+    }
+  });
+  if (sc.midway) {
+    await new Promise<void>((r) => { const t = setInterval(() => { if (fs.existsSync(out) && fs.statSync(out).size > 0) { clearInterval(t); r(); } }, 1); });
+    sc.midway(src, dst);
+  }
+  await done;
+  await new Promise((r) => setTimeout(r, 20));
+  const halfOpen = { writable: src.writable, destroyed: src.destroyed };
+  if (!src.destroyed) {
+    src.destroy();
+    await new Promise((r) => src.once('close', r));
+  }
+  server.close();
+  const bytes = fs.readFileSync(out);
+  return {
+    events,
+    result,
+    halfOpen,
+    prefix: payload.subarray(0, bytes.length).equals(bytes),
+    complete: bytes.length === payload.length,
+    state: {
+      // Read from the socket at least what landed (Node may have read ahead more).
+      src: { destroyed: src.destroyed, readableEnded: src.readableEnded, bytesRead: src.bytesRead >= bytes.length },
+      dst: { destroyed: dst.destroyed, writableFinished: dst.writableFinished, bytesWritten: (dst as fs.WriteStream).bytesWritten === bytes.length },
+    },
+  };
+}
+
+async function compare(sc: Scenario, size = 8 * MiB) {
+  const payload = crypto.randomBytes(size);
+  const rec = recordTransfers();
+  const node = await run('node', sc, payload);
+  rec.stop();
+  const rec2 = recordTransfers();
+  const ours = await run('zerocopy', sc, payload);
+  rec2.stop();
+  expect(ours).toEqual(node);
+  expect(ours.prefix).toBe(true);
+  return { node, ours, paths: rec2.messages.map((m) => m.path) };
+}
+
+describe('socket → file: event traces equal Node\'s', () => {
+  it('the peer sends and closes', async () => {
+    const r = await compare({ peer: (s, p) => s.end(p) });
+    expect(r.ours.complete).toBe(true);
+    if (fast) expect(r.paths).toContain('splice');
+  });
+
+  it('the peer closes early (after a first part)', async () => {
+    const r = await compare({ peer: (s, p) => { s.write(p.subarray(0, MiB)); setTimeout(() => s.end(), 30); } });
+    expect(r.ours.complete).toBe(false);
+  });
+
+  it('half-open: the socket stays writable after the peer ends', async () => {
+    const r = await compare({ peer: (s, p) => s.end(p), allowHalfOpen: true });
+    expect(r.ours.complete).toBe(true);
+    expect(r.ours.halfOpen).toEqual({ writable: true, destroyed: false });
+  });
+
+  it('pipeline(), the peer sends and closes', async () => {
+    const r = await compare({ peer: (s, p) => s.end(p), usePipeline: true });
+    expect(r.ours.result).toBe('ok');
+  });
+
+  it('pipeline(), the source socket destroyed mid-stream: premature close', async () => {
+    const r = await compare({
+      peer: (s, p) => { s.write(p.subarray(0, MiB)); setTimeout(() => s.end(p.subarray(MiB)), 200); },
+      midway: (src) => src.destroy(),
+      usePipeline: true,
+    });
+    expect(r.ours.result).toBe('ERR_STREAM_PREMATURE_CLOSE');
+  });
+
+  it('pipeline(), the peer resets mid-stream: read ECONNRESET', async () => {
+    const r = await compare({
+      peer: (s, p) => { s.write(p.subarray(0, 2 * MiB)); setTimeout(() => s.resetAndDestroy(), 40); },
+      usePipeline: true,
+    });
+    expect(r.ours.result).toBe('ECONNRESET');
+  });
+});
