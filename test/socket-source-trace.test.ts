@@ -36,6 +36,8 @@ interface Scenario {
   midway?(src: net.Socket, dst: Writable): void;
   usePipeline?: boolean;
   allowHalfOpen?: boolean;
+  /** Destination: a file (default) or a TCP socket to a sink that keeps what it gets. */
+  to?: 'file' | 'socket';
 }
 
 async function run(impl: Impl, sc: Scenario, payload: Buffer) {
@@ -45,7 +47,18 @@ async function run(impl: Impl, sc: Scenario, payload: Buffer) {
   const src = net.connect({ port, host: '127.0.0.1', allowHalfOpen: sc.allowHalfOpen ?? false });
   await new Promise((r) => src.once('connect', r));
   const out = path.join(dir, `${impl}-${Math.random()}.bin`);
-  const dst = impl === 'node' ? fs.createWriteStream(out) : createWriteStream(out);
+  let sink: net.Server | null = null;
+  let dst: Writable;
+  if (sc.to === 'socket') {
+    // The sink appends what it receives to `out`, so both kinds are read back the same way.
+    sink = net.createServer((c) => { c.on('error', () => undefined); c.pipe(fs.createWriteStream(out)); });
+    await new Promise<void>((r) => sink!.listen(0, '127.0.0.1', r));
+    const d = net.connect((sink.address() as net.AddressInfo).port, '127.0.0.1');
+    await new Promise((r) => d.once('connect', r));
+    dst = d;
+  } else {
+    dst = impl === 'node' ? fs.createWriteStream(out) : createWriteStream(out);
+  }
   const events = { src: [] as string[], dst: [] as string[] };
   record(src, events.src);
   record(dst, events.dst);
@@ -69,6 +82,11 @@ async function run(impl: Impl, sc: Scenario, payload: Buffer) {
     sc.midway(src, dst);
   }
   await done;
+  // A destination socket closes once the sink has answered our end with its
+  // own (its 'end' comes first): wait for that, so the trace is complete.
+  if (sc.to === 'socket' && !(dst as net.Socket).closed) {
+    await Promise.race([new Promise((r) => dst.once('close', r)), new Promise((r) => setTimeout(r, 2000))]);
+  }
   await new Promise((r) => setTimeout(r, 20));
   const halfOpen = { writable: src.writable, destroyed: src.destroyed };
   if (!src.destroyed) {
@@ -76,7 +94,12 @@ async function run(impl: Impl, sc: Scenario, payload: Buffer) {
     await new Promise((r) => src.once('close', r));
   }
   server.close();
-  const bytes = fs.readFileSync(out);
+  if (sink) {
+    if (!dst.destroyed) dst.destroy();
+    await new Promise((r) => setTimeout(r, 50));  // the sink's file stream lands its last write
+    sink.close();
+  }
+  const bytes = fs.existsSync(out) ? fs.readFileSync(out) : Buffer.alloc(0);
   return {
     events,
     result,
@@ -87,6 +110,7 @@ async function run(impl: Impl, sc: Scenario, payload: Buffer) {
       // Read from the socket at least what landed (Node may have read ahead more).
       src: { destroyed: src.destroyed, readableEnded: src.readableEnded, bytesRead: src.bytesRead >= bytes.length },
       dst: { destroyed: dst.destroyed, writableFinished: dst.writableFinished, bytesWritten: (dst as fs.WriteStream).bytesWritten === bytes.length },
+      // (for a socket destination, `destroyed` is read after the test closed it)
     },
   };
 }
@@ -140,6 +164,23 @@ describe('socket → file: event traces equal Node\'s', () => {
     const r = await compare({
       peer: (s, p) => { s.write(p.subarray(0, 2 * MiB)); setTimeout(() => s.resetAndDestroy(), 40); },
       usePipeline: true,
+    });
+    expect(r.ours.result).toBe('ECONNRESET');
+  });
+});
+
+describe('socket → socket (our pipeline(), the proxy case): event traces equal Node\'s', () => {
+  it('the peer sends and closes', async () => {
+    const r = await compare({ peer: (s, p) => s.end(p), usePipeline: true, to: 'socket' });
+    expect(r.ours.result).toBe('ok');
+    expect(r.ours.complete).toBe(true);
+    if (fast) expect(r.paths).toContain('splice');
+  });
+
+  it('the peer resets mid-stream: read ECONNRESET', async () => {
+    const r = await compare({
+      peer: (s, p) => { s.write(p.subarray(0, 2 * MiB)); setTimeout(() => s.resetAndDestroy(), 40); },
+      usePipeline: true, to: 'socket',
     });
     expect(r.ours.result).toBe('ECONNRESET');
   });
