@@ -38,6 +38,10 @@ interface Scenario {
   allowHalfOpen?: boolean;
   /** Destination: a file (default) or a TCP socket to a sink that keeps what it gets. */
   to?: 'file' | 'socket';
+  /** Let bytes arrive in the socket's buffer before pipe() is called. */
+  bufferFirst?: boolean;
+  /** pipe(dst, { end: false }); the test ends dst itself once the source is done. */
+  endFalse?: boolean;
 }
 
 async function run(impl: Impl, sc: Scenario, payload: Buffer) {
@@ -68,13 +72,15 @@ async function run(impl: Impl, sc: Scenario, payload: Buffer) {
       const p = impl === 'node' ? require('node:stream').pipeline : pipeline;
       p(src, dst, (err: NodeJS.ErrnoException | null) => { result = err ? String(err.code) : 'ok'; resolve(); });
     } else {
-      src.pipe(dst);
-      // A half-open socket never closes by itself: its reading side ending is enough.
-      let srcDone = false;
-      let dstDone = false;
-      const check = (): void => { if (srcDone && dstDone) resolve(); };
-      src.once(sc.allowHalfOpen ? 'end' : 'close', () => { srcDone = true; check(); });
-      dst.once('close', () => { dstDone = true; check(); });
+      const start = (): void => { src.pipe(dst, sc.endFalse ? { end: false } : {}); };
+      if (sc.bufferFirst) src.once('readable', start); else start();
+      // A half-open socket never closes by itself: its reading side ending is
+      // enough. Whatever did not end the destination (end:false, unpipe), the
+      // test ends once the source is done.
+      src.once(sc.allowHalfOpen ? 'end' : 'close', () => {
+        if (!dst.writableEnded && !dst.destroyed) dst.end('tail');
+      });
+      dst.once('close', () => resolve());
     }
   });
   if (sc.midway) {
@@ -99,11 +105,14 @@ async function run(impl: Impl, sc: Scenario, payload: Buffer) {
     await new Promise((r) => setTimeout(r, 50));  // the sink's file stream lands its last write
     sink.close();
   }
-  const bytes = fs.existsSync(out) ? fs.readFileSync(out) : Buffer.alloc(0);
+  let bytes = fs.existsSync(out) ? fs.readFileSync(out) : Buffer.alloc(0);
+  const tail = bytes.subarray(-4).toString() === 'tail';
+  if (tail) bytes = bytes.subarray(0, -4);
   return {
     events,
     result,
     halfOpen,
+    tail,
     prefix: payload.subarray(0, bytes.length).equals(bytes),
     complete: bytes.length === payload.length,
     state: {
@@ -137,6 +146,25 @@ describe('socket → file: event traces equal Node\'s', () => {
 
   it('the peer closes early (after a first part)', async () => {
     const r = await compare({ peer: (s, p) => { s.write(p.subarray(0, MiB)); setTimeout(() => s.end(), 30); } });
+    expect(r.ours.complete).toBe(false);
+  });
+
+  it('bytes already buffered when pipe() is called go first', async () => {
+    const r = await compare({ peer: (s, p) => s.end(p), bufferFirst: true });
+    expect(r.ours.complete).toBe(true);
+    if (fast) expect(r.paths).toContain('splice');
+  });
+
+  it('{ end: false }: the destination stays open for more writes', async () => {
+    const r = await compare({ peer: (s, p) => s.end(p), endFalse: true });
+    expect(r.ours.tail).toBe(true);
+  });
+
+  it('unpipe() mid-stream, then the rest is read by nobody: the destination keeps a prefix', async () => {
+    const r = await compare({
+      peer: (s, p) => { s.write(p.subarray(0, MiB)); setTimeout(() => s.end(p.subarray(MiB)), 100); },
+      midway: (src, dst) => { src.unpipe(dst); src.resume(); },
+    });
     expect(r.ours.complete).toBe(false);
   });
 
