@@ -216,10 +216,11 @@ export class Transfer implements RunningTransfer {
       return;
     }
     const watcher = this.watcher;
-    const rc = watcher.start(UV_WRITABLE, (status) => {
+    // The callback's status is ignored: libuv reports a socket error (EPOLLERR,
+    // e.g. after a reset) as UV_EBADF; the next syscall reports the real errno.
+    const rc = watcher.start(UV_WRITABLE, () => {
       watcher.stop();  // one-shot: a writable socket stays writable
       this.waiting = false;
-      if (status < 0) { this.failOrDecline(-status); return; }
       this.step();
     });
     if (rc < 0) { this.failOrDecline(-rc); return; }
