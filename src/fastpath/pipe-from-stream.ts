@@ -33,7 +33,7 @@ export function adoptAfterPipe(src: Readable, dest: Writable): void {
 }
 
 // Someone besides pipe() reads the socket, or it has ended.
-function sourceObserved(src: net.Socket): string | null {
+function socketObserved(src: net.Socket): string | null {
   return sourceWatched(src) ?? (readableState(src)!.ended ? 'source ended' : null);
 }
 
@@ -54,7 +54,7 @@ function decide(src: net.Socket, dest: Writable, waits: number, reading = true):
     return;
   }
   const fixed = globalDecline() ?? (isTlsSocket(src) ? 'TLS socket' : null) ??
-    (socketHasUserBuffer(src) ? 'source reads into a user buffer' : null) ?? sourceObserved(src);
+    (socketHasUserBuffer(src) ? 'source reads into a user buffer' : null) ?? socketObserved(src);
   if (fixed) { giveUp(fixed); return; }
   if (src.connecting) {
     src.once('connect', () => decide(src, dest, waits, reading));
@@ -93,7 +93,7 @@ function decide(src: net.Socket, dest: Writable, waits: number, reading = true):
 // path. Then the kernel takes over.
 function handOver(src: net.Socket, dest: Destination, inFd: number, direct: boolean, polls: number): void {
   const st = readableState(src)!;
-  const reason = pipedTo(src) !== dest.stream ? 'unpiped' : sourceObserved(src);
+  const reason = pipedTo(src) !== dest.stream ? 'unpiped' : socketObserved(src);
   if (reason) {
     resumeSocketReading(src);
     decline(src, dest.stream, reason);
@@ -129,7 +129,7 @@ function start(src: net.Socket, dest: Destination, inFd: number, direct: boolean
       touchSocketTimer(src);
     },
     onDelivered: (n) => dest.onBytes(n),
-    shouldContinue: () => !src.destroyed && sourceObserved(src) === null && pipedTo(src) === stream &&
+    shouldContinue: () => !src.destroyed && socketObserved(src) === null && pipedTo(src) === stream &&
       readableState(src)!.flowing === true && dest.usable(),
     destinationAlive: () => !stream.destroyed,
     onEnd(outcome) {
