@@ -46,8 +46,19 @@ export function sourceState(src: FileSource): SourceState {
  * Takes the pending read as a kernel transfer, or calls normalRead(). Returns
  * nothing: in every branch the pending read is eventually satisfied (bytes
  * moved then push(null), or the normal read).
+ *
+ * `fresh`: we were called from a turn of the event loop we scheduled
+ * ourselves, not from inside the _read() that Readable is making. Only then
+ * may a transfer start. Inside _read() the caller may still hold the chunk it
+ * read before, not yet written anywhere: Node 26's flowSync() takes it off
+ * the buffer, calls _read(), and writes it to the destination only after
+ * _read() returns — so "source buffer and destination queue empty" does not
+ * yet mean every byte read has reached the destination. Once the call that
+ * made the read has returned, that chunk is either still in the source's
+ * buffer or in the destination's queue (or already written), on every Node
+ * version: the checks below then see it.
  */
-export function pipeFromFile(src: FileSource, normalRead: () => void): void {
+export function pipeFromFile(src: FileSource, normalRead: () => void, fresh = false): void {
   // The first two reads are always Node's own: most files served are small,
   // and for them even the fstat of a decision costs more than it could save
   // (measured: a 64 KiB file, one full read and one at end of file, was 2-10%
@@ -94,12 +105,14 @@ export function pipeFromFile(src: FileSource, normalRead: () => void): void {
   // Opening or connecting: Node's pipe() reads ahead meanwhile, and so do we.
   if (isNotYet(facts) && facts.readAhead) { normalRead(); return; }
   // Bytes JavaScript already holds go first: keep this read pending (so
-  // nothing new is read) while Node's flow writes them out, then decide again.
-  const busy = isNotYet(facts) ? facts.reason : flowBusy(src, destStream);
+  // nothing new is read) while Node's flow writes them out, then decide again
+  // in a turn of our own (see `fresh` above).
+  const busy = isNotYet(facts) ? facts.reason : flowBusy(src, destStream) ??
+    (fresh ? null : 'deciding outside the read call');
   if (busy) {
     if (++state.waits > MAX_WAITS) { state.waits = 0; normalRead(); return; }
-    const again = (): void => { if (!src.destroyed) pipeFromFile(src, normalRead); };
-    if (isNotYet(facts)) facts.wait(again);
+    const again = (): void => { if (!src.destroyed) pipeFromFile(src, normalRead, true); };
+    if (isNotYet(facts)) facts.wait(() => setImmediate(again));
     else if (destStream.writableNeedDrain) onceAny(destStream, ['drain', 'close'], () => setImmediate(again));
     else setImmediate(again);
     return;
