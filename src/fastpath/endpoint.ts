@@ -6,6 +6,7 @@ import * as net from 'node:net';
 import type { Writable } from 'node:stream';
 import { native, FileType, OpName } from '../native';
 import { fsError, netError } from '../errors';
+import { NodeWriteStream } from '../original-fs';
 import {
   socketFd, socketQueuedBytes, isTlsSocket, addSocketBytesWritten, touchSocketTimer,
   syncWriteStreamFd, hasCustomFs, writeIsWrapped,
@@ -85,6 +86,7 @@ export function describeDestination(dest: Writable): DestinationFacts {
 
 function describeSocket(sock: net.Socket): DestinationFacts {
   if (isTlsSocket(sock)) return 'TLS socket';
+  if (writeIsWrapped(sock, net.Socket.prototype)) return 'destination class overrides write()';
   if (sock.connecting) return notYet('socket connecting', (retry) => onceAny(sock, ['connect', 'close'], retry), true);
   const fd = socketFd(sock);
   if (fd < 0) return 'socket has no fd';
@@ -101,6 +103,7 @@ function describeSocket(sock: net.Socket): DestinationFacts {
 
 function describeWriteStream(ws: fs.WriteStream): DestinationFacts {
   if (hasCustomFs(ws)) return 'destination has a custom fs';
+  if (writeIsWrapped(ws, NodeWriteStream.prototype)) return 'destination class overrides write()';
   const fd = (ws as unknown as { fd: unknown }).fd;
   if (typeof fd !== 'number') {
     return notYet('destination opening', (retry) => onceAny(ws, ['ready', 'close'], retry), true);

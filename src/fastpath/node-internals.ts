@@ -112,11 +112,18 @@ export function readableState(stream: Readable): ReadableStateView | null {
   return st as ReadableStateView;
 }
 
-/** A write()/_write() replaced on the instance means someone watches the bytes. */
-export function writeIsWrapped(stream: Writable): boolean {
-  return Object.prototype.hasOwnProperty.call(stream, 'write') ||
-    Object.prototype.hasOwnProperty.call(stream, '_write') ||
-    Object.prototype.hasOwnProperty.call(stream, '_writev');
+/**
+ * A write()/_write() replaced on the instance, or overridden by a subclass of
+ * `base` (the Node class whose writes we stand in for), means someone
+ * watches the bytes.
+ */
+export function writeIsWrapped(stream: Writable, base?: object): boolean {
+  const has = Object.prototype.hasOwnProperty;
+  if (has.call(stream, 'write') || has.call(stream, '_write') || has.call(stream, '_writev')) return true;
+  if (!base) return false;
+  const s = stream as any;
+  const b = base as any;
+  return s.write !== b.write || s._write !== b._write || s._writev !== b._writev;
 }
 
 /** A socket created with the `onread` option reads into the caller's buffer: not ours to take. */

@@ -8,6 +8,7 @@ import type { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { declinedFastPath, fastPathOff, rangeHash, runBoth, tookFastPath } from '../helpers/trace';
 import { tmpDir } from '../helpers/files';
+import { pipeMayBypassWrite } from '../helpers/node-facts';
 import { closed, DEST_KINDS, delay, expectEquivalent, makeDest, makeSource, MiB } from './common';
 
 const SIZE = 3 * MiB + 5;
@@ -87,8 +88,11 @@ describe.each(DEST_KINDS)('to %s', (kind) => {
       await closed(ctx, 'src', 'dst');
       ctx.note('wrapper', h.digest('hex'));
     });
-    expectEquivalent(r);
-    expect(r.node.notes.wrapper).toBe(rangeHash(file, 0, SIZE));
+    // Where Node's own pipe() may pass the wrapper by (pipeMayBypassWrite),
+    // what it sees varies from run to run with Node's streams as with ours.
+    expectEquivalent(r, pipeMayBypassWrite ? ['notes.wrapper'] : []);
+    if (!pipeMayBypassWrite) expect(r.node.notes.wrapper).toBe(rangeHash(file, 0, SIZE));
+    expect(r.node.outputs.dst.sha256).toBe(rangeHash(file, 0, SIZE));
     expect(declinedFastPath(r.raw.zerocopy), reasons(r).join()).toBe(true);
   });
 

@@ -284,8 +284,12 @@ describe('a destination that is not open yet', () => {
 describe('a missing source file', () => {
   it.each(DEST_KINDS)('pipe() to %s: ENOENT from open on the source, destination left open', async (kind) => {
     const r = await runBoth(async (ctx) => {
-      const src = ctx.source('src', path.join(ctx.dir, 'no-such-file'));
+      // The source is made once the destination is ready, as the pipe() that
+      // follows: had its open failed before pipe(), Node 26's resume() of a
+      // destroyed stream would leave readableFlowing null (a race of the
+      // test's, not of the streams').
       const dst = await makeDest(ctx, 'dst', kind);
+      const src = ctx.source('src', path.join(ctx.dir, 'no-such-file'));
       src.pipe(dst);
       await ctx.once('src', 'close');
       await new Promise((res) => setTimeout(res, 20));
@@ -300,8 +304,8 @@ describe('a missing source file', () => {
 
   it.each(DEST_KINDS)('pipeline() to %s: the callback gets ENOENT and the destination is destroyed', async (kind) => {
     const r = await runBoth(async (ctx) => {
+      const dst = await makeDest(ctx, 'dst', kind);  // then the source, as above
       const src = ctx.source('src', path.join(ctx.dir, 'no-such-file'));
-      const dst = await makeDest(ctx, 'dst', kind);
       await ctx.pipelinePromise('promises', src, dst);
       await closed(ctx, 'src', 'dst');
     });
