@@ -112,9 +112,12 @@ function describeWriteStream(ws: fs.WriteStream): DestinationFacts {
   const pos = (ws as unknown as { pos?: number }).pos;
   return describeFd(ws, fd, typeof pos === 'number' ? pos : -1,
     (n) => {
-      ws.bytesWritten += n;
+      // Node's rule for a write that completes after destroy(): its bytes
+      // landed, `pos` had moved when it started, but bytesWritten does not
+      // count it (fs.WriteStream's writeAll returns ERR_STREAM_DESTROYED first).
       const w = ws as unknown as { pos?: number };
       if (typeof w.pos === 'number') w.pos += n;
+      if (!ws.destroyed) ws.bytesWritten += n;
     },
     (errno) => fsError(errno, 'write'));
 }

@@ -91,6 +91,7 @@ export class StreamTransfer implements RunningTransfer {
   get bytes(): number { return this.delivered; }
   get active(): boolean { return !this.ended; }
   get inflight(): boolean { return this.busy; }
+  get waitingInLoop(): boolean { return this.waiting !== null; }
 
   abort(): void {
     this.aborted = true;

@@ -45,18 +45,36 @@ export interface RunningTransfer {
   abort(): void;
   poke(): void;
   onSettled(cb: () => void): void;
+  /** Waiting in the event loop for a full destination (or an empty source). */
+  readonly waitingInLoop: boolean;
 }
 
 // Streams (source and destination) with a transfer running, so their
 // _destroy() can wait for the native side to let go of its fds.
 const running = new WeakMap<object, RunningTransfer>();
+const live = new Set<RunningTransfer>();
 
 export function registerRunning(streams: object[], t: RunningTransfer): void {
+  live.add(t);
   for (const s of streams) running.set(s, t);
 }
 
 export function unregisterRunning(streams: object[], t: RunningTransfer): void {
+  live.delete(t);
   for (const s of streams) if (running.get(s) === t) running.delete(s);
+}
+
+export interface TransferStats {
+  /** Kernel transfers holding duplicated fds right now. */
+  running: number;
+  /** Of those, how many wait in the event loop (no thread held) for a peer to read or write. */
+  waiting: number;
+}
+
+export function transferStats(): TransferStats {
+  let waiting = 0;
+  for (const t of live) if (t.waitingInLoop) waiting++;
+  return { running: live.size, waiting };
 }
 
 /** The transfer moving bytes out of or into this stream, if any. */
@@ -127,6 +145,7 @@ export class Transfer implements RunningTransfer {
   get op(): OpName { return this.plan.ops[this.opIndex]; }
   get active(): boolean { return !this.ended; }
   get inflight(): boolean { return this.busy; }
+  get waitingInLoop(): boolean { return this.waiting; }
 
   /** Stops at the next chunk boundary (at once if waiting for the destination). */
   abort(): void {
