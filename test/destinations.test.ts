@@ -23,13 +23,15 @@ afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 describe('destinations', () => {
   it('a Unix socket: sendfile', async () => {
     const sockPath = path.join(dir, 'unix.sock');
+    let listening!: () => void;
+    const ready = new Promise<void>((r) => { listening = r; });
     const got = new Promise<string>((resolve) => {
       const server = net.createServer((s) => {
         const h = crypto.createHash('sha256');
         s.on('data', (d) => h.update(d)).on('end', () => { resolve(h.digest('hex')); server.close(); });
-      }).listen(sockPath);
+      }).listen(sockPath, listening);
     });
-    await new Promise((r) => setTimeout(r, 10));
+    await ready;
     const rec = recordTransfers();
     const sock = net.connect(sockPath, () => createReadStream(file).pipe(sock));
     expect(await got).toBe(hash);

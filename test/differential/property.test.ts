@@ -8,9 +8,9 @@
 import * as fs from 'node:fs';
 import * as fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openFdCount, tmpDir } from '../helpers/files';
+import { fdCountSettles, openFdCount, tmpDir } from '../helpers/files';
 import { RunCtx, runBoth, tookFastPath, Trace } from '../helpers/trace';
-import { closed, DEST_KINDS, DestKind, delay, expectEquivalent, kernelExpected, KiB, makeDest, makeSource, MiB } from './common';
+import { closed, DEST_KINDS, DestKind, expectEquivalent, kernelExpected, KiB, makeDest, makeSource, MiB } from './common';
 
 const MAX = 8 * MiB;
 const seed = process.env.FC_SEED ? Number(process.env.FC_SEED) : undefined;
@@ -88,8 +88,7 @@ describe('property: random transfers give equal traces', () => {
       if (kernelExpected(length, kind as DestKind)) {
         expect(tookFastPath(r.raw.zerocopy), JSON.stringify(r.raw.zerocopy.transfers)).toBe(true);
       }
-      await delay(5);
-      expect(openFdCount(), 'fds leaked').toBe(fds);
+      expect(await fdCountSettles(fds), 'fds leaked').toBe(fds);
     }), { numRuns: 40, endOnFailure: true, ...(seed !== undefined ? { seed } : {}) });
   }, 300_000);
 });
@@ -164,8 +163,7 @@ describe('property: interruptions at a random byte count keep the invariants', (
           expect(r[impl].outputs.dst.bytes + r[impl].outputs.dst2.bytes, `${impl}: unpipe + pipe deliver the range once`).toBe(length);
         }
       }
-      await delay(5);
-      expect(openFdCount(), 'fds leaked').toBe(fds);
+      expect(await fdCountSettles(fds), 'fds leaked').toBe(fds);
     }), { numRuns: 30, endOnFailure: true, ...(seed !== undefined ? { seed } : {}) });
   }, 300_000);
 });

@@ -41,6 +41,21 @@ export function fileHash(file: string, start = 0, end = Infinity): Promise<strin
 }
 
 /**
+ * Waits until openFdCount() is `expected` — sockets let go of their fds a turn
+ * or two after their 'close' — or until many turns have passed; returns the
+ * count then, for the caller to assert.
+ */
+export function fdCountSettles(expected: number, turns = 2000): Promise<number> {
+  return new Promise((resolve) => {
+    const check = (): void => {
+      const n = openFdCount();
+      if (n === expected || --turns <= 0) resolve(n); else setImmediate(check);
+    };
+    check();
+  });
+}
+
+/**
  * Open fds of the kinds a transfer could leak: sockets, pipes, and files under
  * the temp folder (where every test file lives). The runtime's own fds
  * (eventfds, epoll, its files) may come and go and are not counted.
