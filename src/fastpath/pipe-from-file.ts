@@ -108,7 +108,7 @@ export function pipeFromFile(src: FileSource, normalRead: () => void, fresh = fa
   // nothing new is read) while Node's flow writes them out, then decide again
   // in a turn of our own (see `fresh` above).
   const busy = isNotYet(facts) ? facts.reason : flowBusy(src, destStream) ??
-    (fresh ? null : 'deciding outside the read call');
+    (fresh ? null : 'inside the read call');
   if (busy) {
     if (++state.waits > MAX_WAITS) { state.waits = 0; normalRead(); return; }
     const again = (): void => { if (!src.destroyed) pipeFromFile(src, normalRead, true); };
