@@ -580,7 +580,8 @@ export function mask(trace: Trace, paths: string[]): Trace {
       obj = obj?.[part] as Record<string, unknown> | undefined;
     }
     const last = parts[parts.length - 1];
-    if (obj && last in obj) obj[last] = '~';
+    // A path inside one already masked (or absent) is masked already.
+    if (obj && typeof obj === 'object' && last in obj) obj[last] = '~';
   }
   return copy;
 }
