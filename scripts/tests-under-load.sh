@@ -5,7 +5,8 @@
 # major (default: the machine's node), with a busy process spinning beside it:
 # on these 2-core machines that is what makes races show themselves. Node
 # 22/24/26 are fetched as CI fetches them (scripts/ci-fetch-node.sh). Prints
-# one line per run and, last, "N passed, N failed" counted in runs.
+# one line per run and, last, "N passed, N failed" counted in runs. Logs go to
+# $TMPDIR/zerocopy-under-load (OUT to change it).
 #
 #   scripts/tests-under-load.sh 20 20 22 24 26 -- test/differential test/socket-source.test.ts test/socket-source-trace.test.ts
 set -uo pipefail
@@ -15,13 +16,17 @@ majors=()
 while [ $# -gt 0 ] && [ "$1" != "--" ]; do majors+=("$1"); shift; done
 [ "${1:-}" = "--" ] && shift
 [ ${#majors[@]} -gt 0 ] || majors=("$(node -p 'process.versions.node.split(".")[0]')")
-out="${TMPDIR:-/tmp}/zerocopy-under-load"
+out="${OUT:-${TMPDIR:-/tmp}/zerocopy-under-load}"
 mkdir -p "$out"
 system_major="$(node -p 'process.versions.node.split(".")[0]')"
 
-node -e 'for (;;) {}' &
-busy=$!
-trap 'kill $busy 2>/dev/null' EXIT
+# BUSY=0: no busy process of its own (when several of these run at once,
+# they are each other's load).
+if [ "${BUSY:-1}" != 0 ]; then
+  node -e 'for (;;) {}' &
+  busy=$!
+  trap 'kill $busy 2>/dev/null' EXIT
+fi
 
 passed=0 failed=0
 for major in "${majors[@]}"; do
