@@ -8,6 +8,7 @@ import { createReadStream, transferStats } from '../dist/index.js';
 import { fileHash, makeFile, openFdCount, tmpDir } from './helpers/files';
 import { hashingServer } from './helpers/net';
 import { recordTransfers } from './helpers/diag';
+import { until } from './helpers/wait';
 
 const FILES = 8;
 const SIZE = 4 * 1024 * 1024;
@@ -24,11 +25,6 @@ beforeAll(async () => {
   }
 });
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
-
-/** Resolves once cond() holds, checked at every turn of the loop. */
-function until(cond: () => boolean): Promise<void> {
-  return new Promise((resolve) => { const check = (): void => { if (cond()) resolve(); else setImmediate(check); }; check(); });
-}
 
 const fast = process.env.ZEROCOPY_DISABLE !== '1';
 

@@ -14,6 +14,7 @@ import { once } from 'node:events';
 import * as zc from '../dist/index.js';
 import { makeFile, sha256, tmpDir } from './helpers/files';
 import { recordTransfers } from './helpers/diag';
+import { until } from './helpers/wait';
 
 const fast = process.env.ZEROCOPY_DISABLE !== '1';
 const MiB = 1024 * 1024;
@@ -32,10 +33,7 @@ const out = (name: string): string => path.join(dir, name);
 
 /** Resolves once the paused source holds a chunk it has not handed on. */
 function whenSourceBuffers(src: fs.ReadStream): Promise<void> {
-  return new Promise((resolve) => {
-    const check = (): void => { if (src.readableLength > 0 || src.destroyed) resolve(); else setImmediate(check); };
-    check();
-  });
+  return until(() => src.readableLength > 0 || src.destroyed);
 }
 
 /** A byte sink on loopback; resolves with the sha256 of everything one connection sent. */

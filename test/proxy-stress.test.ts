@@ -7,16 +7,9 @@ import * as net from 'node:net';
 import { pipeline, pipeStats, drainPipePool, transferStats } from '../dist/index.js';
 import { openFdCount } from './helpers/files';
 import { recordTransfers } from './helpers/diag';
+import { until } from './helpers/wait';
 
 const fast = process.env.ZEROCOPY_DISABLE !== '1';
-
-/** Resolves once cond() holds, or after many turns of the loop (the caller then asserts). */
-function settled(cond: () => boolean, turns = 1000): Promise<void> {
-  return new Promise((resolve) => {
-    const check = (): void => { if (cond() || --turns <= 0) resolve(); else setImmediate(check); };
-    check();
-  });
-}
 
 function listen(server: net.Server): Promise<number> {
   return new Promise((r) => server.listen(0, '127.0.0.1', () => r((server.address() as net.AddressInfo).port)));
@@ -74,7 +67,7 @@ describe('500 proxied connections', () => {
     // server.close() calls back once every connection it accepted has closed.
     await new Promise<void>((r) => proxy.close(() => r()));
     await new Promise<void>((r) => echo.close(() => r()));
-    await settled(() => transferStats().running === 0 && pipeStats().inUse === 0);
+    await until(() => transferStats().running === 0 && pipeStats().inUse === 0, 1000);
     rec.stop();
 
     const counts: Record<string, number> = {};
@@ -87,7 +80,7 @@ describe('500 proxied connections', () => {
     expect(pipeStats().inUse).toBe(0);
     drainPipePool();
     // Sockets close their fds a turn or two after 'close' callbacks run.
-    await settled(() => openFdCount() === fdsBefore);
+    await until(() => openFdCount() === fdsBefore, 1000);
     expect(openFdCount()).toBe(fdsBefore);
   });
 });

@@ -15,6 +15,7 @@ import { fileHash, makeFile, sha256, tmpDir } from './helpers/files';
 import { hashingServer, connect } from './helpers/net';
 import { recordTransfers } from './helpers/diag';
 import { pipeMayBypassWrite } from './helpers/node-facts';
+import { until } from './helpers/wait';
 
 const fast = process.env.ZEROCOPY_DISABLE !== '1';
 const MiB = 1024 * 1024;
@@ -296,11 +297,7 @@ describe('mid-transfer control', () => {
     src.pipe(dst);
     // Destroy while the kernel moves the bytes (with the fast path off: once
     // Node's reads have begun).
-    await new Promise<void>((resolve) => {
-      const ready = (): boolean => (fast ? zc.transferStats().running > 0 : src.bytesRead > 0);
-      const check = (): void => { if (ready()) resolve(); else setImmediate(check); };
-      check();
-    });
+    await until(() => (fast ? zc.transferStats().running > 0 : src.bytesRead > 0));
     src.destroy();
     await new Promise<void>((r) => src.on('close', () => r()));
     // By 'close' the native side has closed its duplicated fds: nothing can land later.

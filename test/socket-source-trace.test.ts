@@ -10,6 +10,7 @@ import type { Writable } from 'node:stream';
 import { createWriteStream, pipeline } from '../dist/index.js';
 import { tmpDir } from './helpers/files';
 import { recordTransfers } from './helpers/diag';
+import { until } from './helpers/wait';
 
 const fast = process.env.ZEROCOPY_DISABLE !== '1';
 const MiB = 1024 * 1024;
@@ -55,14 +56,6 @@ interface Scenario {
 /** Resolves when `s` has emitted `event` (at once if `already`). */
 function onceOr(s: NodeJS.EventEmitter, event: string, already: boolean): Promise<void> {
   return already ? Promise.resolve() : new Promise((r) => s.once(event, () => r()));
-}
-
-/** Resolves once cond() holds, checked every millisecond. */
-function until(cond: () => boolean): Promise<void> {
-  return new Promise((resolve) => {
-    if (cond()) { resolve(); return; }
-    const t = setInterval(() => { if (cond()) { clearInterval(t); resolve(); } }, 1);
-  });
 }
 
 async function run(impl: Impl, sc: Scenario, payload: Buffer) {

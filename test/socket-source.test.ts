@@ -10,6 +10,7 @@ import { createWriteStream, pipeline } from '../dist/index.js';
 import { fileHash, makeFile, sha256, tmpDir } from './helpers/files';
 import { recordTransfers } from './helpers/diag';
 import { fixture, runTraced } from './helpers/strace';
+import { until } from './helpers/wait';
 
 const fast = process.env.ZEROCOPY_DISABLE !== '1';
 const GiB = 1024 * 1024 * 1024;
@@ -161,7 +162,7 @@ describe('socket sources behave as Node', () => {
     const size = (): number => { try { return fs.statSync(out).size; } catch { return 0; } };
     const server = net.createServer((s) => {
       s.write(Buffer.alloc(MiB));
-      const t = setInterval(() => { if (size() >= MiB) { clearInterval(t); s.resetAndDestroy(); } }, 1);
+      void until(() => size() >= MiB).then(() => s.resetAndDestroy());
     });
     const port = await listen(server);
     const sock = net.connect(port, '127.0.0.1');

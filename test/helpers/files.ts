@@ -3,6 +3,7 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { until } from './wait';
 
 export function tmpDir(): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), 'zerocopy-test-'));
@@ -45,14 +46,9 @@ export function fileHash(file: string, start = 0, end = Infinity): Promise<strin
  * or two after their 'close' — or until many turns have passed; returns the
  * count then, for the caller to assert.
  */
-export function fdCountSettles(expected: number, turns = 2000): Promise<number> {
-  return new Promise((resolve) => {
-    const check = (): void => {
-      const n = openFdCount();
-      if (n === expected || --turns <= 0) resolve(n); else setImmediate(check);
-    };
-    check();
-  });
+export async function fdCountSettles(expected: number, turns = 2000): Promise<number> {
+  await until(() => openFdCount() === expected, turns);
+  return openFdCount();
 }
 
 /**
