@@ -317,9 +317,14 @@ describe('mid-transfer control', () => {
 
 describe('errors as Node gives them', () => {
   it('a missing file is ENOENT from open', async () => {
+    const dst = zc.createWriteStream(out('never.bin'));
     const err = await new Promise<NodeJS.ErrnoException>((resolve) => {
-      zc.pipeline(zc.createReadStream(out('missing')), zc.createWriteStream(out('never.bin')), (e) => resolve(e as NodeJS.ErrnoException));
+      zc.pipeline(zc.createReadStream(out('missing')), dst, (e) => resolve(e as NodeJS.ErrnoException));
     });
     expect(err).toMatchObject({ code: 'ENOENT', syscall: 'open', errno: -2 });
+    // The destination's open was under way when pipeline() destroyed it: it
+    // closes once that open has finished (creating the file), and the
+    // folder's removal after the last test must not race it.
+    if (!dst.closed) await new Promise<void>((r) => dst.once('close', () => r()));
   });
 });
