@@ -75,10 +75,11 @@ describe(`Node ${process.version}: the private state the fast path reads is ther
   it("an fs stream's fs methods (custom fs, FileHandle)", async () => {
     const file = path.join(dir, 'f');
     fs.writeFileSync(file, 'abc');
+    const handle = await fs.promises.open(file);
     const plain = fs.createReadStream(file);
     const custom = fs.createReadStream(file, { fs: { ...fs } as never });
-    const handle = await fs.promises.open(file);
     const viaHandle = fs.createReadStream('', { fd: handle as never });
+    // Listening from the start: 'ready' must not come before we wait for it.
     await Promise.all([once(plain, 'ready'), once(custom, 'ready')]);
     expect(internals.hasCustomFs(plain)).toBe(false);
     expect(internals.hasCustomFs(custom)).toBe(true);
