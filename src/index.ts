@@ -8,5 +8,5 @@ export { configure, settings } from './config';
 export type { Settings } from './config';
 export { native as _native } from './native';
 export { pipeStats, drainPipePool } from './fastpath/pipe-pool';
-export { transferStats } from './fastpath/transfer';
-export type { TransferStats } from './fastpath/transfer';
+export { transferStats } from './fastpath/lifecycle';
+export type { TransferStats } from './fastpath/lifecycle';

@@ -5,6 +5,7 @@ import fs = require('node:fs');
 import * as net from 'node:net';
 import * as tls from 'node:tls';
 import type { Readable, Writable } from 'node:stream';
+import type { RunningTransfer } from './lifecycle';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 
@@ -191,14 +192,6 @@ function shadow(obj: any, wrappers: Record<string, (orig: Method | undefined) =>
   };
 }
 
-export interface Guarded {
-  abort(): void;
-  poke(): void;
-  onSettled(cb: () => void): void;
-  /** A chunk is being written by the kernel right now (on the threadpool). */
-  readonly inflight: boolean;
-}
-
 /** The error fs.WriteStream gets when destroyed while a write is in flight (Node's ERR_STREAM_DESTROYED). */
 function streamDestroyedError(): Error {
   const err = new Error('Cannot call write after a stream was destroyed') as Error & { code: string };
@@ -212,7 +205,7 @@ function streamDestroyedError(): Error {
  * byte the kernel wrote), and its end() lets the chunk in flight land before
  * 'finish'.
  */
-export function guardDestination(dest: Writable, t: Guarded): () => void {
+export function guardDestination(dest: Writable, t: RunningTransfer): () => void {
   // Node's fs.WriteStream destroyed during a write fails that write: the
   // stream errors with ERR_STREAM_DESTROYED. A kernel chunk in flight is that write.
   const failsInflightWrite = dest instanceof fs.WriteStream;
@@ -234,7 +227,7 @@ export function guardDestination(dest: Writable, t: Guarded): () => void {
  * destination's 'close' and backpressure all end in) re-decides at once, and
  * destroy() stops the transfer and closes only once the native side let go.
  */
-export function guardSource(src: Readable, t: Guarded): () => void {
+export function guardSource(src: Readable, t: RunningTransfer): () => void {
   return shadow(src, {
     pause: (orig) => function (this: Readable, ...args: unknown[]) {
       const r = orig!.apply(this, args);

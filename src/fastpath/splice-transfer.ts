@@ -10,7 +10,8 @@
 import { native, Op, UV_READABLE, UV_WRITABLE, FdWatcher } from '../native';
 import { os } from './errno';
 import { acquirePipe, releasePipe, Pipe } from './pipe-pool';
-import { errnoName, Side, registerRunning, unregisterRunning, RunningTransfer } from './transfer';
+import { errnoName, Side } from './transfer';
+import { TransferLifecycle, dupAll } from './lifecycle';
 
 /** Bytes per direct splice (source is a pipe) and per turn before yielding to the loop. */
 const DIRECT_CHUNK = 1024 * 1024;
@@ -44,25 +45,22 @@ export interface StreamPlan {
   onEnd(outcome: StreamOutcome): void;
 }
 
-export class StreamTransfer implements RunningTransfer {
+export class StreamTransfer extends TransferLifecycle<StreamOutcome> {
   private pipe: Pipe | null = null;
   private inPipe = 0;
   private delivered = 0;
   private received = 0;
   private outOffset: number;
   private waiting: 'in' | 'out' | null = null;
-  private busy = false;
-  private aborted = false;
-  private ended = false;
   private watcherIn: FdWatcher | null = null;
   private watcherOut: FdWatcher | null = null;
   private scheduled = false;
   /** The last read took less than asked: the source is empty, wait rather than probe. */
   private sourceDrained = false;
-  private readonly settled: Array<() => void> = [];
 
   private constructor(private readonly plan: StreamPlan, private readonly inFd: number,
-    private readonly outFd: number, private readonly streams: object[]) {
+    private readonly outFd: number, streams: object[]) {
+    super(streams, [inFd, outFd], (outcome) => plan.onEnd(outcome));
     this.outOffset = plan.outOffset;
   }
 
@@ -74,29 +72,19 @@ export class StreamTransfer implements RunningTransfer {
       pipe = acquirePipe();
       if (!pipe) return null;
     }
-    const inFd = native.dup(plan.inFd);
-    const outFd = inFd >= 0 ? native.dup(plan.outFd) : -1;
-    if (inFd < 0 || outFd < 0) {
-      if (inFd >= 0) native.close(inFd);
+    const fds = dupAll([plan.inFd, plan.outFd]);
+    if (!fds) {
       if (pipe) releasePipe(pipe, false);
       return null;
     }
-    const t = new StreamTransfer(plan, inFd, outFd, streams);
+    const t = new StreamTransfer(plan, fds[0], fds[1], streams);
     t.pipe = pipe;
-    registerRunning(streams, t);
     t.pump();
     return t;
   }
 
   get bytes(): number { return this.delivered; }
-  get active(): boolean { return !this.ended; }
-  get inflight(): boolean { return this.busy; }
   get waitingInLoop(): boolean { return this.waiting !== null; }
-
-  abort(): void {
-    this.aborted = true;
-    this.poke();
-  }
 
   /** Something changed (pause, unpipe, close): re-decide now if idle-waiting. */
   poke(): void {
@@ -107,10 +95,6 @@ export class StreamTransfer implements RunningTransfer {
     if (!this.aborted && this.plan.shouldContinue()) return;
     this.waiting = null;
     this.finish({ kind: 'stopped', bytes: this.delivered });
-  }
-
-  onSettled(cb: () => void): void {
-    if (this.ended) cb(); else this.settled.push(cb);
   }
 
   private pump(): void {
@@ -293,19 +277,11 @@ export class StreamTransfer implements RunningTransfer {
     this.waiting = side;
   }
 
-  private finish(outcome: StreamOutcome): void {
-    if (this.ended || this.busy) return;
-    this.ended = true;
+  protected release(outcome: StreamOutcome): void {
     this.waiting = null;
-    // Take the fds out of epoll before closing them (see fd_watcher.h).
     this.watcherIn?.close();
     this.watcherOut?.close();
-    native!.close(this.inFd);
-    native!.close(this.outFd);
     if (this.pipe) releasePipe(this.pipe, this.inPipe > 0 || outcome.kind === 'failed');
     this.pipe = null;
-    unregisterRunning(this.streams, this);
-    this.plan.onEnd(outcome);
-    for (const cb of this.settled.splice(0)) cb();
   }
 }

@@ -5,6 +5,7 @@
 import { native, Op, OpName, UV_WRITABLE, FdWatcher } from '../native';
 import { os } from './errno';
 import { debug } from '../diagnostics';
+import { TransferLifecycle, dupAll } from './lifecycle';
 
 /** One chunk per threadpool job: small enough that concurrent transfers and fs work take turns. */
 export const CHUNK_BYTES = 8 * 1024 * 1024;
@@ -40,59 +41,8 @@ const DECLINE = new Set([os.EINVAL, os.ENOSYS, os.EXDEV, os.EOPNOTSUPP, os.EPERM
   os.ENOTSOCK, os.ESPIPE, os.EIO, os.EACCES, os.EOVERFLOW]);
 const unavailable = new Set<OpName>();
 
-/** What streams need from any running transfer, file- or stream-sourced. */
-export interface RunningTransfer {
-  abort(): void;
-  poke(): void;
-  onSettled(cb: () => void): void;
-  /** Waiting in the event loop for a full destination (or an empty source). */
-  readonly waitingInLoop: boolean;
-}
-
-// Streams (source and destination) with a transfer running, so their
-// _destroy() can wait for the native side to let go of its fds.
-const running = new WeakMap<object, RunningTransfer>();
-const live = new Set<RunningTransfer>();
-
-export function registerRunning(streams: object[], t: RunningTransfer): void {
-  live.add(t);
-  for (const s of streams) running.set(s, t);
-}
-
-export function unregisterRunning(streams: object[], t: RunningTransfer): void {
-  live.delete(t);
-  for (const s of streams) if (running.get(s) === t) running.delete(s);
-}
-
-export interface TransferStats {
-  /** Kernel transfers holding duplicated fds right now. */
-  running: number;
-  /** Of those, how many wait in the event loop (no thread held) for a peer to read or write. */
-  waiting: number;
-}
-
-export function transferStats(): TransferStats {
-  let waiting = 0;
-  for (const t of live) if (t.waitingInLoop) waiting++;
-  return { running: live.size, waiting };
-}
-
-/** The transfer moving bytes out of or into this stream, if any. */
-export function transferOf(stream: object): RunningTransfer | null {
-  return running.get(stream) ?? null;
-}
-
-/**
- * For a _destroy() override: stop the stream's transfer and run `destroy`
- * only once the native side has closed its duplicated fds, so the stream's
- * 'close' always comes after the last byte the kernel wrote for it.
- */
-export function destroyAfterTransfer(stream: object, destroy: () => void): void {
-  const t = running.get(stream);
-  if (!t) { destroy(); return; }
-  t.abort();
-  t.onSettled(destroy);
-}
+export { transferStats, transferOf, destroyAfterTransfer } from './lifecycle';
+export type { RunningTransfer, TransferStats } from './lifecycle';
 
 // errnos that belong to the writing side; anything else is the reader's.
 const DESTINATION_ERRNO = new Set([os.EPIPE, os.ECONNRESET, os.ENOTCONN, os.ENOSPC, os.EDQUOT,
@@ -103,21 +53,17 @@ export function opAvailable(op: OpName): boolean {
 }
 
 /** Handle on a running transfer. */
-export class Transfer implements RunningTransfer {
+export class Transfer extends TransferLifecycle<Outcome> {
   private opIndex = 0;
   private moved = 0;
   private inOffset: number;
   private outOffset: number;
-  private busy = false;
   private waiting = false;
-  private aborted = false;
-  private ended = false;
   private watcher: FdWatcher | null = null;
-  private readonly settledCallbacks: Array<() => void> = [];
-  private streams: object[] = [];
 
   private constructor(private readonly plan: TransferPlan, private readonly inFd: number,
-    private readonly outFd: number) {
+    private readonly outFd: number, streams: object[]) {
+    super(streams, [inFd, outFd], (outcome) => plan.onEnd(outcome));
     this.inOffset = plan.inOffset;
     this.outOffset = plan.outOffset;
   }
@@ -130,28 +76,16 @@ export class Transfer implements RunningTransfer {
     if (!native) return null;
     const ops = plan.ops.filter(opAvailable);
     if (ops.length === 0) return null;
-    const inFd = native.dup(plan.inFd);
-    if (inFd < 0) return null;
-    const outFd = native.dup(plan.outFd);
-    if (outFd < 0) { native.close(inFd); return null; }
-    const t = new Transfer({ ...plan, ops }, inFd, outFd);
-    t.streams = streams;
-    registerRunning(streams, t);
+    const fds = dupAll([plan.inFd, plan.outFd]);
+    if (!fds) return null;
+    const t = new Transfer({ ...plan, ops }, fds[0], fds[1], streams);
     t.step();
     return t;
   }
 
   get bytes(): number { return this.moved; }
   get op(): OpName { return this.plan.ops[this.opIndex]; }
-  get active(): boolean { return !this.ended; }
-  get inflight(): boolean { return this.busy; }
   get waitingInLoop(): boolean { return this.waiting; }
-
-  /** Stops at the next chunk boundary (at once if waiting for the destination). */
-  abort(): void {
-    this.aborted = true;
-    this.poke();
-  }
 
   /** Re-checks shouldContinue() now if the transfer is idle-waiting. */
   poke(): void {
@@ -162,9 +96,9 @@ export class Transfer implements RunningTransfer {
     }
   }
 
-  /** Runs cb once the native side has let go of its fds (at once if it has). */
-  onSettled(cb: () => void): void {
-    if (this.ended) cb(); else this.settledCallbacks.push(cb);
+  protected release(): void {
+    this.watcher?.close();
+    this.watcher = null;
   }
 
   private step(): void {
@@ -249,19 +183,6 @@ export class Transfer implements RunningTransfer {
   private failOrDecline(errno: number): void {
     if (this.moved === 0) this.finish({ kind: 'declined', reason: `poll ${errnoName(errno)}` });
     else this.finish({ kind: 'failed', op: this.op, bytes: this.moved, errno, side: 'destination' });
-  }
-
-  private finish(outcome: Outcome): void {
-    if (this.ended || this.busy) return;
-    this.ended = true;
-    // Order matters: take the fd out of epoll before closing it (see fd_watcher.h).
-    this.watcher?.close();
-    this.watcher = null;
-    native!.close(this.inFd);
-    native!.close(this.outFd);
-    unregisterRunning(this.streams, this);
-    this.plan.onEnd(outcome);
-    for (const cb of this.settledCallbacks.splice(0)) cb();
   }
 }
 
