@@ -11,6 +11,9 @@ import {
   socketFd, socketQueuedBytes, isTlsSocket, addSocketBytesWritten, touchSocketTimer,
   syncWriteStreamFd, hasCustomFs, writeIsWrapped,
 } from './node-internals';
+// A cycle on purpose: http-response.ts builds on the helpers here, and this
+// is where every kind of destination is told apart. Only functions cross it.
+import { isServerResponse, describeResponse } from './http-response';
 
 export interface Destination {
   stream: Writable;
@@ -26,6 +29,28 @@ export interface Destination {
   writeError(errno: number): Error;
   /** Re-checked at each chunk boundary: may bytes still go straight to the fd? */
   usable(): boolean;
+  /** Ends the destination after a failed write, as Node's own failed write would (default: destroy(error)). */
+  fail?(error: Error): void;
+  /** The object whose destroy() must wait for the native side (default: the stream). */
+  guarded?: Writable;
+  /**
+   * A destination that frames the bytes itself (a chunked HTTP body) opens a
+   * frame for the `bytes` about to move; without this, the bytes go as they are.
+   */
+  openFrame?(bytes: number): Frame;
+}
+
+/**
+ * What a destination writes around the bytes the kernel moves. Once opened,
+ * the frame promised exactly `bytes`: only the destination going away stops
+ * the transfer before that, and a frame not filled ends the destination.
+ */
+export interface Frame {
+  readonly bytes: number;
+  /** Writes the frame's head through Node; go(true) once it has left userspace, go(false) if it cannot. */
+  open(go: (ok: boolean) => void): void;
+  /** The kernel moved `moved` bytes: closes the frame, or ends the destination if it is not full. False then. */
+  close(moved: number): boolean;
 }
 
 /**
@@ -40,12 +65,12 @@ export type DestinationFacts = Destination | NotYet | string;
 
 const WAIT_POLL_LIMIT = 64;
 
-function notYet(reason: string, wait: (retry: () => void) => void, readAhead = false): NotYet {
+export function notYet(reason: string, wait: (retry: () => void) => void, readAhead = false): NotYet {
   return { reason, wait, readAhead };
 }
 
 // Data queued in the stream must reach the kernel before we write beside it.
-function waitForQueue(stream: Writable, queued: () => number, label: string): NotYet {
+export function waitForQueue(stream: Writable, queued: () => number, label: string): NotYet {
   return notYet(label, (retry) => {
     let polls = 0;
     const check = (): void => {
@@ -78,6 +103,7 @@ export function describeDestination(dest: Writable): DestinationFacts {
   if (writeIsWrapped(dest)) return 'destination write() is wrapped';
 
   if (dest instanceof net.Socket) return describeSocket(dest);
+  if (isServerResponse(dest)) return describeResponse(dest);
   if (dest instanceof fs.WriteStream) return describeWriteStream(dest);
   const fd = syncWriteStreamFd(dest);
   if (fd >= 0) return describeFd(dest, fd, -1, () => undefined, (e) => fsError(e, 'write'));
@@ -122,7 +148,7 @@ function describeWriteStream(ws: fs.WriteStream): DestinationFacts {
     (errno) => fsError(errno, 'write'));
 }
 
-function describeFd(stream: Writable, fd: number, offset: number, onBytes: (n: number) => void,
+export function describeFd(stream: Writable, fd: number, offset: number, onBytes: (n: number) => void,
   writeError: (errno: number) => Error): DestinationFacts {
   const [err, type, flags] = native!.describe(fd);
   if (err !== 0) return `destination fstat failed (${err})`;

@@ -249,3 +249,35 @@ export function markDataEmitted(stream: Readable): void {
   const st = (stream as any)._readableState;
   if (st && st.dataEmitted === false) st.dataEmitted = true;
 }
+
+/** What an http.ServerResponse knows of its own framing; null if Node moved the fields. */
+export interface ResponseFacts {
+  /** The header block has been handed to the socket (it went with the first body write). */
+  headerSent: boolean;
+  /** False for HEAD and for 204/304: Node discards body writes. */
+  hasBody: boolean;
+  /** Node frames each write as a chunk (no Content-Length, HTTP/1.1). */
+  chunked: boolean;
+  trailers: boolean;
+  strictContentLength: boolean;
+  /** Writes held in the response because its socket is busy with an earlier one. */
+  queued: number;
+}
+
+export function responseFacts(res: Writable): ResponseFacts | null {
+  const r = res as any;
+  if (typeof r._headerSent !== 'boolean' || typeof r._hasBody !== 'boolean' || !Array.isArray(r.outputData)) return null;
+  return {
+    headerSent: r._headerSent && typeof r._header === 'string',
+    hasBody: r._hasBody,
+    chunked: r.chunkedEncoding === true,
+    trailers: typeof r._trailer === 'string' && r._trailer !== '',
+    strictContentLength: r.strictContentLength === true,
+    queued: r.outputData.length,
+  };
+}
+
+/** The response a server socket is writing now (later pipelined ones wait behind it). */
+export function socketCurrentResponse(sock: net.Socket): unknown {
+  return (sock as any)._httpMessage;
+}

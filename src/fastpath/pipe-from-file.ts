@@ -7,7 +7,7 @@ import { native, FileType } from '../native';
 import { publish } from '../diagnostics';
 import { settings } from '../config';
 import { fsError } from '../errors';
-import { describeDestination, isNotYet, onceAny, Destination } from './endpoint';
+import { describeDestination, isNotYet, onceAny, Destination, Frame } from './endpoint';
 import { guardDestination, markDataEmitted } from './node-internals';
 import { globalDecline, sourceObserved, sourceWatched, flowBusy, sourceFileDecline, pipedTo } from './eligible';
 import { Transfer, Outcome } from './transfer';
@@ -118,7 +118,7 @@ export function pipeFromFile(src: FileSource, normalRead: () => void, fresh = fa
     return;
   }
   state.waits = 0;
-  if (!isNotYet(facts)) start(src, facts, limit, normalRead);
+  if (!isNotYet(facts)) start(src, facts, limit, expected, normalRead);
 }
 
 function refuse(src: FileSource, dest: Writable, reason: string, normalRead: () => void): void {
@@ -127,7 +127,13 @@ function refuse(src: FileSource, dest: Writable, reason: string, normalRead: () 
   normalRead();
 }
 
-function start(src: FileSource, dest: Destination, limit: number, normalRead: () => void): void {
+// `limit`: what the source may still read (its `end`); `expected`: what the
+// file holds of that now, by fstat.
+function start(src: FileSource, dest: Destination, limit: number, expected: number, normalRead: () => void): void {
+  // A framing destination (a chunked HTTP body) promises `expected` bytes up
+  // front: once its head is out only the destination going away may stop the
+  // transfer, and bytes the file gains meanwhile go by the normal path after.
+  const frame = dest.openFrame?.(expected) ?? null;
   let unguard: (() => void) | null = null;
   const transfer = Transfer.start({
     ops: dest.ops,
@@ -135,29 +141,39 @@ function start(src: FileSource, dest: Destination, limit: number, normalRead: ()
     outFd: dest.fd,
     inOffset: src.pos ?? -1,
     outOffset: dest.offset,
-    limit,
+    limit: frame ? Math.min(limit, frame.bytes) : limit,
+    prelude: frame ? (go) => frame.open(go) : undefined,
     onProgress(n) {
       markDataEmitted(src);
       src.bytesRead += n;
       if (src.pos !== undefined) src.pos += n;
       dest.onBytes(n);
     },
-    shouldContinue: () => sourceObserved(src) === null && pipedTo(src) === dest.stream && dest.usable(),
+    shouldContinue: frame ? dest.usable
+      : () => sourceObserved(src) === null && pipedTo(src) === dest.stream && dest.usable(),
     onEnd: (outcome) => {
       unguard?.();
-      finish(src, dest, outcome, normalRead);
+      finish(src, dest, frame, limit, outcome, normalRead);
     },
   }, [src, dest.stream]);
   if (!transfer) refuse(src, dest.stream, 'could not duplicate fds', normalRead);
-  else if (transfer.active) unguard = guardDestination(dest.stream, transfer);
+  else if (transfer.active) unguard = guardDestination(dest.guarded ?? dest.stream, transfer);
 }
 
-function finish(src: FileSource, dest: Destination, outcome: Outcome, normalRead: () => void): void {
+function finish(src: FileSource, dest: Destination, frame: Frame | null, limit: number, outcome: Outcome,
+  normalRead: () => void): void {
   const base = { source: src, destination: dest.stream };
+  const moved = outcome.kind === 'declined' ? 0 : outcome.bytes;
+  // A frame the kernel did not fill has ended the destination (see Frame).
+  const framed = frame ? frame.close(moved) : true;
   switch (outcome.kind) {
     case 'done':
-      publish({ ...base, path: outcome.op, reason: outcome.eof ? 'end of file' : 'end reached', bytes: outcome.bytes });
-      if (!src.destroyed) src.push(null);
+      publish({ ...base, path: outcome.op, reason: !framed ? 'file shorter than its frame' : outcome.eof ? 'end of file' : 'end reached', bytes: outcome.bytes });
+      if (src.destroyed) return;
+      // The source's own end, or only the frame's: the normal read goes on
+      // from there (and finds the end of file, or what the file gained).
+      if (framed && (outcome.eof || outcome.bytes >= limit)) src.push(null);
+      else normalRead();
       return;
     case 'stopped':
       publish({ ...base, path: outcome.op ?? dest.ops[0], reason: 'stopped', bytes: outcome.bytes });
@@ -174,7 +190,7 @@ function finish(src: FileSource, dest: Destination, outcome: Outcome, normalRead
       if (outcome.side === 'source') {
         src.destroy(error);
       } else {
-        dest.stream.destroy(error);
+        if (dest.fail) dest.fail(error); else dest.stream.destroy(error);
         // Let the destination's 'error' unpipe us first, as a failed write
         // would, then carry on reading into the (now paused) buffer.
         setImmediate(() => { if (!src.destroyed) normalRead(); });

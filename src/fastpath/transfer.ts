@@ -28,6 +28,12 @@ export interface TransferPlan {
   outOffset: number;
   /** Bytes to move at most (Infinity: to end of file). */
   limit: number;
+  /**
+   * Runs once the fds are duplicated, before the first chunk: what the
+   * destination writes ahead of the bytes (an HTTP chunk head) goes out here.
+   * go(false): it could not, and the transfer stops having moved nothing.
+   */
+  prelude?(go: (ok: boolean) => void): void;
   /** Called after every chunk that moved bytes, before the next starts. */
   onProgress(bytes: number): void;
   /** Checked at every chunk boundary; false stops the transfer cleanly. */
@@ -79,7 +85,8 @@ export class Transfer extends TransferLifecycle<Outcome> {
     const fds = dupAll([plan.inFd, plan.outFd]);
     if (!fds) return null;
     const t = new Transfer({ ...plan, ops }, fds[0], fds[1], streams);
-    t.step();
+    if (!plan.prelude) t.step();
+    else plan.prelude((ok) => (ok ? t.step() : t.stop()));
     return t;
   }
 
@@ -92,7 +99,7 @@ export class Transfer extends TransferLifecycle<Outcome> {
     if (this.waiting && (this.aborted || !this.plan.shouldContinue())) {
       this.watcher?.stop();
       this.waiting = false;
-      this.finish({ kind: 'stopped', op: this.moved > 0 ? this.op : null, bytes: this.moved });
+      this.stop();
     }
   }
 
@@ -101,9 +108,13 @@ export class Transfer extends TransferLifecycle<Outcome> {
     this.watcher = null;
   }
 
+  private stop(): void {
+    this.finish({ kind: 'stopped', op: this.moved > 0 ? this.op : null, bytes: this.moved });
+  }
+
   private step(): void {
     if (this.aborted || !this.plan.shouldContinue()) {
-      this.finish({ kind: 'stopped', op: this.moved > 0 ? this.op : null, bytes: this.moved });
+      this.stop();
       return;
     }
     const remaining = this.plan.limit - this.moved;
@@ -157,7 +168,7 @@ export class Transfer extends TransferLifecycle<Outcome> {
   // thread is never parked on it.
   private waitWritable(): void {
     if (this.aborted || !this.plan.shouldContinue()) {
-      this.finish({ kind: 'stopped', op: this.moved > 0 ? this.op : null, bytes: this.moved });
+      this.stop();
       return;
     }
     try {

@@ -1,0 +1,106 @@
+// An HTTP/1.x response as a destination: an http.ServerResponse whose socket
+// is a plain TCP or Unix socket. Every decision particular to HTTP lives
+// here. The bytes then move with the same file transfer as file → socket:
+// - Node writes the headers (with the first body bytes, as it always does),
+//   and the kernel starts only once all of it has left userspace;
+// - with Content-Length (or an HTTP/1.0 body read until close) the file's
+//   bytes are the body as they are; when Node would frame each write as a
+//   chunk, we frame what the kernel moves as one chunk of our own;
+// - the response ends through the real res.end(), so keep-alive, 'finish',
+//   the next pipelined response and every logger run as before.
+import * as http from 'node:http';
+import * as net from 'node:net';
+import type { Writable } from 'node:stream';
+import { netError } from '../errors';
+import { describeFd, notYet, waitForQueue, Destination, DestinationFacts, Frame } from './endpoint';
+import {
+  socketFd, socketQueuedBytes, isTlsSocket, addSocketBytesWritten, touchSocketTimer, writeIsWrapped,
+  responseFacts, socketCurrentResponse,
+} from './node-internals';
+
+export function isServerResponse(dest: Writable): dest is http.ServerResponse & Writable {
+  return dest instanceof http.ServerResponse;
+}
+
+const responseProto = http.ServerResponse.prototype as unknown as Record<string, unknown>;
+
+// Whoever replaced how the body is written (compression, a logger that
+// counts body bytes) must see every byte. writeHead is left out on purpose:
+// on-headers (morgan, compression) wraps it, and it never sees the body.
+function bodyWritesReplaced(res: http.ServerResponse): boolean {
+  const r = res as unknown as Record<string, unknown>;
+  if (writeIsWrapped(res as unknown as Writable, http.ServerResponse.prototype)) return true;
+  for (const name of ['end', '_send', '_writeRaw']) {
+    if (Object.prototype.hasOwnProperty.call(r, name) || r[name] !== responseProto[name]) return true;
+  }
+  return false;
+}
+
+// A reason that may pass by the next read (Node reads ahead meanwhile and
+// writes through the response as usual).
+function passing(reason: string): DestinationFacts {
+  return notYet(reason, (retry) => setImmediate(retry), true);
+}
+
+export function describeResponse(res: http.ServerResponse & Writable): DestinationFacts {
+  const r = responseFacts(res);
+  if (!r) return 'unknown response state';
+  if (!r.hasBody) return 'response has no body (HEAD, 204, 304)';
+  if (bodyWritesReplaced(res)) return 'response write()/end() replaced';
+  if (res.getHeader('content-encoding') !== undefined) return 'Content-Encoding set';
+  if (r.trailers || res.hasHeader('trailer')) return 'response has trailers';
+  if (r.strictContentLength) return 'strictContentLength';
+  const sock = res.socket;
+  if (!(sock instanceof net.Socket)) return 'response has no socket';
+  if (isTlsSocket(sock)) return 'TLS socket';
+  if (writeIsWrapped(sock, net.Socket.prototype)) return 'socket write() replaced';
+  if (socketCurrentResponse(sock) !== res) return passing('queued behind an earlier response');
+  if (!r.headerSent) return passing('headers not sent yet');
+  if (r.queued > 0 || sock.writableCorked) return passing('response writes held back');
+  const fd = socketFd(sock);
+  if (fd < 0) return 'socket has no fd';
+  // Headers and earlier body bytes first, all of them out of userspace
+  // (oven-sh/bun#7954 sent bodies ahead of headers by not waiting for this).
+  if (socketQueuedBytes(sock) > 0) return waitForQueue(res, () => socketQueuedBytes(sock), 'socket write queue');
+
+  const facts = describeFd(res, fd, -1,
+    (n) => { addSocketBytesWritten(sock, n); touchSocketTimer(sock); },
+    (errno) => netError(errno, 'write'));
+  if (typeof facts === 'string' || !('fd' in facts)) return facts;
+  const dest: Destination = {
+    ...facts,
+    usable: () => !res.destroyed && !res.writableEnded && socketCurrentResponse(sock) === res &&
+      !sock.destroyed && !sock.writableEnded && socketFd(sock) >= 0 && socketQueuedBytes(sock) === 0 &&
+      res.writableLength === 0,
+    // A failed write on Node's own path destroys the socket with the error
+    // ('clientError' on the server); the response only sees 'close'.
+    fail: (error) => { sock.destroy(error); },
+    guarded: sock,
+  };
+  if (r.chunked) dest.openFrame = (bytes) => chunkFrame(sock, bytes);
+  return dest;
+}
+
+/**
+ * One HTTP chunk around what the kernel moves: "<hex size>\r\n", the bytes,
+ * "\r\n". Node's own chunks follow if the file grew meanwhile, and res.end()
+ * writes the last chunk. A chunk the file cannot fill (truncated during the
+ * transfer) cannot be taken back: the socket is destroyed, so the client
+ * never sees a cleanly ended response with a wrong body.
+ */
+function chunkFrame(sock: net.Socket, bytes: number): Frame {
+  return {
+    bytes,
+    open(go) {
+      sock.write(`${bytes.toString(16)}\r\n`, 'latin1', (err) => go(!err && socketQueuedBytes(sock) === 0));
+    },
+    close(moved) {
+      if (moved === bytes && !sock.destroyed) {
+        sock.write('\r\n');
+        return true;
+      }
+      sock.destroy();
+      return false;
+    },
+  };
+}
