@@ -5,6 +5,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import type { Writable } from 'node:stream';
 import { native, FileType, OpName } from '../native';
+import type { RunningTransfer } from './lifecycle';
 import { fsError, netError } from '../errors';
 import { NodeWriteStream } from '../original-fs';
 import {
@@ -13,7 +14,7 @@ import {
 } from './node-internals';
 // A cycle on purpose: http-response.ts builds on the helpers here, and this
 // is where every kind of destination is told apart. Only functions cross it.
-import { isServerResponse, describeResponse } from './http-response';
+import { isServerResponse, isHttp2Response, describeResponse } from './http-response';
 
 export interface Destination {
   stream: Writable;
@@ -31,8 +32,11 @@ export interface Destination {
   usable(): boolean;
   /** Ends the destination after a failed write, as Node's own failed write would (default: destroy(error)). */
   fail?(error: Error): void;
-  /** The object whose destroy() must wait for the native side (default: the stream). */
-  guarded?: Writable;
+  /**
+   * While the kernel writes: makes destroy() and end() wait for the native
+   * side to let go (default: guardDestination on the stream). Returns the undo.
+   */
+  guard?(t: RunningTransfer): () => void;
   /**
    * A destination that frames the bytes itself (a chunked HTTP body) opens a
    * frame for the `bytes` about to move; without this, the bytes go as they are.
@@ -107,6 +111,7 @@ export function describeDestination(dest: Writable): DestinationFacts {
   if (dest instanceof fs.WriteStream) return describeWriteStream(dest);
   const fd = syncWriteStreamFd(dest);
   if (fd >= 0) return describeFd(dest, fd, -1, () => undefined, (e) => fsError(e, 'write'));
+  if (isHttp2Response(dest)) return 'HTTP/2 response';
   return 'destination has no fd';
 }
 

@@ -15,11 +15,16 @@ import { netError } from '../errors';
 import { describeFd, notYet, waitForQueue, Destination, DestinationFacts, Frame } from './endpoint';
 import {
   socketFd, socketQueuedBytes, isTlsSocket, addSocketBytesWritten, touchSocketTimer, writeIsWrapped,
-  responseFacts, socketCurrentResponse,
+  responseFacts, socketCurrentResponse, guardDestination, guardResponseWrites,
 } from './node-internals';
 
 export function isServerResponse(dest: Writable): dest is http.ServerResponse & Writable {
   return dest instanceof http.ServerResponse;
+}
+
+/** HTTP/2 frames every byte itself (the compat API's response has no fd of its own). */
+export function isHttp2Response(dest: Writable): boolean {
+  return (dest as { constructor?: { name?: string } }).constructor?.name === 'Http2ServerResponse';
 }
 
 const responseProto = http.ServerResponse.prototype as unknown as Record<string, unknown>;
@@ -75,7 +80,14 @@ export function describeResponse(res: http.ServerResponse & Writable): Destinati
     // A failed write on Node's own path destroys the socket with the error
     // ('clientError' on the server); the response only sees 'close'.
     fail: (error) => { sock.destroy(error); },
-    guarded: sock,
+    // The socket's destroy() (res.destroy(), closeAllConnections(), a
+    // timeout) waits for the native side; a write or end() on the response
+    // meanwhile goes after the bytes the kernel moved, never between them.
+    guard: (t) => {
+      const socketGuard = guardDestination(sock, t);
+      const responseGuard = guardResponseWrites(res, t, !r.chunked);
+      return () => { responseGuard(); socketGuard(); };
+    },
   };
   if (r.chunked) dest.openFrame = (bytes) => chunkFrame(sock, bytes);
   return dest;

@@ -10,6 +10,8 @@ export interface RunningTransfer {
   abort(): void;
   poke(): void;
   onSettled(cb: () => void): void;
+  /** Still holding its fds. */
+  readonly active: boolean;
   /** A chunk is being moved on the threadpool right now. */
   readonly inflight: boolean;
   /** Waiting in the event loop for a full destination (or an empty source). */

@@ -242,6 +242,27 @@ export function guardSource(src: Readable, t: RunningTransfer): () => void {
 }
 
 /**
+ * While a transfer writes an HTTP response's body: the application's own
+ * write() or end() on it (not pipe()'s: the source is silent meanwhile) runs
+ * once the native side has let go, so its bytes follow the kernel's instead
+ * of landing between them. `stopFirst`: stop the transfer at its next chunk
+ * boundary (as Node's pipe would interleave at a chunk); false while the
+ * kernel fills a frame that cannot be cut short.
+ */
+export function guardResponseWrites(res: Writable, t: RunningTransfer, stopFirst: boolean): () => void {
+  const after = (orig: Method | undefined) => function (this: Writable, ...args: unknown[]) {
+    if (!t.active) return orig!.apply(this, args);
+    if (stopFirst) t.abort();
+    t.onSettled(() => orig!.apply(this, args));
+    return true;
+  };
+  return shadow(res, { write: after, end: (orig) => function (this: Writable, ...args: unknown[]) {
+    after(orig).apply(this, args);
+    return this;
+  } });
+}
+
+/**
  * Bytes left the source through pipe(): as far as Readable's bookkeeping is
  * concerned, data was emitted (readableDidRead, stream.isDisturbed()).
  */

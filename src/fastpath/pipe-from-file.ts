@@ -157,7 +157,7 @@ function start(src: FileSource, dest: Destination, limit: number, expected: numb
     },
   }, [src, dest.stream]);
   if (!transfer) refuse(src, dest.stream, 'could not duplicate fds', normalRead);
-  else if (transfer.active) unguard = guardDestination(dest.guarded ?? dest.stream, transfer);
+  else if (transfer.active) unguard = dest.guard ? dest.guard(transfer) : guardDestination(dest.stream, transfer);
 }
 
 function finish(src: FileSource, dest: Destination, frame: Frame | null, limit: number, outcome: Outcome,
