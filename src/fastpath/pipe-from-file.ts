@@ -74,14 +74,7 @@ export function pipeFromFile(src: FileSource, normalRead: () => void, fresh = fa
   // These may change during the flow (a listener removed): say so once, and
   // ask again at the next read.
   const watched = sourceWatched(src);
-  if (watched) {
-    if (state.announced !== destStream) {
-      state.announced = destStream;
-      publish({ path: 'normal', reason: watched, bytes: 0, source: src, destination: destStream });
-    }
-    normalRead();
-    return;
-  }
+  if (watched) { pass(src, destStream, watched, normalRead); return; }
 
   // Source facts first: they are one fstat, and a small file needs no more.
   const [err, type, , size] = native!.describe(src.fd as number);
@@ -102,8 +95,9 @@ export function pipeFromFile(src: FileSource, normalRead: () => void, fresh = fa
 
   const facts = describeDestination(destStream);
   if (typeof facts === 'string') { refuse(src, destStream, facts, normalRead); return; }
-  // Opening or connecting: Node's pipe() reads ahead meanwhile, and so do we.
-  if (isNotYet(facts) && facts.readAhead) { normalRead(); return; }
+  // Opening, connecting, an HTTP response queued behind another: Node's
+  // pipe() reads ahead meanwhile, and so do we.
+  if (isNotYet(facts) && facts.readAhead) { pass(src, destStream, facts.reason, normalRead); return; }
   // Bytes JavaScript already holds go first: keep this read pending (so
   // nothing new is read) while Node's flow writes them out, then decide again
   // in a turn of our own (see `fresh` above).
@@ -119,6 +113,16 @@ export function pipeFromFile(src: FileSource, normalRead: () => void, fresh = fa
   }
   state.waits = 0;
   if (!isNotYet(facts)) start(src, facts, limit, expected, normalRead);
+}
+
+// A reason that may pass: said once per destination, asked again at the next read.
+function pass(src: FileSource, dest: Writable, reason: string, normalRead: () => void): void {
+  const state = sourceState(src);
+  if (state.announced !== dest) {
+    state.announced = dest;
+    publish({ path: 'normal', reason, bytes: 0, source: src, destination: dest });
+  }
+  normalRead();
 }
 
 function refuse(src: FileSource, dest: Writable, reason: string, normalRead: () => void): void {

@@ -21,7 +21,7 @@ export function makeFile(dir: string, name: string, size: number, seed = 1): str
     const buf = crypto.createHash('sha512').update(`${counter++}`).digest();
     const chunk = Buffer.alloc(n);
     for (let i = 0; i < n; i += buf.length) buf.copy(chunk, i, 0, Math.min(buf.length, n - i));
-    chunk.writeUInt32LE(counter >>> 0, 0 % Math.max(n - 3, 1));
+    if (n >= 4) chunk.writeUInt32LE(counter >>> 0, 0);
     fs.writeSync(fd, chunk);
     written += n;
   }
