@@ -3,6 +3,7 @@
 // `node bench/report.js` re-renders from the last results without re-running.
 const fs = require('node:fs');
 const path = require('node:path');
+const { renderHttp } = require('./http');
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -440,7 +441,7 @@ function renderMarkdown(results) {
       `${num(rss0('zerocopy'), 0)} MiB with zerocopy vs ${num(rss0('node'), 0)} MiB with Node's streams (median).`);
   }
   p();
-  if (config.workloads && config.workloads.length < 5) {
+  if (config.workloads && config.workloads.length < (config.allWorkloads ? config.allWorkloads.length : 5)) {
     p(`**Partial run: only ${config.workloads.join(', ')} (BENCH_ONLY).**`);
     p();
   }
@@ -662,6 +663,10 @@ function renderMarkdown(results) {
       p();
     }
   }
+  // HTTP static files (bench/http.js renders its own section and targets).
+  const http = has('http') || (config.http && config.workloads && config.workloads.includes('http'))
+    ? renderHttp(results, { group, pairedRatio, pairedDiff, median, max, num, ratio, rng, table, fmtSize }) : null;
+  if (http) p(http.md);
   // Automatic checks: what the guide asks of the fast path.
   p('## Checks');
   p();
@@ -724,6 +729,7 @@ function renderMarkdown(results) {
     checks.push(`${bad ? '❌' : '✅'} ${fmtSize(v.size)} exchanges: zerocopy proxy latency p50 ${ratio(v.p50)} (${v.c50}), ` +
       `p99 ${ratio(v.p99)} (${v.c99}) of Node's proxy.`);
   }
+  if (http) checks.push(...http.checks);
   for (const c of checks) p(`- ${c}`);
   p();
   p('![benchmark chart](benchmarks.svg)');

@@ -5,8 +5,10 @@
 //   BENCH_QUICK=1   ~1 minute smoke run (128 MiB, fewer sizes, 3 rounds)
 //   BENCH_ROUNDS=N  rounds per workload (default 7, small-file sweep 5; quick 3)
 //   BENCH_SMALL_ROUNDS=N  rounds of the small-file sweep alone
-//   BENCH_ONLY=a,b  run only these workloads (socket, copy, small, decline, proxy, pingpong);
-//                   the report then covers only them
+//   BENCH_ONLY=a,b  run only these workloads (socket, copy, small, decline, proxy, pingpong,
+//                   http); the report then covers only them
+//   BENCH_HTTP_*    the HTTP static-file workload's own settings (rounds, seconds,
+//                   connections, sizes, ...): see bench/http.js
 //   BENCH_MERGE=1   with BENCH_ONLY: re-run just those workloads (say, after a
 //                   noisy spell) and merge them into bench/out/results.json,
 //                   replacing their old runs; the report says which were re-run
@@ -26,6 +28,7 @@ const os = require('node:os');
 const path = require('node:path');
 const { spawn, execFileSync } = require('node:child_process');
 const { renderMarkdown, renderSvg } = require('./report');
+const { runHttp, stopHttp } = require('./http');
 
 const ROOT = path.join(__dirname, '..');
 const BIN = path.join(__dirname, 'bin');
@@ -55,7 +58,7 @@ const PINGPONG_MS = QUICK ? 400 : 1000;      // time per variant in one request/
 const PINGPONG_SLICE_MS = QUICK ? 50 : 100;  // taken in turns of this long (A B C A B C ...)
 const PINGPONG_MAX = 1000000;                // exchanges per connection, at most
 const CHILD_TIMEOUT_MS = 120000;
-const ALL_WORKLOADS = ['socket', 'copy', 'small', 'decline', 'proxy', 'pingpong'];
+const ALL_WORKLOADS = ['socket', 'copy', 'small', 'decline', 'proxy', 'pingpong', 'http'];
 const ONLY = process.env.BENCH_ONLY ? process.env.BENCH_ONLY.split(',').map((x) => x.trim()) : ALL_WORKLOADS;
 for (const w of ONLY) if (!ALL_WORKLOADS.includes(w)) throw new Error(`BENCH_ONLY: unknown workload ${w}`);
 
@@ -64,7 +67,7 @@ const MERGE = process.env.BENCH_MERGE === '1';
 const config = { quick: QUICK, rounds: ROUNDS, smallRounds: SMALL_ROUNDS, warmup: WARMUP, big: BIG, smallSizes: SMALL_SIZES,
   smallConns: SMALL_CONNS, smallMs: SMALL_MS, proxyBytes: PROXY_BYTES, pingpongSizes: PINGPONG_SIZES,
   pingpongMs: PINGPONG_MS, pingpongSliceMs: PINGPONG_SLICE_MS, declineMs: DECLINE_MS, declineWarmupMs: DECLINE_WARMUP_MS,
-  workloads: ONLY };
+  workloads: ONLY, allWorkloads: ALL_WORKLOADS };
 
 function log(...a) { process.stderr.write(`${a.join(' ')}\n`); }
 
@@ -393,6 +396,7 @@ async function main() {
   const cleanup = () => {
     receiver.stop();
     echo.stop();
+    stopHttp();
     fs.rmSync(tmp, { recursive: true, force: true });
   };
   process.once('SIGINT', () => { cleanup(); process.exit(130); });
@@ -496,6 +500,12 @@ async function main() {
         vs.forEach((v, i) => record('pingpong', v, { size, conns: 1, round }, res[i], false));
         log(`request/response ${size} B r${round}: ${vs.map((v, i) => `${v.key} p50 ${(res[i].latP50 * 1e6).toFixed(0)} µs`).join(', ')}`);
       }
+    }
+
+    // 7. HTTP static files: node:http, express, fastify (stock and under the
+    // register hook) with nginx and Bun as anchors, load from wrk (bench/http.js).
+    if (ONLY.includes('http')) {
+      config.http = await runHttp({ quick: QUICK, log, makeFile, failures, push: (r) => runs.push({ workload: 'http', ...r }) });
     }
   } finally {
     cleanup();
