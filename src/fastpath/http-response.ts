@@ -27,6 +27,17 @@ export function isHttp2Response(dest: Writable): boolean {
   return (dest as { constructor?: { name?: string } }).constructor?.name === 'Http2ServerResponse';
 }
 
+/**
+ * What the body may still hold, at most, by the response's Content-Length
+ * (`written`: body bytes the source already gave it); Infinity if unknown.
+ */
+export function bodyLeft(dest: Writable, written: number): number {
+  if (!isServerResponse(dest)) return Infinity;
+  const cl = dest.getHeader('content-length');
+  const n = typeof cl === 'number' ? cl : typeof cl === 'string' ? Number(cl) : NaN;
+  return Number.isFinite(n) ? n - written : Infinity;
+}
+
 const responseProto = http.ServerResponse.prototype as unknown as Record<string, unknown>;
 
 // Whoever replaced how the body is written (compression, a logger that
@@ -48,7 +59,7 @@ function passing(reason: string): DestinationFacts {
 }
 
 export function describeResponse(res: http.ServerResponse & Writable): DestinationFacts {
-  const r = responseFacts(res);
+  let r = responseFacts(res);
   if (!r) return 'unknown response state';
   if (!r.hasBody) return 'response has no body (HEAD, 204, 304)';
   if (bodyWritesReplaced(res)) return 'response write()/end() replaced';
@@ -56,12 +67,21 @@ export function describeResponse(res: http.ServerResponse & Writable): Destinati
   if (r.trailers || res.hasHeader('trailer')) return 'response has trailers';
   if (r.strictContentLength) return 'strictContentLength';
   const sock = res.socket;
-  if (!(sock instanceof net.Socket)) return 'response has no socket';
+  // A pipelined response gets its socket once those before it have finished.
+  if (sock == null) return passing('queued behind an earlier response');
+  if (!(sock instanceof net.Socket)) return 'response socket is not a net.Socket';
   if (isTlsSocket(sock)) return 'TLS socket';
   if (writeIsWrapped(sock, net.Socket.prototype)) return 'socket write() replaced';
   if (socketCurrentResponse(sock) !== res) return passing('queued behind an earlier response');
-  if (!r.headerSent) return passing('headers not sent yet');
   if (r.queued > 0 || sock.writableCorked) return passing('response writes held back');
+  if (!r.headerSent) {
+    // Node sends the headers with the first body write. The first will be
+    // the kernel's, so let Node send them now as that write would have:
+    // the same bytes, through Node's own path (framing is decided there).
+    res.flushHeaders();
+    r = responseFacts(res);
+    if (!r || !r.headerSent) return 'headers could not be sent';
+  }
   const fd = socketFd(sock);
   if (fd < 0) return 'socket has no fd';
   // Headers and earlier body bytes first, all of them out of userspace

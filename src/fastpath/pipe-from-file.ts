@@ -8,6 +8,7 @@ import { publish } from '../diagnostics';
 import { settings } from '../config';
 import { fsError } from '../errors';
 import { describeDestination, isNotYet, onceAny, Destination, Frame } from './endpoint';
+import { isServerResponse, bodyLeft } from './http-response';
 import { guardDestination, markDataEmitted } from './node-internals';
 import { globalDecline, sourceObserved, sourceWatched, flowBusy, sourceFileDecline, pipedTo } from './eligible';
 import { Transfer, Outcome } from './transfer';
@@ -63,10 +64,18 @@ export function pipeFromFile(src: FileSource, normalRead: () => void, fresh = fa
   // and for them even the fstat of a decision costs more than it could save
   // (measured: a 64 KiB file, one full read and one at end of file, was 2-10%
   // slower with a decision at its second read). A short read means the file
-  // has (almost surely) ended: no decision then either.
-  if (src.bytesRead < 2 * src.readableHighWaterMark) { normalRead(); return; }
-  const destStream = pipedTo(src);
-  if (!destStream) { normalRead(); return; }  // not a single-destination pipe(): nothing to decide
+  // has (almost surely) ended: no decision then either. An HTTP response is
+  // the exception: its Content-Length (or the stream's `end`) tells a small
+  // body without an fstat, and deciding before the first write lets the
+  // kernel carry the whole body.
+  let destStream: Writable | null;
+  if (src.bytesRead < 2 * src.readableHighWaterMark) {
+    destStream = pipedTo(src);
+    if (!destStream || !isServerResponse(destStream)) { normalRead(); return; }
+  } else {
+    destStream = pipedTo(src);
+    if (!destStream) { normalRead(); return; }  // not a single-destination pipe(): nothing to decide
+  }
   const state = sourceState(src);
   if (state.refused === destStream) { normalRead(); return; }
   const fixed = globalDecline() ?? sourceFileDecline(src);
@@ -76,18 +85,23 @@ export function pipeFromFile(src: FileSource, normalRead: () => void, fresh = fa
   const watched = sourceWatched(src);
   if (watched) { pass(src, destStream, watched, normalRead); return; }
 
-  // Source facts first: they are one fstat, and a small file needs no more.
+  // Node's own _read() bound: `end` is inclusive; without `start` the stream
+  // reads from the fd's current position and counts with bytesRead.
+  const limit = src.pos !== undefined ? src.end - src.pos + 1 : src.end - src.bytesRead + 1;
+  if (limit <= 0) { normalRead(); return; }  // Node's _read ends the stream here
+  const bound = Math.min(limit, bodyLeft(destStream, src.bytesRead));
+  if (bound < settings.minFastPathBytes) {
+    refuse(src, destStream, `small (${Math.max(bound, 0)} bytes)`, normalRead);
+    return;
+  }
+  // Source facts next: one fstat, and a small file needs no more.
   const [err, type, , size] = native!.describe(src.fd as number);
   if (err !== 0 || type !== FileType.file) {
     refuse(src, destStream, 'source is not a regular file', normalRead);
     return;
   }
-  // Node's own _read() bound: `end` is inclusive; without `start` the stream
-  // reads from the fd's current position and counts with bytesRead.
-  const limit = src.pos !== undefined ? src.end - src.pos + 1 : src.end - src.bytesRead + 1;
   const here = src.pos ?? (src.start ?? 0) + src.bytesRead;
   const expected = Math.min(limit, size - here);
-  if (limit <= 0) { normalRead(); return; }  // Node's _read ends the stream here
   if (expected < settings.minFastPathBytes) {
     refuse(src, destStream, `small (${Math.max(expected, 0)} bytes)`, normalRead);
     return;
