@@ -11,7 +11,7 @@ import { describeDestination, isNotYet, onceAny, Destination, Frame } from './en
 import { isServerResponse, bodyLeft } from './http-response';
 import { guardDestination, markDataEmitted } from './node-internals';
 import { globalDecline, sourceObserved, sourceWatched, flowBusy, sourceFileDecline, pipedTo } from './eligible';
-import { Transfer, Outcome } from './transfer';
+import { Transfer, Outcome, CHUNK_BYTES, SOCKET_CHUNK_BYTES } from './transfer';
 import type { Writable } from 'node:stream';
 
 export { MIN_FAST_PATH_BYTES } from '../threshold';
@@ -160,6 +160,7 @@ function start(src: FileSource, dest: Destination, limit: number, expected: numb
     inOffset: src.pos ?? -1,
     outOffset: dest.offset,
     limit: frame ? Math.min(limit, frame.bytes) : limit,
+    chunkBytes: dest.kind === 'socket' ? SOCKET_CHUNK_BYTES : CHUNK_BYTES,
     prelude: frame ? (go) => frame.open(go) : undefined,
     onProgress(n) {
       markDataEmitted(src);

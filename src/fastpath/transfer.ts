@@ -9,6 +9,13 @@ import { TransferLifecycle, dupAll } from './lifecycle';
 
 /** One chunk per threadpool job: small enough that concurrent transfers and fs work take turns. */
 export const CHUNK_BYTES = 8 * 1024 * 1024;
+/**
+ * Into a socket, a job lasts as long as the peer keeps reading: its counters
+ * and its idle timer (socket.setTimeout, an HTTP server's timeout) hear of
+ * the bytes only when the job returns. 1 MiB keeps that under a timer's
+ * reach for a reader as slow as 5 MB/s (nginx's sendfile_max_chunk is 2 MiB).
+ */
+export const SOCKET_CHUNK_BYTES = 1024 * 1024;
 
 export type Side = 'source' | 'destination';
 
@@ -28,6 +35,8 @@ export interface TransferPlan {
   outOffset: number;
   /** Bytes to move at most (Infinity: to end of file). */
   limit: number;
+  /** Bytes per threadpool job (default CHUNK_BYTES). */
+  chunkBytes?: number;
   /**
    * Runs once the fds are duplicated, before the first chunk: what the
    * destination writes ahead of the bytes (an HTTP chunk head) goes out here.
@@ -122,7 +131,7 @@ export class Transfer extends TransferLifecycle<Outcome> {
       this.finish({ kind: 'done', op: this.op, bytes: this.moved, eof: false });
       return;
     }
-    const len = Math.min(remaining, CHUNK_BYTES);
+    const len = Math.min(remaining, this.plan.chunkBytes ?? CHUNK_BYTES);
     this.busy = true;
     native!.copy(Op[this.op], this.inFd, this.outFd, this.inOffset, this.outOffset, len,
       (errno, n) => this.afterChunk(len, errno, n));
