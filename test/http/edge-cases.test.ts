@@ -1,0 +1,177 @@
+// HTTP edge cases, stock vs zerocopy: a file that shrinks while it is being
+// sent, a server timeout during a long slow transfer, and a keep-alive
+// timeout closing an idle connection after a response.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { makeSource } from '../differential/common';
+import { tmpDir } from '../helpers/files';
+import { closePair, Mode, MODES, Pair, startPair } from '../helpers/http-server';
+import { header } from '../helpers/http-wire';
+import { Corpus, expectSame, FILES, get, makeCorpus, MiB, PROBE, rangeHash, runBoth } from '../helpers/http-scenarios';
+
+const VICTIM_SIZE = 64 * MiB;
+const VICTIM_DATA = 4 * MiB; // random bytes, then a sparse tail (zeros)
+const TRUNCATED_TO = MiB;
+
+const FRAMEWORKS = ['plain', 'plain-chunked', 'express'] as const;
+type Fw = typeof FRAMEWORKS[number];
+
+// Each scenario runs for the three servers at once (it.concurrent): they
+// mostly wait — on a slow reader, on an idle timeout.
+let corpus: Corpus;
+let reference: string;
+const pairs = new Map<Fw, Pair>();
+beforeAll(async () => {
+  // The probe, the 8 and 64 MiB files: what these tests need besides the victims.
+  corpus = await makeCorpus(tmpDir(), FILES.filter(([name]) => ['f1.txt', 'f8m.txt', 'f64m.txt'].includes(name)));
+  reference = victim(path.join(corpus.dir, 'reference'));
+  const started = await Promise.allSettled(FRAMEWORKS.map((fw) => startPair(fw, corpus.dir)));
+  started.forEach((r, i) => { if (r.status === 'fulfilled') pairs.set(FRAMEWORKS[i], r.value); });
+  const failed = started.find((r) => r.status === 'rejected');
+  if (failed) throw (failed as PromiseRejectedResult).reason;
+});
+afterAll(async () => {
+  await Promise.all([...pairs.values()].map(closePair));
+  fs.rmSync(corpus.dir, { recursive: true, force: true });
+});
+
+/**
+ * A 64 MiB file whose first 4 MiB are random (the same for every victim),
+ * the rest a hole; one mtime for all, so validators (ETag, Last-Modified) match.
+ */
+function victim(file: string): string {
+  const made = makeSource(path.dirname(file), path.basename(file), VICTIM_DATA, 99);
+  fs.truncateSync(made, VICTIM_SIZE);
+  fs.utimesSync(made, 1_700_000_000, 1_700_000_000);
+  return made;
+}
+
+describe('a file truncated while it is sent: never a clean response with a wrong body', () => {
+  it.concurrent.each(FRAMEWORKS)('%s, stock vs zerocopy', async (framework) => {
+    const pair = pairs.get(framework)!;
+    // The client truncates the file to 1 MiB as soon as the first body bytes
+    // arrive; the server has read at most a few MiB by then (socket buffers).
+    //
+    // What stock does with Content-Length: its read stream meets end of file
+    // early and pipe() calls res.end(). Node does not check the count against
+    // Content-Length (it only refuses bytes beyond it, with
+    // strictContentLength), so the server code sees a response that went
+    // well, and a client can tell only because the connection closes before
+    // Content-Length bytes came (Connection: close here; on a kept-alive
+    // connection it would wait until the keep-alive timeout closes it). With
+    // chunked framing no length was promised: stock ends the response
+    // cleanly with the shorter body. zerocopy may end either sooner (a
+    // destroyed connection) but never complete a response whose body is not
+    // the file as it was.
+    //
+    // Bytes zerocopy had queued with sendfile before the truncation are the
+    // page cache's own pages: the kernel zeroes the truncated part of a
+    // (large) folio in place, and the client may receive zeros there (the
+    // README's limit: sendfile reads the pages when it sends them). So past
+    // the truncation point only stock promises the old bytes — and only in an
+    // incomplete response may zerocopy's differ.
+    const files = { stock: '', zerocopy: '' };
+    for (const mode of MODES) files[mode] = victim(path.join(corpus.dir, `victim-${framework}-${mode}.txt`));
+    const both = await runBoth(pair, (s) => Promise.resolve([get(`/${path.basename(files[s.mode])}`, [['Connection', 'close']])]), (s) => {
+      let truncated = false;
+      return {
+        mark: TRUNCATED_TO,
+        onData: (p) => {
+          if (!truncated && p.bodyBytes > 0) { truncated = true; fs.truncateSync(files[s.mode], TRUNCATED_TO); }
+          return undefined;
+        },
+      };
+    });
+    const chunked = framework === 'plain-chunked';
+    const prefix = rangeHash(reference, 0, TRUNCATED_TO);
+    for (const mode of MODES) {
+      const x = both[mode];
+      const res = x.responses[0] ?? x.partial;
+      expect(res, `${mode}: a response came`).toBeDefined();
+      expect(res!.statusLine).toBe('HTTP/1.1 200 OK');
+      expect(res!.framing).toBe(chunked ? 'chunked' : 'length');
+      expect(res!.body.length).toBeGreaterThanOrEqual(TRUNCATED_TO);
+      expect(res!.body.length).toBeLessThan(VICTIM_SIZE);
+      expect(res!.head, `${mode}: the first 1 MiB is the file's`).toEqual({ length: TRUNCATED_TO, digest: prefix });
+      const exactPrefix = res!.body.digest === rangeHash(reference, 0, res!.body.length);
+      if (mode === 'stock' || res!.complete) expect(exactPrefix, `${mode}: ${res!.body.length} bytes (complete: ${res!.complete}), a prefix of the file`).toBe(true);
+      if (!chunked) {
+        expect(header(res, 'content-length')).toBe(String(VICTIM_SIZE));
+        expect(x.responses, `${mode}: no complete response`).toHaveLength(0);
+        expect(x.closedBy).toBe('server');
+      }
+    }
+    // Stock ends a chunked body cleanly, a Content-Length one never.
+    expect(both.stock.responses).toHaveLength(chunked ? 1 : 0);
+    const headers = (m: Mode): unknown => (both[m].responses[0] ?? both[m].partial)!.headers;
+    expect(headers('zerocopy')).toEqual(headers('stock'));
+  });
+});
+
+describe('server.setTimeout(400): a transfer slower than that, bytes flowing all along, is not cut', () => {
+  it.concurrent.each(FRAMEWORKS)('%s, stock vs zerocopy', async (framework) => {
+    const pair = pairs.get(framework)!;
+    // The reader takes 256 KiB (one read at most) every 5 ms for 1 s, then
+    // the rest at full speed. Node's socket timeout counts time without
+    // activity, and a write's completion is activity: bytes the kernel
+    // moves must count as much as Node's own writes. The pace matters: the
+    // kernel tells a writer its socket has room only once half its send
+    // buffer (up to 4 MiB) has drained — at 1.6 MB/s that is over a second
+    // without activity, and stock times out too; at ~50 MB/s it is every
+    // ~40 ms, ten times below the timeout. The pauses only pace the reader:
+    // no outcome waits on a timer.
+    const TIMEOUT = 400;
+    const SLOW_FOR = 1000;
+    await Promise.all(MODES.map((m) => pair[m].configure({ timeout: TIMEOUT })));
+    try {
+      const requests = [get('/f64m.txt'), PROBE];
+      // Where the body was when the slow phase ended (-1: it never did).
+      const slowUntil = { stock: -1, zerocopy: -1 };
+      const both = await runBoth(pair, requests, (s) => {
+        let started = 0;
+        return {
+          readSize: 256 * 1024,
+          onData: (p) => {
+            if (p.index !== 0 || p.bodyBytes === 0) return undefined;
+            started ||= Date.now();
+            if (Date.now() - started > SLOW_FOR) {
+              if (slowUntil[s.mode] < 0) slowUntil[s.mode] = p.bodyBytes;
+              return undefined;
+            }
+            return new Promise((r) => setTimeout(r, 5));
+          },
+        };
+      });
+      for (const mode of MODES) {
+        const c = both.logs[mode].connections[0];
+        expect(c.timeouts, `${mode}: socket timeouts, at ${JSON.stringify(c.timeoutAt)} (the client had ${both[mode].rawBytes})`).toBe(0);
+        // The slow second ran out with part of the body still to come (at
+        // 256 KiB a pause, 64 MiB takes 256 of them, ≥ 1.28 s).
+        expect(slowUntil[mode], `${mode}: body bytes when the slow phase ended`).toBeGreaterThan(0);
+        expect(slowUntil[mode]).toBeLessThan(64 * MiB);
+      }
+      expectSame(both, corpus, requests);
+    } finally {
+      await Promise.all(MODES.map((m) => pair[m].configure({ timeout: 0 })));
+    }
+  });
+});
+
+describe('keepAliveTimeout: the server closes the idle connection after an 8 MiB response, as stock', () => {
+  it.concurrent.each(FRAMEWORKS)('%s, stock vs zerocopy', async (framework) => {
+    const pair = pairs.get(framework)!;
+    await Promise.all(MODES.map((m) => pair[m].configure({ keepAliveTimeout: 100 })));
+    try {
+      const requests = [get('/f8m.txt')];
+      const both = await runBoth(pair, requests, { linger: true });
+      expectSame(both, corpus, requests);
+      for (const mode of MODES) {
+        expect(both[mode].closedBy).toBe('server');
+        expect(both[mode].responses).toHaveLength(1);
+      }
+    } finally {
+      await Promise.all(MODES.map((m) => pair[m].configure({ keepAliveTimeout: 5000 })));
+    }
+  }, 30_000);
+});
