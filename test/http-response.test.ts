@@ -9,7 +9,7 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import * as crypto from 'node:crypto';
 import { pipeline } from 'node:stream';
-import { createReadStream, transferStats } from '../dist/index.js';
+import { createReadStream, transferStats, pipeline as zcPipeline } from '../dist/index.js';
 import { makeFile, tmpDir, fdCountSettles, openFdCount } from './helpers/files';
 import { recordTransfers } from './helpers/diag';
 import { until } from './helpers/wait';
@@ -165,6 +165,27 @@ describe('HTTP response bodies', () => {
     expect(r.body.equals(method === 'HEAD' ? Buffer.alloc(0) : content)).toBe(true);
     expect(rec.messages.map((m) => m.path)).toEqual(['normal']);
     if (fast) expect(rec.messages[0].reason).toBe(reason);
+  });
+});
+
+describe('HTTP: a socket source', () => {
+  it('a socket piped into a response takes the normal path (only a file can be framed ahead)', async () => {
+    const payload = crypto.randomBytes(MiB);
+    const upstream = net.createServer((s) => s.end(payload));
+    await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
+    const port = (upstream.address() as net.AddressInfo).port;
+    const srv = await serve((req, res) => {
+      const up = net.connect(port, '127.0.0.1', () => zcPipeline(up, res, () => undefined));
+    });
+    const rec = recordTransfers();
+    const raw = await exchange(srv.port, get('/')).closed;
+    rec.stop();
+    await srv.close();
+    await new Promise<void>((r) => upstream.close(() => r()));
+    const r = parseOne(raw, 0)!.res;
+    expect(r.complete && r.body.equals(payload)).toBe(true);
+    expect(rec.messages.map((m) => m.path)).toEqual(['normal']);
+    if (fast) expect(rec.messages[0].reason).toBe('HTTP response from a socket source');
   });
 });
 

@@ -14,6 +14,7 @@ import {
   socketFd, socketHasUserBuffer, stopSocketReading, touchSocketTimer, guardSource, guardDestination, markDataEmitted,
 } from './node-internals';
 import { StreamTransfer, StreamOutcome } from './splice-transfer';
+import { isServerResponse } from './http-response';
 
 const MAX_WAITS = 64;
 const scheduled = new WeakSet<object>();
@@ -53,7 +54,10 @@ function decide(src: net.Socket, dest: Writable, waits: number, reading = true):
     debug('socket source: no longer piped only to its destination');
     return;
   }
+  // An HTTP response frames its body (chunks, a promised length): only a
+  // file source, whose size fstat tells, can be framed ahead of the kernel.
   const fixed = globalDecline() ?? (isTlsSocket(src) ? 'TLS socket' : null) ??
+    (isServerResponse(dest) ? 'HTTP response from a socket source' : null) ??
     (socketHasUserBuffer(src) ? 'source reads into a user buffer' : null) ?? socketObserved(src);
   if (fixed) { giveUp(fixed); return; }
   if (src.connecting) {
