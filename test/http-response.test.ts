@@ -245,6 +245,18 @@ describe('HTTP: what happens mid-body', () => {
     if (fast) expect(r.body.equals(Buffer.concat([fs.readFileSync(long), Buffer.from('TAIL')]))).toBe(true);
   });
 
+  it('server.close() mid-body: the response in flight completes, then the connection closes', async () => {
+    const { srv, rec, c } = await midway(fileHandler(() => long, true), 'X-Keep: 1\r\n');
+    const closed = new Promise<void>((r) => srv.server.close(() => r()));
+    c.release();
+    const raw = await c.closed;
+    await closed;
+    rec.stop();
+    const r = parseOne(raw, 0)!.res;
+    expect(r.complete && r.body.equals(fs.readFileSync(long))).toBe(true);
+    expect(transferStats().running).toBe(0);
+  });
+
   it.each([
     ['the client goes away', (_res: http.ServerResponse, c: { sock: net.Socket }) => c.sock.destroy()],
     ['res.destroy()', (res: http.ServerResponse) => res.destroy()],
