@@ -1,0 +1,7 @@
+// How much data the volume tests move. CI runs the whole suite five times
+// (Node 20, Node 20 with ZEROCOPY_DISABLE=1, Node 22, 24, 26); what a
+// gigabyte proves — offsets past 32 bits, ≥ 99% of a long transfer by the
+// kernel — does not depend on the Node version, so CI moves it once, on
+// Node 20's fast-path run, and sets ZEROCOPY_TEST_VOLUME=light for the other
+// four. By hand, `npm test` moves everything.
+export const lightVolume = process.env.ZEROCOPY_TEST_VOLUME === 'light';
