@@ -76,15 +76,8 @@ export function pipeFromFile(src: FileSource, normalRead: () => void, fresh = fa
     destStream = pipedTo(src);
     if (!destStream) { normalRead(); return; }  // not a single-destination pipe(): nothing to decide
   }
-  const state = sourceState(src);
-  if (state.refused === destStream) { normalRead(); return; }
-  const fixed = globalDecline() ?? sourceFileDecline(src);
-  if (fixed) { refuse(src, destStream, fixed, normalRead); return; }
-  // These may change during the flow (a listener removed): say so once, and
-  // ask again at the next read.
-  const watched = sourceWatched(src);
-  if (watched) { pass(src, destStream, watched, normalRead); return; }
-
+  // Looked up, not made: a small body never needs a state of its own.
+  if (states.get(src)?.refused === destStream) { normalRead(); return; }
   // Node's own _read() bound: `end` is inclusive; without `start` the stream
   // reads from the fd's current position and counts with bytesRead.
   const limit = src.pos !== undefined ? src.end - src.pos + 1 : src.end - src.bytesRead + 1;
@@ -94,6 +87,12 @@ export function pipeFromFile(src: FileSource, normalRead: () => void, fresh = fa
     refuse(src, destStream, `small (${Math.max(bound, 0)} bytes)`, normalRead);
     return;
   }
+  const fixed = globalDecline() ?? sourceFileDecline(src);
+  if (fixed) { refuse(src, destStream, fixed, normalRead); return; }
+  // These may change during the flow (a listener removed): say so once, and
+  // ask again at the next read.
+  const watched = sourceWatched(src);
+  if (watched) { pass(src, destStream, watched, normalRead); return; }
   // Source facts next: one fstat, and a small file needs no more.
   const [err, type, , size] = native!.describe(src.fd as number);
   if (err !== 0 || type !== FileType.file) {
@@ -118,6 +117,7 @@ export function pipeFromFile(src: FileSource, normalRead: () => void, fresh = fa
   const busy = isNotYet(facts) ? facts.reason : flowBusy(src, destStream) ??
     (fresh ? null : 'inside the read call');
   if (busy) {
+    const state = sourceState(src);
     if (++state.waits > MAX_WAITS) { state.waits = 0; normalRead(); return; }
     const again = (): void => { if (!src.destroyed) pipeFromFile(src, normalRead, true); };
     if (isNotYet(facts)) facts.wait(() => setImmediate(again));
@@ -125,7 +125,8 @@ export function pipeFromFile(src: FileSource, normalRead: () => void, fresh = fa
     else setImmediate(again);
     return;
   }
-  state.waits = 0;
+  const state = states.get(src);
+  if (state) state.waits = 0;
   if (!isNotYet(facts)) start(src, facts, limit, expected, normalRead);
 }
 
