@@ -3,7 +3,7 @@
 // that is the one place we may answer with a kernel transfer instead of a read.
 import type * as fs from 'node:fs';
 import { NodeReadStream, kOriginal } from './original-fs';
-import { pipeFromFile, FileSource } from './fastpath/pipe-from-file';
+import { pipeFromFile, forgetSource, FileSource } from './fastpath/pipe-from-file';
 import { destroyAfterTransfer, transferOf } from './fastpath/transfer';
 
 type ReadStreamOptions = Parameters<typeof import('node:fs').createReadStream>[1];
@@ -43,6 +43,9 @@ proto._read = function _read(this: FileSource, n: number): void {
 };
 
 proto._destroy = function _destroy(this: FileSource, err: Error | null, cb: (err?: Error | null) => void): void {
+  forgetSource(this);
+  // No transfer (every small file): Node's own _destroy, no closure made.
+  if (transferOf(this) === null) { nodeProto._destroy.call(this, err, cb); return; }
   destroyAfterTransfer(this, () => nodeProto._destroy.call(this, err, cb));
 };
 

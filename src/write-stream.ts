@@ -3,7 +3,7 @@
 // 'close' waits until the native side has let go, so no byte lands after 'close'.
 import type * as fs from 'node:fs';
 import { NodeWriteStream, kOriginal } from './original-fs';
-import { destroyAfterTransfer } from './fastpath/transfer';
+import { destroyAfterTransfer, transferOf } from './fastpath/transfer';
 import { adoptAfterPipe } from './fastpath/pipe-from-stream';
 import type { Readable } from 'node:stream';
 
@@ -43,6 +43,8 @@ const nodeProto = NodeWriteStream.prototype as unknown as DestroyProto;
 
 (WriteStream.prototype as unknown as DestroyProto)._destroy = function _destroy(
   this: WriteStream, err: Error | null, cb: (err?: Error | null) => void): void {
+  // No transfer (the usual case): Node's own _destroy, no closure made.
+  if (transferOf(this) === null) { nodeProto._destroy.call(this, err, cb); return; }
   destroyAfterTransfer(this, () => nodeProto._destroy.call(this, err, cb));
 };
 

@@ -4,7 +4,7 @@
 // having touched nothing, and the normal read runs.
 import type * as fs from 'node:fs';
 import { native, FileType } from '../native';
-import { publish } from '../diagnostics';
+import { publish, transferChannel, debug } from '../diagnostics';
 import { settings } from '../config';
 import { fsError } from '../errors';
 import { describeDestination, isNotYet, onceAny, Destination, Frame } from './endpoint';
@@ -36,6 +36,16 @@ const MAX_WAITS = 64;
 // Kept beside the stream, not on it: adding a property after construction
 // would change the stream's shape and slow Node's own stream code down.
 const states = new WeakMap<FileSource, SourceState>();
+
+/**
+ * Called from the stream's _destroy(): a state left in `states` after the
+ * flow holds its destination, and a WeakMap value reaching an HTTP response
+ * keeps the whole request alive through every minor GC until a major one
+ * (fastify, 64 KiB: 119 mark-compacts per 20k requests instead of 1).
+ */
+export function forgetSource(src: FileSource): void {
+  states.delete(src);
+}
 
 export function sourceState(src: FileSource): SourceState {
   let state = states.get(src);
@@ -84,7 +94,13 @@ export function pipeFromFile(src: FileSource, normalRead: () => void, fresh = fa
   if (limit <= 0) { normalRead(); return; }  // Node's _read ends the stream here
   const bound = Math.min(limit, bodyLeft(destStream, src.bytesRead));
   if (bound < settings.minFastPathBytes) {
-    refuse(src, destStream, `small (${Math.max(bound, 0)} bytes)`, normalRead);
+    // Found again at the next read for free, so remembered (and said) only
+    // for whoever listens: a state in `states` holds the destination, and a
+    // WeakMap value that holds an HTTP response keeps the whole request alive
+    // through minor GCs (fastify, 4 KiB: 4x the GC time, 5 mark-compacts per
+    // 20k requests instead of 1, 0.80x req/s).
+    if (transferChannel.hasSubscribers || debug.enabled) refuse(src, destStream, `small (${Math.max(bound, 0)} bytes)`, normalRead);
+    else normalRead();
     return;
   }
   const fixed = globalDecline() ?? sourceFileDecline(src);
