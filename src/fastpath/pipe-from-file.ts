@@ -80,8 +80,18 @@ export function pipeFromFile(src: FileSource, normalRead: () => void, fresh = fa
   // kernel carry the whole body.
   let destStream: Writable | null;
   if (src.bytesRead < 2 * src.readableHighWaterMark) {
-    destStream = pipedTo(src);
+    // An HTTP response is decided once, at its very first read.
+    destStream = src.bytesRead === 0 ? pipedTo(src) : null;
     if (!destStream || !isServerResponse(destStream)) { normalRead(); return; }
+    const body = Math.min(src.end - (src.pos ?? 0) + 1, bodyLeft(destStream, 0));
+    if (body < settings.minFastPathBytes) {
+      // Said, not remembered: no later read asks again (see `states`).
+      if (transferChannel.hasSubscribers || debug.enabled) {
+        publish({ path: 'normal', reason: `small (${Math.max(body, 0)} bytes)`, bytes: 0, source: src, destination: destStream });
+      }
+      normalRead();
+      return;
+    }
   } else {
     destStream = pipedTo(src);
     if (!destStream) { normalRead(); return; }  // not a single-destination pipe(): nothing to decide
