@@ -4,7 +4,7 @@
 import type * as fs from 'node:fs';
 import { NodeReadStream, kOriginal } from './original-fs';
 import { pipeFromFile, forgetSource, FileSource } from './fastpath/pipe-from-file';
-import { destroyAfterTransfer, transferOf } from './fastpath/transfer';
+import { destroyAfterTransfer, transferOf } from './fastpath/lifecycle';
 
 type ReadStreamOptions = Parameters<typeof import('node:fs').createReadStream>[1];
 

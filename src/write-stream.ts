@@ -3,7 +3,7 @@
 // 'close' waits until the native side has let go, so no byte lands after 'close'.
 import type * as fs from 'node:fs';
 import { NodeWriteStream, kOriginal } from './original-fs';
-import { destroyAfterTransfer, transferOf } from './fastpath/transfer';
+import { destroyAfterTransfer, transferOf } from './fastpath/lifecycle';
 import { adoptAfterPipe } from './fastpath/pipe-from-stream';
 import type { Readable } from 'node:stream';
 

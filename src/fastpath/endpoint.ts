@@ -125,11 +125,13 @@ function describeSocket(sock: net.Socket): DestinationFacts {
   const facts = describeFd(sock, fd, -1,
     (n) => { addSocketBytesWritten(sock, n); touchSocketTimer(sock); },
     (errno) => netError(errno, 'write'));
-  if (typeof facts !== 'string' && 'fd' in facts) {
-    facts.usable = () => !sock.destroyed && !sock.writableEnded && socketFd(sock) >= 0 &&
-      socketQueuedBytes(sock) === 0;
-  }
+  if (typeof facts !== 'string' && 'fd' in facts) facts.usable = () => socketUsable(sock);
   return facts;
+}
+
+/** May the kernel still write to this socket: open, not ended, nothing queued in Node. */
+export function socketUsable(sock: net.Socket): boolean {
+  return !sock.destroyed && !sock.writableEnded && socketFd(sock) >= 0 && socketQueuedBytes(sock) === 0;
 }
 
 function describeWriteStream(ws: fs.WriteStream): DestinationFacts {

@@ -12,7 +12,7 @@ import * as http from 'node:http';
 import * as net from 'node:net';
 import type { Writable } from 'node:stream';
 import { netError } from '../errors';
-import { describeFd, notYet, waitForQueue, Destination, DestinationFacts, Frame } from './endpoint';
+import { describeFd, notYet, waitForQueue, socketUsable, Destination, DestinationFacts, Frame } from './endpoint';
 import {
   socketFd, socketQueuedBytes, isTlsSocket, addSocketBytesWritten, touchSocketTimer, writeIsWrapped,
   responseFacts, socketCurrentResponse, guardDestination, guardResponseWrites,
@@ -95,8 +95,7 @@ export function describeResponse(res: http.ServerResponse & Writable): Destinati
   const dest: Destination = {
     ...facts,
     usable: () => !res.destroyed && !res.writableEnded && socketCurrentResponse(sock) === res &&
-      !sock.destroyed && !sock.writableEnded && socketFd(sock) >= 0 && socketQueuedBytes(sock) === 0 &&
-      res.writableLength === 0,
+      res.writableLength === 0 && socketUsable(sock),
     // A failed write on Node's own path destroys the socket with the error
     // ('clientError' on the server); the response only sees 'close'.
     fail: (error) => { sock.destroy(error); },

@@ -83,7 +83,7 @@ export function pipeFromFile(src: FileSource, normalRead: () => void, fresh = fa
     // An HTTP response is decided once, at its very first read.
     destStream = src.bytesRead === 0 ? pipedTo(src) : null;
     if (!destStream || !isServerResponse(destStream)) { normalRead(); return; }
-    const body = Math.min(src.end - (src.pos ?? 0) + 1, bodyLeft(destStream, 0));
+    const body = Math.min(sourceLimit(src), bodyLeft(destStream, 0));
     if (body < settings.minFastPathBytes) {
       // Said, not remembered: no later read asks again (see `states`).
       if (transferChannel.hasSubscribers || debug.enabled) {
@@ -98,19 +98,11 @@ export function pipeFromFile(src: FileSource, normalRead: () => void, fresh = fa
   }
   // Looked up, not made: a small body never needs a state of its own.
   if (states.get(src)?.refused === destStream) { normalRead(); return; }
-  // Node's own _read() bound: `end` is inclusive; without `start` the stream
-  // reads from the fd's current position and counts with bytesRead.
-  const limit = src.pos !== undefined ? src.end - src.pos + 1 : src.end - src.bytesRead + 1;
+  const limit = sourceLimit(src);
   if (limit <= 0) { normalRead(); return; }  // Node's _read ends the stream here
   const bound = Math.min(limit, bodyLeft(destStream, src.bytesRead));
   if (bound < settings.minFastPathBytes) {
-    // Found again at the next read for free, so remembered (and said) only
-    // for whoever listens: a state in `states` holds the destination, and a
-    // WeakMap value that holds an HTTP response keeps the whole request alive
-    // through minor GCs (fastify, 4 KiB: 4x the GC time, 5 mark-compacts per
-    // 20k requests instead of 1, 0.80x req/s).
-    if (transferChannel.hasSubscribers || debug.enabled) refuse(src, destStream, `small (${Math.max(bound, 0)} bytes)`, normalRead);
-    else normalRead();
+    refuse(src, destStream, `small (${Math.max(bound, 0)} bytes)`, normalRead);
     return;
   }
   const fixed = globalDecline() ?? sourceFileDecline(src);
@@ -154,6 +146,13 @@ export function pipeFromFile(src: FileSource, normalRead: () => void, fresh = fa
   const state = states.get(src);
   if (state) state.waits = 0;
   if (!isNotYet(facts)) start(src, facts, limit, expected, normalRead);
+}
+
+// What the source may still read: Node's own _read() bound. `end` is
+// inclusive; without `start` the stream reads from the fd's current position
+// and counts with bytesRead.
+function sourceLimit(src: FileSource): number {
+  return src.pos !== undefined ? src.end - src.pos + 1 : src.end - src.bytesRead + 1;
 }
 
 // A reason that may pass: said once per destination, asked again at the next read.

@@ -56,9 +56,6 @@ const DECLINE = new Set([os.EINVAL, os.ENOSYS, os.EXDEV, os.EOPNOTSUPP, os.EPERM
   os.ENOTSOCK, os.ESPIPE, os.EIO, os.EACCES, os.EOVERFLOW]);
 const unavailable = new Set<OpName>();
 
-export { transferStats, transferOf, destroyAfterTransfer } from './lifecycle';
-export type { RunningTransfer, TransferStats } from './lifecycle';
-
 // errnos that belong to the writing side; anything else is the reader's.
 const DESTINATION_ERRNO = new Set([os.EPIPE, os.ECONNRESET, os.ENOTCONN, os.ENOSPC, os.EDQUOT,
   os.EFBIG, os.ECONNABORTED, os.ETIMEDOUT, os.EHOSTUNREACH, os.ENETUNREACH, os.EROFS]);
