@@ -5,6 +5,7 @@ import type * as fs from 'node:fs';
 import { NodeReadStream, kOriginal } from './original-fs';
 import { pipeFromFile, forgetSource, FileSource } from './fastpath/pipe-from-file';
 import { destroyAfterTransfer, transferOf } from './fastpath/lifecycle';
+import { noteGivenFd } from './fastpath/replay-unseen';
 
 type ReadStreamOptions = Parameters<typeof import('node:fs').createReadStream>[1];
 
@@ -23,6 +24,8 @@ function ZeroCopyReadStream(this: unknown, path: fs.PathLike, options?: ReadStre
     return new (ZeroCopyReadStream as unknown as ReadStreamConstructor)(path, options);
   }
   (NodeReadStream as unknown as (this: unknown, ...a: unknown[]) => void).call(this, path, options);
+  // Node opens a path later; an fd set already is the caller's, at a position we cannot know.
+  if ((this as FileSource).fd !== null) noteGivenFd(this as object);
   return this as ReadStream;
 }
 

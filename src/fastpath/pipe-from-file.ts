@@ -12,6 +12,7 @@ import { isServerResponse, bodyLeft } from './http-response';
 import { guardDestination, markDataEmitted } from './node-internals';
 import { globalDecline, sourceObserved, sourceWatched, flowBusy, sourceFileDecline, pipedTo } from './eligible';
 import { Transfer, Outcome, CHUNK_BYTES, SOCKET_CHUNK_BYTES } from './transfer';
+import { pipeListener, replayUnseen } from './replay-unseen';
 import type { Writable } from 'node:stream';
 
 export { MIN_FAST_PATH_BYTES } from '../threshold';
@@ -178,6 +179,7 @@ function start(src: FileSource, dest: Destination, limit: number, expected: numb
   // front: once its head is out only the destination going away may stop the
   // transfer, and bytes the file gains meanwhile go by the normal path after.
   const frame = dest.openFrame?.(expected) ?? null;
+  const served = pipeListener(src);
   let unguard: (() => void) | null = null;
   const transfer = Transfer.start({
     ops: dest.ops,
@@ -198,7 +200,7 @@ function start(src: FileSource, dest: Destination, limit: number, expected: numb
       : () => sourceObserved(src) === null && pipedTo(src) === dest.stream && dest.usable(),
     onEnd: (outcome) => {
       unguard?.();
-      finish(src, dest, frame, limit, outcome, normalRead);
+      finish(src, dest, frame, limit, outcome, normalRead, served);
     },
   }, [src, dest.stream]);
   if (!transfer) refuse(src, dest.stream, 'could not duplicate fds', normalRead);
@@ -206,7 +208,7 @@ function start(src: FileSource, dest: Destination, limit: number, expected: numb
 }
 
 function finish(src: FileSource, dest: Destination, frame: Frame | null, limit: number, outcome: Outcome,
-  normalRead: () => void): void {
+  normalRead: () => void, served: ReturnType<typeof pipeListener>): void {
   const base = { source: src, destination: dest.stream };
   const moved = outcome.kind === 'declined' ? 0 : outcome.bytes;
   // A frame the kernel did not fill has ended the destination (see Frame).
@@ -217,14 +219,18 @@ function finish(src: FileSource, dest: Destination, frame: Frame | null, limit: 
       if (src.destroyed) return;
       // The source's own end, or only the frame's: the normal read goes on
       // from there (and finds the end of file, or what the file gained).
-      if (framed && (outcome.eof || outcome.bytes >= limit)) src.push(null);
-      else normalRead();
+      // Whoever started watching during the last chunk sees it first.
+      replayUnseen(src, served, frame ? 0 : outcome.lastChunk, () => {
+        if (framed && (outcome.eof || outcome.bytes >= limit)) src.push(null);
+        else normalRead();
+      });
       return;
     case 'stopped':
       publish({ ...base, path: outcome.op ?? dest.ops[0], reason: 'stopped', bytes: outcome.bytes });
       // Paused, unpiped, or someone started watching: the normal read carries
-      // on from the exact offset the kernel reached.
-      if (!src.destroyed) normalRead();
+      // on from the exact offset the kernel reached, after the watcher has
+      // seen what moved while it came.
+      if (!src.destroyed) replayUnseen(src, served, frame ? 0 : outcome.lastChunk, normalRead);
       return;
     case 'declined':
       refuse(src, dest.stream, outcome.reason, () => { if (!src.destroyed) normalRead(); });

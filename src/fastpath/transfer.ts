@@ -20,8 +20,8 @@ export const SOCKET_CHUNK_BYTES = 1024 * 1024;
 export type Side = 'source' | 'destination';
 
 export type Outcome =
-  | { kind: 'done'; op: OpName; bytes: number; eof: boolean }          // limit reached or source at EOF
-  | { kind: 'stopped'; op: OpName | null; bytes: number }              // shouldContinue() said no, or abort()
+  | { kind: 'done'; op: OpName; bytes: number; eof: boolean; lastChunk: number }  // limit reached or source at EOF
+  | { kind: 'stopped'; op: OpName | null; bytes: number; lastChunk: number }      // shouldContinue() said no, or abort()
   | { kind: 'declined'; reason: string }                               // nothing moved; run the normal path
   | { kind: 'failed'; op: OpName; bytes: number; errno: number; side: Side };
 
@@ -71,6 +71,11 @@ export class Transfer extends TransferLifecycle<Outcome> {
   private inOffset: number;
   private outOffset: number;
   private waiting = false;
+  /**
+   * Bytes of the chunk whose return led straight to this decision (0 after a
+   * wait): what moved while an observer that stops us now may have come.
+   */
+  private lastChunk = 0;
   private watcher: FdWatcher | null = null;
 
   private constructor(private readonly plan: TransferPlan, private readonly inFd: number,
@@ -115,7 +120,7 @@ export class Transfer extends TransferLifecycle<Outcome> {
   }
 
   private stop(): void {
-    this.finish({ kind: 'stopped', op: this.moved > 0 ? this.op : null, bytes: this.moved });
+    this.finish({ kind: 'stopped', op: this.moved > 0 ? this.op : null, bytes: this.moved, lastChunk: this.lastChunk });
   }
 
   private step(): void {
@@ -125,7 +130,7 @@ export class Transfer extends TransferLifecycle<Outcome> {
     }
     const remaining = this.plan.limit - this.moved;
     if (remaining <= 0) {
-      this.finish({ kind: 'done', op: this.op, bytes: this.moved, eof: false });
+      this.finish({ kind: 'done', op: this.op, bytes: this.moved, eof: false, lastChunk: this.lastChunk });
       return;
     }
     const len = Math.min(remaining, this.plan.chunkBytes ?? CHUNK_BYTES);
@@ -136,6 +141,7 @@ export class Transfer extends TransferLifecycle<Outcome> {
 
   private afterChunk(len: number, errno: number, n: number): void {
     this.busy = false;
+    this.lastChunk = Math.max(n, 0);
     if (n > 0) {
       this.moved += n;
       if (this.inOffset >= 0) this.inOffset += n;
@@ -152,7 +158,7 @@ export class Transfer extends TransferLifecycle<Outcome> {
         this.step();
         return;
       }
-      this.finish({ kind: 'done', op: this.op, bytes: this.moved, eof: true });
+      this.finish({ kind: 'done', op: this.op, bytes: this.moved, eof: true, lastChunk: this.lastChunk });
       return;
     }
     if (errno === os.EAGAIN) { this.waitWritable(); return; }
@@ -195,6 +201,7 @@ export class Transfer extends TransferLifecycle<Outcome> {
     });
     if (rc < 0) { this.failOrDecline(-rc); return; }
     this.waiting = true;
+    this.lastChunk = 0;  // counted before the wait began: seen by whoever watched then
   }
 
   private failOrDecline(errno: number): void {
