@@ -209,7 +209,7 @@ export function guardDestination(dest: Writable, t: RunningTransfer): () => void
   // Node's fs.WriteStream destroyed during a write fails that write: the
   // stream errors with ERR_STREAM_DESTROYED. A kernel chunk in flight is that write.
   const failsInflightWrite = dest instanceof fs.WriteStream;
-  return shadow(dest, {
+  const wrappers: Record<string, (orig: Method | undefined) => Method> = {
     _destroy: (orig) => function (this: Writable, err: Error | null, cb: (e?: Error | null) => void) {
       const writing = t.inflight;
       t.abort();
@@ -219,7 +219,29 @@ export function guardDestination(dest: Writable, t: RunningTransfer): () => void
       t.poke();
       t.onSettled(() => (orig ? orig.call(this, cb) : cb()));
     },
-  });
+  };
+  if (dest instanceof net.Socket) wrappers.push = holdEofWhileWriting(t);
+  return shadow(dest, wrappers);
+}
+
+/**
+ * A peer's reset is handed to one caller only: the first syscall on the
+ * socket gets ECONNRESET, and a read after it sees a plain end of file. On
+ * Node's path both calls are made by the event loop, one after the other,
+ * so the reset is reported (by the read or the write) and no 'end' comes.
+ * Our sendfile runs on the threadpool: when it takes the reset, libuv's read
+ * of the same socket meanwhile finds "end of file", and the socket would
+ * emit 'end' — then fail, or end cleanly, where Node reports ECONNRESET.
+ * So an end of file read while a chunk is in flight waits for it: a chunk
+ * that failed has destroyed the socket with its error by then (as Node's
+ * failed write would), and one that did not lets the end of file through.
+ */
+function holdEofWhileWriting(t: RunningTransfer): (orig: Method | undefined) => Method {
+  return (orig) => function (this: net.Socket, chunk: unknown, ...rest: unknown[]) {
+    if (chunk !== null || !t.inflight) return orig!.call(this, chunk, ...rest);
+    t.onSettled(() => { if (!this.destroyed) orig!.call(this, null); });
+    return false;
+  };
 }
 
 /**
