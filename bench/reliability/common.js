@@ -1,0 +1,245 @@
+'use strict';
+// Shared by bench/reliability/fairness.js and cold-cache.js: files, the sink,
+// child runs, latency probes and the summary arithmetic.
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const dns = require('node:dns');
+const { spawn, execFileSync } = require('node:child_process');
+
+const ROOT = path.join(__dirname, '..', '..');
+const BIN = path.join(ROOT, 'bench', 'bin');
+const KiB = 1024;
+const MiB = 1024 * KiB;
+const GiB = 1024 * MiB;
+
+// The library under test: this checkout's dist/, or another build named by
+// ZEROCOPY_BENCH_LIB. Modes "candidate", "candidate2", ... run the builds
+// listed in ZEROCOPY_BENCH_CANDIDATE (comma-separated copies of the
+// repository, each with a change to try) beside it, interleaved.
+const LIB = process.env.ZEROCOPY_BENCH_LIB || ROOT;
+const CANDIDATE = process.env.ZEROCOPY_BENCH_CANDIDATE || null;
+function libFor(mode) {
+  const m = /^candidate(\d*)$/.exec(mode);
+  if (!m) return LIB;
+  const lib = (CANDIDATE || '').split(',')[m[1] ? Number(m[1]) - 1 : 0];
+  if (!lib) throw new Error(`mode ${mode} needs ZEROCOPY_BENCH_CANDIDATE=<paths of other builds>`);
+  return lib;
+}
+
+function log(...a) { process.stderr.write(`${a.join(' ')}\n`); }
+
+function buildC(name) {
+  fs.mkdirSync(BIN, { recursive: true });
+  const out = path.join(BIN, `reliability-${name}`);
+  execFileSync('cc', ['-O2', '-Wall', '-o', out, path.join(__dirname, `${name}.c`)], { stdio: 'inherit' });
+  return out;
+}
+
+function buildSink() { return buildC('sink'); }
+
+/** Real data (random, not sparse), fsynced so no writeback runs later. Kept if already the right size. */
+function makeFile(file, size) {
+  try { if (fs.statSync(file).size === size) return; } catch { /* make it */ }
+  const chunk = Buffer.alloc(Math.min(size, 4 * MiB));
+  require('node:crypto').randomFillSync(chunk);
+  const fd = fs.openSync(file, 'w');
+  try {
+    for (let off = 0, i = 0; off < size; off += chunk.length, i++) {
+      chunk.writeUInt32LE(i, 0);
+      fs.writeSync(fd, chunk, 0, Math.min(chunk.length, size - off));
+    }
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** Reads a file through once, so its pages are in the page cache. */
+function warm(file) {
+  const buf = Buffer.allocUnsafe(4 * MiB);
+  const fd = fs.openSync(file, 'r');
+  try { while (fs.readSync(fd, buf, 0, buf.length, null) > 0); } finally { fs.closeSync(fd); }
+}
+
+/**
+ * Drops files' pages from the page cache (bench/reliability/evict.c:
+ * fdatasync, then posix_fadvise(POSIX_FADV_DONTNEED), as `dd iflag=nocache`).
+ */
+let evictBin = null;
+function evict(files) {
+  evictBin ??= buildC('evict');
+  for (let i = 0; i < files.length; i += 1000) execFileSync(evictBin, files.slice(i, i + 1000));
+}
+
+function cachedBytes(file) {
+  try {
+    const out = execFileSync('fincore', ['--bytes', '--noheadings', '--output', 'RES', file], { encoding: 'utf8' });
+    return Number(out.trim());
+  } catch {
+    return -1;
+  }
+}
+
+class Sink {
+  constructor(bin, rate = 0) {
+    this.child = spawn(bin, rate ? [String(rate)] : [], { stdio: ['pipe', 'pipe', 'inherit'] });
+    this.waiters = [];
+    let buf = '';
+    this.port = new Promise((resolve, reject) => {
+      this.child.stdout.on('data', (d) => {
+        buf += d;
+        let i;
+        while ((i = buf.indexOf('\n')) >= 0) {
+          const line = buf.slice(0, i);
+          buf = buf.slice(i + 1);
+          const m = /^PORT (\d+)$/.exec(line);
+          if (m) resolve(Number(m[1]));
+          const b = /^BYTES (\d+) CONNS (\d+)$/.exec(line);
+          if (b) this.waiters.shift()?.({ bytes: Number(b[1]), conns: Number(b[2]) });
+        }
+      });
+      this.child.once('exit', (code) => reject(new Error(`sink exited (${code})`)));
+    });
+  }
+
+  /** { bytes received so far, connections open }. */
+  stats() {
+    return new Promise((resolve) => { this.waiters.push(resolve); this.child.stdin.write('?\n'); });
+  }
+
+  stop() { this.child.stdin.end(); this.child.kill('SIGTERM'); }
+}
+
+/** Runs `node script JSON` with env; resolves with the last stdout line parsed. */
+function runChild(script, job, env, timeoutMs) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [script, JSON.stringify(job)],
+      { env, cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutMs });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => { out += d; });
+    child.stderr.on('data', (d) => { err += d; });
+    child.once('error', reject);
+    child.once('close', (code, signal) => {
+      try {
+        const res = JSON.parse(out.trim().split('\n').pop());
+        if (code !== 0 || !res.ok) throw new Error('failed');
+        resolve(res);
+      } catch {
+        reject(new Error(`${path.basename(script)} ${job.mode}: exit ${code ?? signal}\n${err}${out}`));
+      }
+    });
+  });
+}
+
+function modeEnv(mode, extra = {}) {
+  const env = { ...process.env, ...extra };
+  delete env.ZEROCOPY_DISABLE;
+  delete env.NODE_DEBUG;
+  if (mode === 'node') env.ZEROCOPY_DISABLE = '1';
+  return env;
+}
+
+// ------------------------------------------------------------ in the child
+
+/**
+ * Open-loop probes: every `everyMs` one of each kind starts, whether or not
+ * the last has returned, so a slow threadpool shows as latency rather than as
+ * fewer samples. Latency runs from the call to its callback (what the
+ * program waits), in ms.
+ */
+function startProbes(kinds, everyMs) {
+  const lat = Object.fromEntries(Object.keys(kinds).map((k) => [k, []]));
+  const censored = Object.fromEntries(Object.keys(kinds).map((k) => [k, 0]));
+  const pending = new Set();
+  let idle = null;
+  const fire = () => {
+    for (const [name, fn] of Object.entries(kinds)) {
+      const p = { name, t0: process.hrtime.bigint() };
+      pending.add(p);
+      fn((err) => {
+        if (err) throw err;
+        if (!pending.delete(p)) return;  // already counted as censored
+        lat[name].push(Number(process.hrtime.bigint() - p.t0) / 1e6);
+        if (pending.size === 0 && idle) idle();
+      });
+    }
+  };
+  const timer = setInterval(fire, everyMs);
+  fire();
+  return {
+    lat,
+    censored,
+    /**
+     * Stops issuing; resolves once every probe issued has returned, or after
+     * capMs: a probe still out then counts with the time it has waited so far
+     * (a lower bound; `censored` says how many).
+     */
+    stop(capMs) {
+      clearInterval(timer);
+      return new Promise((resolve) => {
+        const cap = setTimeout(() => {
+          const now = process.hrtime.bigint();
+          for (const p of pending) {
+            lat[p.name].push(Number(now - p.t0) / 1e6);
+            censored[p.name]++;
+          }
+          pending.clear();
+          resolve();
+        }, capMs);
+        idle = () => { clearTimeout(cap); resolve(); };
+        if (pending.size === 0) idle();
+      });
+    },
+  };
+}
+
+/** One probe of each kind, one after the other (first calls load code and caches). */
+async function warmProbes(kinds) {
+  for (const fn of Object.values(kinds)) await new Promise((resolve, reject) => fn((err) => (err ? reject(err) : resolve())));
+}
+
+const probeKinds = (smallFile) => ({
+  readFile: (cb) => fs.readFile(smallFile, cb),
+  stat: (cb) => fs.stat(smallFile, cb),
+  dns: (cb) => dns.lookup('localhost', cb),
+});
+
+function pct(values, p) {
+  if (values.length === 0) return NaN;
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.ceil(p / 100 * s.length) - 1)];
+}
+
+function summary(values) {
+  return { n: values.length, p50: pct(values, 50), p99: pct(values, 99), max: values.length ? Math.max(...values) : NaN };
+}
+
+function loopSummary(h) {
+  return { p50: h.percentile(50) / 1e6, p99: h.percentile(99) / 1e6, max: h.max / 1e6 };
+}
+
+function median(values) {
+  const v = values.filter((x) => Number.isFinite(x));
+  return v.length ? pct(v, 50) : NaN;
+}
+
+function fmtMs(x) {
+  if (!Number.isFinite(x)) return '–';
+  if (x >= 1000) return `${(x / 1000).toFixed(2)} s`;
+  if (x >= 100) return `${x.toFixed(0)} ms`;
+  if (x >= 10) return `${x.toFixed(1)} ms`;
+  return `${x.toFixed(2)} ms`;
+}
+
+function machine() {
+  // The machine is shared: how busy it was says how much the absolute figures mean.
+  let cpuPressure = null;
+  try { cpuPressure = fs.readFileSync('/proc/pressure/cpu', 'utf8').split('\n')[0]; } catch { /* no PSI */ }
+  return { nproc: os.cpus().length, kernel: os.release(), node: process.version,
+    threadpool: Number(process.env.UV_THREADPOOL_SIZE) || 4, loadavg: os.loadavg(), cpuPressure };
+}
+
+module.exports = { ROOT, BIN, LIB, CANDIDATE, libFor, KiB, MiB, GiB, log, buildSink, makeFile, warm, evict, cachedBytes, Sink, runChild,
+  modeEnv, startProbes, warmProbes, probeKinds, pct, summary, loopSummary, median, fmtMs, machine };
