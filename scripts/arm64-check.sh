@@ -17,6 +17,8 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT="$PWD"
+# The checks expect the defaults: the fast path on, its usual threshold.
+unset ZEROCOPY_DISABLE ZEROCOPY_MIN_BYTES
 tarball="$(readlink -f "${1:?usage: arm64-check.sh TARBALL [MAJOR]}")"
 major="${2:-${ZEROCOPY_ARM64_NODE:-22}}"
 CACHE="${ZEROCOPY_CI_CACHE:-${XDG_CACHE_HOME:-${HOME:-/root}/.cache}/zerocopy-ci}"

@@ -22,6 +22,8 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT="$PWD"
+# The checks expect the defaults: the fast path on, its usual threshold.
+unset ZEROCOPY_DISABLE ZEROCOPY_MIN_BYTES
 APP_FILES="$ROOT/scripts/pack-app"
 # What the fresh apps install beside zerocopy for the TypeScript consumers.
 TS_DEPS=(typescript@~5.9.3 @types/node@^20.19.0)

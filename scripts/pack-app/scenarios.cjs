@@ -81,9 +81,11 @@ const scenarios = {
   async 'socket -> socket'() {
     // A TCP proxy in the middle: pipeline(client, upstream) between two sockets.
     const s = await sink();
+    let proxied;
+    const done = new Promise((r) => { proxied = r; });
     const proxy = net.createServer((client) => {
       const upstream = net.connect(s.port, '127.0.0.1');
-      zc.pipeline(client, upstream, () => {});
+      zc.pipeline(client, upstream, (err) => proxied(err));
     });
     proxy.listen(0, '127.0.0.1');
     await once(proxy, 'listening');
@@ -91,6 +93,8 @@ const scenarios = {
     await once(sender, 'connect');
     sender.end(data);
     const got = await s.received;
+    const err = await done; // the proxy's flow has ended, and so published what it did
+    assert.ifError(err);
     sender.destroy();
     proxy.close();
     s.server.close();
