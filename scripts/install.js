@@ -12,6 +12,8 @@ const path = require('node:path');
 const { spawnSync } = require('node:child_process');
 
 const root = path.join(__dirname, '..');
+// node-gyp-build's own libc rule: the prebuilds are tagged glibc, Alpine is musl.
+const libc = process.env.LIBC || (fs.existsSync('/etc/alpine-release') ? 'musl' : 'glibc');
 const target = `${process.platform}-${process.arch}`;
 
 function warn(why) {
@@ -20,14 +22,36 @@ function warn(why) {
     '(same results). To build it: install python3, make and a C++ compiler, then run `npm rebuild zerocopy`.');
 }
 
-/** The addon node-gyp-build would load, or the reason it cannot. */
+/**
+ * The addon node-gyp-build would load, or the reason it cannot. Probed in a
+ * child process: a binary that crashes as it loads (a truncated file maps past
+ * its end and dies of SIGBUS) must not take the install down with it.
+ */
 function tryLoad() {
+  const probe = `
+    const build = require('node-gyp-build');
+    let out;
+    try {
+      const binding = build(process.argv[1]);
+      out = binding.supported ? { ok: true, file: build.resolve(process.argv[1]) }
+        : { ok: false, reason: 'the addon was built without its fast paths' };
+    } catch (err) {
+      out = { ok: false, reason: String(err && err.message).split('\\n')[0] };
+    }
+    process.stdout.write(JSON.stringify(out));`;
+  const r = spawnSync(process.execPath, ['-e', probe, root], { cwd: root, encoding: 'utf8' });
   try {
-    const binding = require('node-gyp-build')(root);
-    if (!binding.supported) return { ok: false, reason: 'the addon was built without its fast paths' };
-    return { ok: true, file: require('node-gyp-build').resolve(root) };
-  } catch (err) {
-    return { ok: false, reason: String(err && err.message).split('\n')[0] };
+    return JSON.parse(r.stdout);
+  } catch {
+    return { ok: false, reason: r.signal ? `loading it killed node with ${r.signal}` : `loading it failed (exit ${r.status})` };
+  }
+}
+
+function hasPrebuild() {
+  try {
+    return fs.readdirSync(path.join(root, 'prebuilds', target)).some((f) => f.endsWith('.node') && f.split('.').includes(libc));
+  } catch {
+    return false;
   }
 }
 
@@ -76,9 +100,9 @@ function main() {
     reason = loaded.reason;
   }
   const noPrebuild = fromSource ? 'building from source was asked for'
-    : fs.existsSync(path.join(root, 'prebuilds', target))
-      ? `the prebuilt binary for ${target} does not load here (${reason})`
-      : `no prebuilt binary for ${target}`;
+    : hasPrebuild()
+      ? `the prebuilt binary for ${target} (${libc}) does not load here (${reason})`
+      : `no prebuilt binary for ${target} (${libc})`;
   const missing = missingTools();
   if (missing.length) return warn(`${noPrebuild} and no toolchain to compile one (missing: ${missing.join(', ')})`);
   const gyp = nodeGyp();
