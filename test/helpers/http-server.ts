@@ -137,6 +137,21 @@ export class Server {
     await this.exited;
   }
 
+  /**
+   * Closes the server (server.close(), closeAllConnections()) and the channel
+   * without telling the fixture to exit: resolves with its exit code once
+   * the process has exited by itself, with nothing left in its loop. A
+   * handle the library left behind keeps this pending.
+   */
+  async closeNaturally(): Promise<number | string | null> {
+    const code = new Promise<number | string | null>((r) => {
+      if (this.child.exitCode !== null || this.child.signalCode !== null) r(this.child.exitCode ?? this.child.signalCode);
+      else this.child.once('exit', (c, s) => r(c ?? s));
+    });
+    this.child.send({ id: -1, type: 'close', natural: true });
+    return code;
+  }
+
   kill(): void {
     if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
   }

@@ -1,14 +1,16 @@
 // HTTP edge cases, stock vs zerocopy: a file that shrinks while it is being
-// sent, a server timeout during a long slow transfer, and a keep-alive
-// timeout closing an idle connection after a response.
+// sent, a server timeout during a long slow transfer, a keep-alive timeout
+// closing an idle connection after a response, and a server process that
+// exits by itself once closed with responses mid-body.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as path from 'node:path';
 import { makeSource } from '../differential/common';
 import { tmpDir } from '../helpers/files';
-import { closePair, Mode, MODES, Pair, startPair } from '../helpers/http-server';
+import { closePair, Mode, MODES, Pair, Server, startPair } from '../helpers/http-server';
 import { header } from '../helpers/http-wire';
-import { Corpus, expectSame, FILES, get, makeCorpus, MiB, PROBE, rangeHash, runBoth } from '../helpers/http-scenarios';
+import { Corpus, expectSame, fastPathOff, FILES, get, makeCorpus, MiB, PROBE, rangeHash, runBoth } from '../helpers/http-scenarios';
 
 const VICTIM_SIZE = 64 * MiB;
 const VICTIM_DATA = 4 * MiB; // random bytes, then a sparse tail (zeros)
@@ -174,4 +176,36 @@ describe('keepAliveTimeout: the server closes the idle connection after an 8 MiB
       await Promise.all(MODES.map((m) => pair[m].configure({ keepAliveTimeout: 5000 })));
     }
   }, 30_000);
+});
+
+describe('server.close() and closeAllConnections() with responses mid-body to clients that stopped reading: the process exits by itself', () => {
+  it.concurrent.each(FRAMEWORKS)('%s, stock and zerocopy', async (framework) => {
+    // Each mode's own server: this one is closed, not the shared pair. Its
+    // fixture does not call process.exit() here: a kernel transfer, fd
+    // watcher or socket the library kept alive would keep the process alive
+    // (and this test pending) where stock's exits.
+    const servers = await Promise.all(MODES.map((m) => Server.start(m, framework, corpus.dir)));
+    const clients: net.Socket[] = [];
+    try {
+      const codes = await Promise.all(servers.map(async (server) => {
+        for (let i = 0; i < 2; i++) {
+          const c = net.connect(server.port, '127.0.0.1');
+          c.on('error', () => {});  // the server's close may reset it
+          clients.push(c);
+          c.write('GET /f64m.txt HTTP/1.1\r\nHost: x\r\n\r\n');
+          await new Promise((r) => c.once('data', r));
+          c.pause();
+        }
+        expect(await server.blocked(), `${server.mode}: the server is held up by its clients`).toBe(true);
+        if (server.mode === 'zerocopy' && !fastPathOff) {
+          expect((await server.fds()).running, 'kernel transfers waiting on the clients').toBeGreaterThan(0);
+        }
+        return server.closeNaturally();
+      }));
+      expect(codes).toEqual([0, 0]);
+    } finally {
+      for (const c of clients) c.destroy();
+      for (const s of servers) s.kill();
+    }
+  });
 });
