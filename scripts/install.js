@@ -89,7 +89,9 @@ function nodeGyp() {
 function main() {
   // The fast paths are Linux syscalls: elsewhere there is nothing to build.
   if (process.platform !== 'linux') return;
-  const fromSource = process.env.npm_config_build_from_source === 'true';
+  // Our own knob, and node-gyp-build's (npm 11 warns that it will stop passing that one).
+  const fromSource = ['1', 'true'].includes(process.env.ZEROCOPY_BUILD_FROM_SOURCE || '') ||
+    process.env.npm_config_build_from_source === 'true';
   let reason = 'no addon';
   if (!fromSource) {
     const loaded = tryLoad();
