@@ -1,6 +1,9 @@
 // Module entry: exposes the thin native surface that src/native.ts loads.
 #include <napi.h>
+#include <cerrno>
 #include <fcntl.h>
+
+#include "args.h"
 
 #include "copy_worker.h"
 #include "fd_watcher.h"
@@ -9,20 +12,15 @@
 namespace zerocopy {
 namespace {
 
-int FdArg(const Napi::CallbackInfo& info, const char* name) {
-  if (info.Length() < 1 || !info[0].IsNumber()) {
-    Napi::TypeError::New(info.Env(), std::string(name) + "(fd): fd must be a number")
-        .ThrowAsJavaScriptException();
-    return -1;
-  }
-  return info[0].As<Napi::Number>().Int32Value();
-}
+// Every export checks its arguments first (args.h): a TypeError or RangeError
+// for a caller's mistake, before any syscall. What the kernel refuses (a closed
+// fd, the wrong kind of file) comes back as an errno, never as an exception.
 
 // describe(fd) -> [errno, type, flags, size]
 Napi::Value DescribeJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  int fd = FdArg(info, "describe");
-  if (env.IsExceptionPending()) return env.Undefined();
+  int fd;
+  if (!arg::Fd(info, 0, "fd", &fd)) return env.Undefined();
   FdInfo r = Describe(fd);
   Napi::Array out = Napi::Array::New(env, 4);
   out.Set(0u, Napi::Number::New(env, r.error));
@@ -35,37 +33,40 @@ Napi::Value DescribeJs(const Napi::CallbackInfo& info) {
 // dup(fd) -> new fd (close-on-exec) or -errno
 Napi::Value DupJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  int fd = FdArg(info, "dup");
-  if (env.IsExceptionPending()) return env.Undefined();
+  int fd;
+  if (!arg::Fd(info, 0, "fd", &fd)) return env.Undefined();
   return Napi::Number::New(env, DupCloexec(fd));
 }
 
-// close(fd) -> 0 or -errno
+// close(fd) -> 0 or -errno; -EBUSY (fd left open) while an FdWatcher that has
+// not been closed holds it: libuv aborts the process when epoll meets a watched
+// fd that was closed (see fd_watcher.h).
 Napi::Value CloseJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  int fd = FdArg(info, "close");
-  if (env.IsExceptionPending()) return env.Undefined();
+  int fd;
+  if (!arg::Fd(info, 0, "fd", &fd)) return env.Undefined();
+  if (FdWatcher::Watches(fd)) return Napi::Number::New(env, -EBUSY);
   return Napi::Number::New(env, CloseFd(fd));
-}
-
-int IntArg(const Napi::CallbackInfo& info, size_t i) {
-  return info.Length() > i && info[i].IsNumber() ? info[i].As<Napi::Number>().Int32Value() : -1;
-}
-
-double NumArg(const Napi::CallbackInfo& info, size_t i) {
-  return info.Length() > i && info[i].IsNumber() ? info[i].As<Napi::Number>().DoubleValue() : -1;
 }
 
 // spliceSync(inFd, outFd, len) -> bytes (0 = end of input) or -errno
 Napi::Value SpliceSyncJs(const Napi::CallbackInfo& info) {
-  return Napi::Number::New(info.Env(), static_cast<double>(
-      SpliceOnce(IntArg(info, 0), IntArg(info, 1), static_cast<int64_t>(NumArg(info, 2)))));
+  Napi::Env env = info.Env();
+  int in_fd, out_fd;
+  int64_t len;
+  if (!arg::Fd(info, 0, "inFd", &in_fd) || !arg::Fd(info, 1, "outFd", &out_fd) ||
+      !arg::Length(info, 2, "len", 0, &len)) {
+    return env.Undefined();
+  }
+  return Napi::Number::New(env, static_cast<double>(SpliceOnce(in_fd, out_fd, len)));
 }
 
-// makePipe(size) -> [errno, readFd, writeFd, capacity]
+// makePipe(size) -> [errno, readFd, writeFd, capacity]; size 0 keeps the default
 Napi::Value MakePipeJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  PipePair p = MakePipe(IntArg(info, 0));
+  int64_t size;
+  if (!arg::Integer(info, 0, "size", 0, arg::kMaxInt32, &size)) return env.Undefined();
+  PipePair p = MakePipe(static_cast<int>(size));
   Napi::Array out = Napi::Array::New(env, 4);
   out.Set(0u, Napi::Number::New(env, p.error));
   out.Set(1u, Napi::Number::New(env, p.read_fd));
@@ -76,19 +77,22 @@ Napi::Value MakePipeJs(const Napi::CallbackInfo& info) {
 
 // bytesReadable(fd) -> bytes or -errno
 Napi::Value BytesReadableJs(const Napi::CallbackInfo& info) {
-  return Napi::Number::New(info.Env(), static_cast<double>(BytesReadable(IntArg(info, 0))));
+  Napi::Env env = info.Env();
+  int fd;
+  if (!arg::Fd(info, 0, "fd", &fd)) return env.Undefined();
+  return Napi::Number::New(env, static_cast<double>(BytesReadable(fd)));
 }
 
-// readInto(fd, buffer) -> bytes or -errno
+// readInto(fd, buffer) -> bytes or -errno (a Buffer, TypedArray or DataView)
 Napi::Value ReadIntoJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 2 || !info[1].IsBuffer()) {
-    Napi::TypeError::New(env, "readInto(fd, buffer)").ThrowAsJavaScriptException();
+  int fd;
+  char* data = nullptr;
+  size_t len = 0;
+  if (!arg::Fd(info, 0, "fd", &fd) || !arg::Bytes(info, 1, "buffer", &data, &len)) {
     return env.Undefined();
   }
-  auto buf = info[1].As<Napi::Buffer<char>>();
-  return Napi::Number::New(env, static_cast<double>(
-      ReadOnce(IntArg(info, 0), buf.Data(), static_cast<int64_t>(buf.Length()))));
+  return Napi::Number::New(env, static_cast<double>(ReadOnce(fd, data, static_cast<int64_t>(len))));
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {

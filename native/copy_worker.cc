@@ -1,5 +1,6 @@
 #include "copy_worker.h"
 
+#include "args.h"
 #include "syscalls.h"
 
 namespace zerocopy {
@@ -22,8 +23,15 @@ class CopyWorker : public Napi::AsyncWorker {
 
   void OnOK() override {
     Napi::Env env = Env();
-    Callback().Call({Napi::Number::New(env, result_.error),
-                     Napi::Number::New(env, static_cast<double>(result_.bytes))});
+    napi_value argv[2] = {Napi::Number::New(env, result_.error),
+                          Napi::Number::New(env, static_cast<double>(result_.bytes))};
+    // The raw call, not Callback().Call(): a chunk still completes while a
+    // Worker shuts down, when JavaScript can no longer run; the call then fails
+    // with nobody left to tell, where node-addon-api would make the failure a
+    // fatal error. An exception the callback throws stays pending, and Node
+    // reports it as uncaught, as for any fs callback.
+    napi_value result;
+    napi_call_function(env, env.Undefined(), Callback().Value(), 2, argv, &result);
   }
 
  private:
@@ -35,29 +43,20 @@ class CopyWorker : public Napi::AsyncWorker {
 
 }  // namespace
 
+// Offsets: -1 for "the file position", else where to start; a byte count of 0
+// completes with (0, 0).
 Napi::Value Copy(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 7 || !info[6].IsFunction()) {
-    Napi::TypeError::New(env, "copy(op, inFd, outFd, inOffset, outOffset, len, cb)")
-        .ThrowAsJavaScriptException();
+  int64_t op, in_off, out_off, len;
+  int in_fd, out_fd;
+  if (!arg::Integer(info, 0, "op", 0, 2, &op) || !arg::Fd(info, 1, "inFd", &in_fd) ||
+      !arg::Fd(info, 2, "outFd", &out_fd) || !arg::Length(info, 3, "inOffset", -1, &in_off) ||
+      !arg::Length(info, 4, "outOffset", -1, &out_off) || !arg::Length(info, 5, "len", 0, &len) ||
+      !arg::Function(info, 6, "cb")) {
     return env.Undefined();
   }
-  for (int i = 0; i < 6; i++) {
-    if (!info[i].IsNumber()) {
-      Napi::TypeError::New(env, "copy: numeric arguments expected").ThrowAsJavaScriptException();
-      return env.Undefined();
-    }
-  }
-  int op = info[0].As<Napi::Number>().Int32Value();
-  if (op < 0 || op > 2) {
-    Napi::RangeError::New(env, "copy: unknown op").ThrowAsJavaScriptException();
-    return env.Undefined();
-  }
-  auto* worker = new CopyWorker(
-      info[6].As<Napi::Function>(), static_cast<Op>(op),
-      info[1].As<Napi::Number>().Int32Value(), info[2].As<Napi::Number>().Int32Value(),
-      info[3].As<Napi::Number>().Int64Value(), info[4].As<Napi::Number>().Int64Value(),
-      info[5].As<Napi::Number>().Int64Value());
+  auto* worker = new CopyWorker(info[6].As<Napi::Function>(), static_cast<Op>(op), in_fd, out_fd,
+                                in_off, out_off, len);
   worker->Queue();
   return env.Undefined();
 }

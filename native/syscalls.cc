@@ -87,6 +87,8 @@ int CloseFd(int fd) {
   return close(fd) == 0 ? 0 : -errno;
 }
 
+int FdStatus(int fd) { return fcntl(fd, F_GETFD) < 0 ? -errno : 0; }
+
 int64_t SpliceOnce(int in_fd, int out_fd, int64_t len) {
   if (len > kMaxRw) len = kMaxRw;
   for (;;) {
@@ -124,6 +126,7 @@ CopyResult CopyLoop(Op, int, int, int64_t, int64_t, int64_t) { return {0, ENOSYS
 FdInfo Describe(int) { return {ENOSYS, 0, 0, 0}; }
 int DupCloexec(int) { return -ENOSYS; }
 int CloseFd(int) { return -ENOSYS; }
+int FdStatus(int) { return 0; }  // the watcher itself still works there
 int64_t SpliceOnce(int, int, int64_t) { return -ENOSYS; }
 PipePair MakePipe(int) { return {ENOSYS, -1, -1, 0}; }
 int64_t BytesReadable(int) { return -ENOSYS; }

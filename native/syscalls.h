@@ -49,4 +49,7 @@ int64_t BytesReadable(int fd);
 int64_t ReadOnce(int fd, char* buf, int64_t len);
 int CloseFd(int fd);     // 0 or -errno
 
+// Is fd open (F_GETFD)? 0 or -errno (-EBADF).
+int FdStatus(int fd);
+
 }  // namespace zerocopy
