@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# npm run test:asan [-- <vitest args>]
+#
+# Builds the addon with AddressSanitizer + UndefinedBehaviorSanitizer and runs
+# the vitest suite (or the files given) against it, with the sanitizer runtimes
+# preloaded into every process the tests start (Node itself is not
+# instrumented, so libasan must come first in the link order: LD_PRELOAD).
+#
+# The build happens in a copy of this tree (the working tree as it is, without
+# node_modules/build/dist, which is linked), so build/Release/zerocopy.node,
+# which other processes may be using, is never touched. Last line:
+# "test:asan: N passed, N failed (S s)"; exit status is vitest's.
+#
+# Knobs: ZEROCOPY_ASAN_DIR (the copy; default a fresh mktemp dir, removed at
+# the end unless ZEROCOPY_ASAN_KEEP=1), ZEROCOPY_ASAN_REPORTS (where the
+# sanitizer reports go, default <copy>/asan-reports; kept when a report exists).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+T0=$(date +%s)
+WORK="${ZEROCOPY_ASAN_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/zerocopy-asan.XXXXXX")}"
+mkdir -p "$WORK"
+rm -rf "$WORK/build" "$WORK/dist"   # a reused copy: no addon from an earlier build is loaded unpreloaded
+REPORTS="${ZEROCOPY_ASAN_REPORTS:-$WORK/asan-reports}"
+
+echo "test:asan: copying $ROOT to $WORK"
+tar -C "$ROOT" --exclude=./node_modules --exclude=./build --exclude=./dist \
+  --exclude=./.git --exclude=./.ci/out --exclude=./bench/out --exclude=./bench/bin \
+  -cf - . | tar -C "$WORK" -xf -
+ln -sfn "$ROOT/node_modules" "$WORK/node_modules"
+cd "$WORK"
+
+# -fno-sanitize-recover: the first undefined behaviour stops the process (a
+# report that scrolls past in a passing run is easy to miss).
+# float-cast-overflow is not part of -fsanitize=undefined, but a double from
+# JavaScript cast to an integer is exactly what argument checks must prevent.
+SAN="-fsanitize=address,undefined,float-cast-overflow -fno-sanitize-recover=undefined,float-cast-overflow"
+export CXXFLAGS="$SAN -fno-omit-frame-pointer -g -O1"
+export LDFLAGS="-fsanitize=address,undefined"
+# TypeScript first: its ESM step loads dist/, which would load an ASan addon
+# without the runtime preloaded.
+npm run --silent build:ts
+echo "test:asan: building the addon with $SAN"
+npx --no-install node-gyp rebuild >"$WORK/asan-build.log" 2>&1 || { cat "$WORK/asan-build.log"; exit 1; }
+
+LIBASAN="$(g++ -print-file-name=libasan.so)"
+LIBUBSAN="$(g++ -print-file-name=libubsan.so)"
+[ -e "$LIBASAN" ] && [ -e "$LIBUBSAN" ] || { echo "test:asan: libasan/libubsan not found (apt-get install g++)" >&2; exit 1; }
+# (grep without -q: it reads all of nm's output, so pipefail never sees a SIGPIPE)
+nm -D build/Release/zerocopy.node | grep __asan_init >/dev/null || { echo "test:asan: the addon was built without ASan" >&2; exit 1; }
+
+mkdir -p "$REPORTS"
+rm -f "$REPORTS"/*
+# detect_leaks=0: Node does not free its isolate, V8 heap or libuv loop at exit
+# (by design: the OS reclaims them faster), so LeakSanitizer reports thousands of
+# allocations from Node and V8 that no suppression list keeps up with across
+# Node 20-26; the addon's own allocations (workers, poll handles) are freed in
+# its callbacks, which ASan still checks for use-after-free and double free.
+# allow_user_segv_handler=1: V8 installs a SIGSEGV handler for WebAssembly
+# bounds checks (vitest's own tooling loads wasm); ASan must let it.
+# log_path: the tests start many processes (some with their stderr ignored); each
+# writes its report to its own file, checked below.
+export ASAN_OPTIONS="detect_leaks=0:allow_user_segv_handler=1:abort_on_error=1:halt_on_error=1:detect_odr_violation=0:log_path=$REPORTS/asan"
+export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:log_path=$REPORTS/ubsan"
+export LD_PRELOAD="$LIBASAN:$LIBUBSAN${LD_PRELOAD:+:$LD_PRELOAD}"
+export ZEROCOPY_EXPECT_ADDON=1   # test/native-api.test.ts fails instead of skipping
+
+echo "test:asan: node $(node --version), vitest run $*"
+set +e
+npx --no-install vitest run --reporter=default --reporter=json --outputFile.json="$WORK/asan-vitest.json" "$@"
+RC=$?
+set -e
+unset LD_PRELOAD
+
+FOUND=0
+for f in "$REPORTS"/*; do
+  [ -e "$f" ] || continue
+  FOUND=$((FOUND + 1))
+  echo "=== sanitizer report: $f"; head -60 "$f"
+done
+COUNTS=$(node -e '
+  const r = require(process.argv[1]);
+  console.log(`${r.numPassedTests} passed, ${r.numFailedTests} failed`);' "$WORK/asan-vitest.json" 2>/dev/null || echo "? passed, ? failed")
+if [ "$FOUND" -gt 0 ]; then
+  echo "test:asan: $FOUND sanitizer report(s), kept in $REPORTS"
+  [ "$RC" -ne 0 ] || RC=1
+elif [ -z "${ZEROCOPY_ASAN_DIR:-}" ] && [ "${ZEROCOPY_ASAN_KEEP:-0}" != 1 ]; then
+  cd / && rm -rf "$WORK"
+fi
+echo "test:asan: $COUNTS ($(( $(date +%s) - T0 )) s)"
+exit "$RC"
