@@ -263,9 +263,12 @@ export class StreamTransfer extends TransferLifecycle<StreamOutcome> {
       return;
     }
     if (side === 'out') this.watcherIn?.stop();
-    const rc = watcher.start(side === 'in' ? UV_READABLE : UV_WRITABLE, () => {
-      if (this.waiting !== side) { watcher.stop(); return; }
-      if (side === 'out') watcher.stop();
+    const rc = watcher.start(side === 'in' ? UV_READABLE : UV_WRITABLE, (status: number) => {
+      // libuv stops a poll itself when it reports an error (POLLERR: a peer's
+      // reset), and calls back with UV_EBADF: say so to the watcher, or the
+      // next wait finds it "already armed" and never fires again.
+      if (status < 0 || side === 'out') watcher.stop();
+      if (this.waiting !== side) return;
       this.waiting = null;
       // An error or hang-up shows as readiness: the next splice reports it.
       this.pump();
