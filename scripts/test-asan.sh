@@ -56,19 +56,25 @@ rm -f "$REPORTS"/*
 # allocations from Node and V8 that no suppression list keeps up with across
 # Node 20-26; the addon's own allocations (workers, poll handles) are freed in
 # its callbacks, which ASan still checks for use-after-free and double free.
-# allow_user_segv_handler=1: V8 installs a SIGSEGV handler for WebAssembly
-# bounds checks (vitest's own tooling loads wasm); ASan must let it.
+# allow_user_segv_handler=1: Node installs a SIGSEGV handler for WebAssembly
+# bounds checks (V8's trap handler); ASan must not refuse it.
 # log_path: the tests start many processes (some with their stderr ignored); each
-# writes its report to its own file, checked below.
-export ASAN_OPTIONS="detect_leaks=0:allow_user_segv_handler=1:abort_on_error=1:halt_on_error=1:detect_odr_violation=0:log_path=$REPORTS/asan"
-export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:log_path=$REPORTS/ubsan"
+# writes its ASan report to its own file, checked below. A SIGSEGV outside an
+# instrumented access (a jump into unmapped code) shows as the signal only:
+# Node resets signal dispositions at startup, ASan's handler included.
+export ASAN_OPTIONS="detect_leaks=0:allow_user_segv_handler=1:abort_on_error=1:halt_on_error=1:log_path=$REPORTS/asan"
+# UBSan, preloaded beside ASan, writes to stderr whatever log_path says:
+# abort_on_error makes each finding a SIGABRT a test sees, and vitest's output
+# (which carries its workers' stderr) is searched for reports below.
+export UBSAN_OPTIONS="halt_on_error=1:abort_on_error=1:print_stacktrace=1"
 export LD_PRELOAD="$LIBASAN:$LIBUBSAN${LD_PRELOAD:+:$LD_PRELOAD}"
 export ZEROCOPY_EXPECT_ADDON=1   # test/native-api.test.ts fails instead of skipping
 
 echo "test:asan: node $(node --version), vitest run $*"
 set +e
-npx --no-install vitest run --reporter=default --reporter=json --outputFile.json="$WORK/asan-vitest.json" "$@"
-RC=$?
+npx --no-install vitest run --reporter=default --reporter=json --outputFile.json="$WORK/asan-vitest.json" "$@" 2>&1 |
+  tee "$WORK/asan-vitest.log"
+RC=${PIPESTATUS[0]}
 set -e
 unset LD_PRELOAD
 
@@ -81,8 +87,14 @@ done
 COUNTS=$(node -e '
   const r = require(process.argv[1]);
   console.log(`${r.numPassedTests} passed, ${r.numFailedTests} failed`);' "$WORK/asan-vitest.json" 2>/dev/null || echo "? passed, ? failed")
+INLINE=$(grep -cE 'runtime error:|ERROR: AddressSanitizer' "$WORK/asan-vitest.log" || true)
+if [ "$INLINE" -gt 0 ]; then
+  echo "=== sanitizer reports in the test output ($INLINE lines; all in $WORK/asan-vitest.log):"
+  grep -E -A12 'runtime error:|ERROR: AddressSanitizer' "$WORK/asan-vitest.log" | head -80
+  FOUND=$((FOUND + INLINE))
+fi
 if [ "$FOUND" -gt 0 ]; then
-  echo "test:asan: $FOUND sanitizer report(s), kept in $REPORTS"
+  echo "test:asan: $FOUND sanitizer report(s), kept in $WORK"
   [ "$RC" -ne 0 ] || RC=1
 elif [ -z "${ZEROCOPY_ASAN_DIR:-}" ] && [ "${ZEROCOPY_ASAN_KEEP:-0}" != 1 ]; then
   cd / && rm -rf "$WORK"
