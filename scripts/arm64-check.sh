@@ -45,15 +45,17 @@ app="$scratch/app"
 mkdir -p "$app"
 cp "$ROOT/scripts/pack-app/scenarios.cjs" "$ROOT/scripts/pack-app/register-app.cjs" "$app/"
 printf '{ "name": "fresh-arm64-app", "version": "1.0.0", "private": true }\n' > "$app/package.json"
-# npm itself runs natively (it only unpacks); the install script then runs on
-# arm64 Node, as it would on an arm64 machine, and must find the prebuild.
+# npm itself runs natively (it only unpacks). The install script is not run:
+# it probes the addon in a child process, and a child of an emulated process
+# is not emulated (qemu-user without binfmt_misc), so it would fail here for
+# qemu's sake alone; what it relies on, node-gyp-build's choice, is checked.
 (cd "$app" && npm install --no-audit --no-fund --prefer-offline --ignore-scripts "$tarball" >/dev/null)
 echo "arm64-check: $("${node_arm64[@]}" -p '`Node ${process.version} ${process.platform}-${process.arch}`') under $(qemu-aarch64-static --version | head -n 1)"
 
 failures=0
-out="$(cd "$app/node_modules/zerocopy" && "${node_arm64[@]}" scripts/install.js 2>&1)" || failures=$((failures + 1))
-echo "install script on arm64: $out"
-case "$out" in ("zerocopy: using prebuilds/linux-arm64/zerocopy.glibc.node") ;; (*) echo "FAIL the install script did not pick the arm64 prebuild"; failures=$((failures + 1));; esac
+out="$(cd "$app" && "${node_arm64[@]}" -p 'require("node-gyp-build").resolve("node_modules/zerocopy")' 2>&1)" || true
+echo "node-gyp-build on arm64 loads: $out"
+case "$out" in (*/node_modules/zerocopy/prebuilds/linux-arm64/zerocopy.glibc.node) ;; (*) echo "FAIL node-gyp-build did not pick the arm64 prebuild"; failures=$((failures + 1));; esac
 (cd "$app" && EXPECT=fast "${node_arm64[@]}" scenarios.cjs) || failures=$((failures + 1))
 (cd "$app" && EXPECT=fast "${node_arm64[@]}" --require zerocopy/register register-app.cjs) || failures=$((failures + 1))
 echo "arm64-check: $failures failure(s)"
