@@ -9,7 +9,8 @@
 # The build happens in a copy of this tree (the working tree as it is, without
 # node_modules/build/dist, which is linked), so build/Release/zerocopy.node,
 # which other processes may be using, is never touched. Last line:
-# "test:asan: N passed, N failed (S s)"; exit status is vitest's.
+# "test:asan: N passed, N failed (S s)"; the exit status is vitest's, or 1
+# when a sanitizer reported anything (reports are listed before that line).
 #
 # Knobs: ZEROCOPY_ASAN_DIR (the copy; default a fresh mktemp dir, removed at
 # the end unless ZEROCOPY_ASAN_KEEP=1), ZEROCOPY_ASAN_REPORTS (where the
