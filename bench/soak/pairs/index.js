@@ -1,0 +1,16 @@
+// The pairs the library accelerates, in table order.
+'use strict';
+const { tcp, unix } = require('./file-socket.js');
+
+const PAIRS = [
+  tcp,
+  unix,
+  require('./file-file.js'),
+  require('./file-pipe.js'),
+  require('./proxy.js'),
+  require('./socket-file.js'),
+  require('./pipe-file.js'),
+  require('./file-http.js'),
+];
+
+module.exports = { PAIRS };

@@ -1,0 +1,293 @@
+// One soak process: runs the pairs' transfers under one kind of fault load
+// and prints one JSON line of figures. run.js starts it once per mode
+// (zerocopy, ZEROCOPY_DISABLE=1) and per phase:
+//   SOAK_PHASE=faults  random per-transfer faults, many transfers at once
+//   SOAK_PHASE=reused  the destination's fd closed behind its back and its
+//                      number reused by a canary file (one transfer at a time:
+//                      a concurrent open elsewhere could take the number)
+//   SOAK_PHASE=emfile  the soft RLIMIT_NOFILE lowered (prlimit on this pid)
+//                      to a few dozen fds above what is open
+//   SOAK_PHASE=enospc  file destinations on a small tmpfs (SOAK_DEST_DIR)
+//   SOAK_PHASE=pipes   started without CAP_SYS_RESOURCE/CAP_SYS_ADMIN; fills
+//                      its user's pipe-buffer budget first, so every new pipe
+//                      gets one page and F_SETPIPE_SZ fails
+'use strict';
+const cp = require('node:child_process');
+const dc = require('node:diagnostics_channel');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { monitorEventLoopDelay } = require('node:perf_hooks');
+// The HTTP pair serves through the register hook; it also makes net.Socket#pipe
+// offer re-piped socket sources to the fast path.
+require('../../dist/register.js');
+const zc = require('../../dist/index.js');
+const { transferOf } = require('../../dist/fastpath/lifecycle.js');
+const lib = require('./lib.js');
+const { PAIRS } = require('./pairs/index.js');
+
+const PHASE = process.env.SOAK_PHASE ?? 'faults';
+const N = Number(process.env.SOAK_N ?? 100);
+const CONCURRENCY = Number(process.env.SOAK_CONCURRENCY ?? 24);
+const SEED = Number(process.env.SOAK_SEED ?? 1);
+const ONLY_FAULTS = process.env.SOAK_FAULTS ? process.env.SOAK_FAULTS.split(',') : null;
+const ONLY = process.env.SOAK_PAIRS ? process.env.SOAK_PAIRS.split(',') : null;
+const KiB = 1024;
+const HUNG_MS = Number(process.env.SOAK_HUNG_MS ?? 60_000);
+const mode = zc.settings.disabled ? 'baseline' : 'zerocopy';
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'zerocopy-soak-'));
+const destDir = process.env.SOAK_DEST_DIR ?? dir;
+
+// Which transfers took a kernel path: every diagnostics message names its
+// source and destination streams.
+const byStream = new WeakMap();
+dc.subscribe('zerocopy:transfer', (m) => {
+  if (m.path === 'normal') return;
+  const t = byStream.get(m.source) ?? byStream.get(m.destination);
+  if (t) t.kernel = true;
+});
+
+let nextId = 1;
+const knownId = (x) => x >= 1 && x < nextId;
+
+function gc() { if (global.gc) { global.gc(); global.gc(); } }
+
+async function settleFds(before) {
+  // Sockets let go of their fds a few turns after 'close'; idle pooled pipes
+  // are not leaks, so the pool is emptied first.
+  zc.drainPipePool();
+  let c = lib.fdCounts();
+  for (let i = 0; i < 400 && (c.fds > before.fds || c.pipes > before.pipes); i++) {
+    await new Promise((r) => setTimeout(r, 5));
+    zc.drainPipePool();
+    c = lib.fdCounts();
+  }
+  return c;
+}
+
+function setSoftNofile(n) {
+  cp.execFileSync('prlimit', ['--pid', String(process.pid), `--nofile=${n}:`], { stdio: 'ignore' });
+}
+
+// A transfer's description, handed to the pair.
+function makeTransfer(pair, random, fault) {
+  const id = nextId++;
+  const size = Math.floor((192 + random() * 640) * KiB) + Math.floor(random() * 8);
+  const t = {
+    id, size, fault, random, mode, dir, destDir, zc, transferOf,
+    bounds: { lo: size, hi: size },
+    fired: false,
+    kernel: false,
+    streams: [],
+    track(...streams) { for (const s of streams) { t.streams.push(s); byStream.set(s, t); } },
+    srcPath: null,
+  };
+  if (pair.fileSource) t.srcPath = path.join(dir, `s${id}`);
+  return t;
+}
+
+function writeSource(t) {
+  if (t.srcPath) fs.writeFileSync(t.srcPath, lib.pattern(t.id, 0, t.size));
+}
+
+async function runOne(pair, state, t) {
+  let timer;
+  const hung = new Promise((resolve) => { timer = setTimeout(() => resolve(null), HUNG_MS); });
+  const began = Date.now();
+  let out = await Promise.race([pair.transfer(state, t), hung]);
+  clearTimeout(timer);
+  if (process.env.SOAK_DEBUG_SLOW && Date.now() - began > Number(process.env.SOAK_DEBUG_SLOW)) {
+    console.error(`slow transfer ${t.id} ${pair.key} ${t.fault} ${Date.now() - began} ms: error=${lib.errorKey(out?.error)} peer=${lib.errorKey(out?.peerError)}`);
+  }
+  if (out === null) {
+    if (process.env.SOAK_DEBUG_HUNG) {
+      console.error(`hung ${pair.key} ${t.fault} id=${t.id} fired=${t.fired} kernel=${t.kernel} stage=${t.stage}`, t.streams.map((s) => {
+        const tr = transferOf(s);
+        return `${s.constructor.name}{destroyed=${s.destroyed} closed=${s.closed} ended=${s.readableEnded} finished=${s.writableFinished} flowing=${s.readableFlowing} err=${s.errored?.code} transfer=${tr ? `active=${tr.active} inflight=${tr.inflight} waiting=${tr.waitingInLoop}` : '-'}}`;
+      }).join(' '));
+    }
+    for (const s of t.streams) s.destroy();
+    out = { hung: true, error: null, peerError: null, aborted: true, received: Buffer.alloc(0), canary: 0 };
+  }
+  return out;
+}
+
+function judge(stats, t, out) {
+  const received = typeof out.received === 'function' ? out.received() : out.received;
+  const a = lib.analyze(received, t.id, knownId);
+  const success = !out.error && !out.peerError && !out.aborted && !out.hung;
+  let lost = 0;
+  if (success) {
+    // A success must hold the right bytes, as many as the source could give.
+    lost = Math.max(0, t.bounds.lo - a.prefix) + a.wrong + Math.max(0, a.prefix - t.bounds.hi);
+    // Of those, zero bytes where a truncated source had been: the page cache
+    // zeroing a page the kernel was still sending (see docs/reliability.md).
+    if (lost > 0 && t.truncated) {
+      let zeros = 0;
+      for (let i = a.prefix; i < received.length; i++) if (received[i] === 0) zeros++;
+      stats.zeroFill += zeros;
+    }
+  } else {
+    // A failure may hold any prefix of the right bytes; nothing else.
+    lost = a.wrong;
+  }
+  const f = (stats.faults[t.fault] ??= { n: 0, fired: 0, ok: 0, lost: 0, errors: {}, peerErrors: {} });
+  f.lost += lost;
+  f.n++;
+  if (t.fired) f.fired++;
+  stats.transfers++;
+  if (t.kernel) stats.kernel++;
+  if (success && lost === 0 && a.foreign === 0) { stats.exact++; f.ok++; }
+  if (!success) stats.failed++;
+  if (out.hung) stats.hung++;
+  const key = lib.errorKey(out.error);
+  if (key && !key.includes('/') && !key.startsWith('ERR_') && stats.oddErrors.length < 3) {
+    // A system error without a syscall: where did it come from?
+    stats.oddErrors.push({ fault: t.fault, key, message: out.error.message, stack: String(out.error.stack).split('\n').slice(0, 6).join(' | ') });
+  }
+  if (key) {
+    f.errors[key] = (f.errors[key] ?? 0) + 1;
+    if (key.startsWith('NON-NODE')) stats.nonNode++;
+  }
+  const pkey = lib.errorKey(out.peerError);
+  if (pkey) f.peerErrors[pkey] = (f.peerErrors[pkey] ?? 0) + 1;
+  stats.lost += lost;
+  stats.misdirected += a.foreign;
+  stats.canary += out.canary ?? 0;
+  if ((lost > 0 || a.foreign > 0 || out.canary > 0) && stats.examples.length < 5) {
+    stats.examples.push({ id: t.id, fault: t.fault, fired: t.fired, size: t.size, bounds: t.bounds, kernel: t.kernel,
+      received: received.length, prefix: a.prefix, foreign: a.foreign, wrong: a.wrong, canary: out.canary ?? 0,
+      error: key, peerError: pkey, aborted: !!out.aborted });
+  }
+}
+
+function cleanup(t) {
+  if (t.srcPath) fs.rmSync(t.srcPath, { force: true });
+  for (const p of t.cleanup ?? []) fs.rmSync(p, { force: true });
+}
+
+function faultsFor(pair) {
+  if (PHASE === 'faults') return ONLY_FAULTS ? pair.faults.filter((f) => ONLY_FAULTS.includes(f)) : pair.faults;
+  if (PHASE === 'reused') return pair.reusedFd ? ['reused-fd'] : null;
+  if (PHASE === 'enospc') return pair.fileDestination ? ['enospc'] : null;
+  return [PHASE];  // emfile, pipes: every pair, no other fault
+}
+
+async function runPair(pair, count) {
+  const faults = faultsFor(pair);
+  if (!faults || faults.length === 0) return null;
+  const random = lib.rng(SEED * 7919 + pair.name.length * 131 + PHASE.length);
+  const stats = { pair: pair.name, mode, phase: PHASE, transfers: 0, kernel: 0, exact: 0, failed: 0, nonNode: 0, hung: 0,
+    lost: 0, zeroFill: 0, misdirected: 0, canary: 0, faults: {}, examples: [], oddErrors: [] };
+  gc();
+  const before = lib.fdCounts();
+  const targets0 = lib.fdTargets();
+  const rss0 = process.memoryUsage().rss;
+  const state = await pair.setup({ dir, destDir, zc, random });
+  const loop = monitorEventLoopDelay({ resolution: 10 });
+  loop.enable();
+  const t0 = Date.now();
+  const concurrency = PHASE === 'reused' ? 1 : CONCURRENCY;
+  const pick = () => faults[Math.floor(random() * faults.length)];
+
+  if (PHASE === 'emfile') {
+    // Everything the harness needs an fd for happens outside the window:
+    // sources written before, destinations read after.
+    const batch = [];
+    for (let i = 0; i < count; i++) { const t = makeTransfer(pair, random, pick()); writeSource(t); batch.push(t); }
+    const outs = new Array(count);
+    const limit = lib.nofileLeaving(Number(process.env.SOAK_EMFILE_SPARE ?? 24));
+    setSoftNofile(limit);
+    stats.nofile = limit;
+    stats.fdsAtLimit = lib.fdCounts().fds;
+    let next = 0;
+    await Promise.all(Array.from({ length: concurrency }, async () => {
+      while (next < count) { const i = next++; outs[i] = await runOne(pair, state, batch[i]); }
+    }));
+    setSoftNofile(Number(process.env.SOAK_NOFILE ?? 20000));
+    for (let i = 0; i < count; i++) { judge(stats, batch[i], outs[i]); cleanup(batch[i]); }
+  } else {
+    let started = 0;
+    await Promise.all(Array.from({ length: concurrency }, async () => {
+      while (started < count) {
+        started++;
+        const t = makeTransfer(pair, random, pick());
+        writeSource(t);
+        const out = await runOne(pair, state, t);
+        judge(stats, t, out);
+        cleanup(t);
+      }
+    }));
+  }
+  stats.seconds = (Date.now() - t0) / 1000;
+  loop.disable();
+  stats.lagMaxMs = loop.max / 1e6;
+  await pair.teardown(state);
+  const after = await settleFds(before);
+  stats.fdsLeaked = after.fds - before.fds;
+  stats.pipesLeaked = after.pipes - before.pipes;
+  if (stats.fdsLeaked > 0 || stats.pipesLeaked > 0) {
+    stats.leakedFds = [...lib.fdTargets()].filter(([fd, target]) => targets0.get(fd) !== target).slice(0, 12)
+      .map(([fd, target]) => `${fd}:${target}`);
+  }
+  const ts = zc.transferStats();
+  stats.transfersStillRunning = ts.running;
+  stats.poolInUse = zc.pipeStats().inUse;
+  gc();
+  stats.rssGrowthMiB = (process.memoryUsage().rss - rss0) / (1 << 20);
+  return stats;
+}
+
+// Pipe exhaustion: this process (without CAP_SYS_RESOURCE) takes pipes of
+// pipe-max-size until the kernel starts handing out one-page pipes.
+function exhaustPipeBudget() {
+  const held = [];
+  const max = Number(fs.readFileSync('/proc/sys/fs/pipe-max-size', 'utf8'));
+  for (let i = 0; i < 4096; i++) {
+    const [err, r, w, cap] = zc._native.makePipe(max);
+    if (err !== 0) break;
+    held.push(r, w);
+    // Past the soft limit a new pipe gets two pages (one on older kernels)
+    // instead of sixteen, and F_SETPIPE_SZ fails.
+    if (cap < 65536) {
+      const [e2, r2, w2, cap2] = zc._native.makePipe(65536 * 4);
+      if (e2 === 0) { held.push(r2, w2); if (cap2 < 65536) return { held: held.length, exhausted: true, capacity: cap2 }; }
+    }
+  }
+  return { held: held.length, exhausted: false };
+}
+
+// fds the runtime opens once, on first use, are not a pair's leak: libuv's
+// reserve fd for EMFILE on accept (/dev/null, at the first listen).
+async function primeRuntime() {
+  const net = require('node:net');
+  const server = net.createServer();
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  await new Promise((r) => server.close(r));
+  await fs.promises.stat(dir);
+}
+
+async function main() {
+  await primeRuntime();
+  const result = { mode, phase: PHASE, node: process.version, pairs: [], note: null };
+  if (PHASE === 'pipes') {
+    const e = exhaustPipeBudget();
+    result.note = e.exhausted ? `pipe budget filled with ${e.held} fds; new pipes hold ${e.capacity} bytes` : `pipe budget NOT exhausted (${e.held} fds held)`;
+    if (!e.exhausted) { console.log(JSON.stringify(result)); return; }
+  }
+  const pairs = PAIRS.filter((p) => !ONLY || ONLY.includes(p.key));
+  // Warm-up: the first transfers of a process grow its heap and code space;
+  // RSS growth is measured after them.
+  if (process.env.SOAK_WARMUP !== '0' && PHASE === 'faults') {
+    for (const pair of pairs) await runPair(pair, Math.min(40, Math.ceil(N / 5)));
+  }
+  for (const pair of pairs) {
+    const s = await runPair(pair, N);
+    if (s) result.pairs.push(s);
+  }
+  fs.rmSync(dir, { recursive: true, force: true });
+  console.log(JSON.stringify(result));
+}
+
+main().catch((err) => { console.error(err); process.exit(2); });
