@@ -151,7 +151,7 @@ describe('event loop and threadpool stay free', () => {
     ];
     await Promise.all(work);
     // Still stalled: the work above finished while every transfer waited.
-    if (fast) expect(transferStats()).toEqual({ running: STALLED, waiting: STALLED });
+    if (fast) expect(transferStats()).toMatchObject({ running: STALLED, waiting: STALLED });
     await until(() => peers.length === STALLED);  // all accepted (the kernel queues bytes before accept)
 
     for (const p of peers) p.resume();

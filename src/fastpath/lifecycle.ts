@@ -4,6 +4,7 @@
 // the native side has let go. The file transfer (transfer.ts) and the
 // socket/pipe transfer (splice-transfer.ts) add only how bytes move.
 import { native } from '../native';
+import { poolJobs } from './pool-gate';
 
 /** What streams need from any running transfer. */
 export interface RunningTransfer {
@@ -28,12 +29,17 @@ export interface TransferStats {
   running: number;
   /** Of those, how many wait in the event loop (no thread held) for a peer to read or write. */
   waiting: number;
+  /** Chunks on the libuv threadpool now (at most a quarter of the pool: src/fastpath/pool-gate.ts). */
+  onPool: number;
+  /** Chunks waiting for their turn on the pool. */
+  queued: number;
 }
 
 export function transferStats(): TransferStats {
   let waiting = 0;
   for (const t of live) if (t.waitingInLoop) waiting++;
-  return { running: live.size, waiting };
+  const pool = poolJobs();
+  return { running: live.size, waiting, onPool: pool.running, queued: pool.waiting };
 }
 
 /** The transfer moving bytes out of or into this stream, if any. */

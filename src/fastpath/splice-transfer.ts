@@ -12,6 +12,7 @@ import { os } from './errno';
 import { acquirePipe, releasePipe, Pipe } from './pipe-pool';
 import { errnoName, Side } from './transfer';
 import { TransferLifecycle, dupAll } from './lifecycle';
+import { copyOnPool, PoolJob } from './pool-gate';
 
 /** Bytes per direct splice (source is a pipe) and per turn before yielding to the loop. */
 const DIRECT_CHUNK = 1024 * 1024;
@@ -55,6 +56,8 @@ export class StreamTransfer extends TransferLifecycle<StreamOutcome> {
   private watcherIn: FdWatcher | null = null;
   private watcherOut: FdWatcher | null = null;
   private scheduled = false;
+  /** Pipe → file chunk handed to the pool gate, until it returns. */
+  private job: PoolJob | null = null;
   /** The last read took less than asked: the source is empty, wait rather than probe. */
   private sourceDrained = false;
 
@@ -88,6 +91,14 @@ export class StreamTransfer extends TransferLifecycle<StreamOutcome> {
 
   /** Something changed (pause, unpipe, close): re-decide now if idle-waiting. */
   poke(): void {
+    // A pool job not yet started moved nothing; the bytes in the pipe are
+    // the destination's, so only a destination gone drops it.
+    if (this.job && this.aborted && !this.plan.destinationAlive() && this.job.cancel()) {
+      this.job = null;
+      this.busy = false;
+      this.finish({ kind: 'stopped', bytes: this.delivered });
+      return;
+    }
     if (this.waiting === null || this.ended) return;
     // Bytes already taken from the source belong to the destination (Node
     // would have written them already): deliver them unless it is gone.
@@ -193,7 +204,8 @@ export class StreamTransfer extends TransferLifecycle<StreamOutcome> {
   // Pipe → file may wait on the disk: one bounded job on the threadpool.
   private copyOnPool(fromFd: number, len: number): void {
     this.busy = true;
-    native!.copy(Op.splice, fromFd, this.outFd, -1, this.outOffset, len, (errno, n) => {
+    this.job = copyOnPool(Op.splice, fromFd, this.outFd, -1, this.outOffset, len, (errno, n) => {
+      this.job = null;
       this.busy = false;
       if (n > 0) {
         if (this.plan.direct) { this.received += n; this.plan.onReceived(n); }

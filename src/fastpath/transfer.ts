@@ -6,6 +6,7 @@ import { native, Op, OpName, UV_WRITABLE, FdWatcher } from '../native';
 import { os } from './errno';
 import { debug } from '../diagnostics';
 import { TransferLifecycle, dupAll } from './lifecycle';
+import { copyOnPool, PoolJob } from './pool-gate';
 
 /** One chunk per threadpool job: small enough that concurrent transfers and fs work take turns. */
 export const CHUNK_BYTES = 8 * 1024 * 1024;
@@ -76,6 +77,8 @@ export class Transfer extends TransferLifecycle<Outcome> {
    * wait): what moved while an observer that stops us now may have come.
    */
   private lastChunk = 0;
+  /** The chunk handed to the pool gate, until it starts or is cancelled. */
+  private job: PoolJob | null = null;
   private watcher: FdWatcher | null = null;
 
   private constructor(private readonly plan: TransferPlan, private readonly inFd: number,
@@ -107,6 +110,14 @@ export class Transfer extends TransferLifecycle<Outcome> {
 
   /** Re-checks shouldContinue() now if the transfer is idle-waiting. */
   poke(): void {
+    // A chunk still waiting for its turn on the pool has moved nothing: drop it.
+    if (this.job && (this.aborted || !this.plan.shouldContinue()) && this.job.cancel()) {
+      this.job = null;
+      this.busy = false;
+      this.lastChunk = 0;  // the chunk before it was counted before this decision
+      this.stop();
+      return;
+    }
     if (this.waiting && (this.aborted || !this.plan.shouldContinue())) {
       this.watcher?.stop();
       this.waiting = false;
@@ -135,8 +146,9 @@ export class Transfer extends TransferLifecycle<Outcome> {
     }
     const len = Math.min(remaining, this.plan.chunkBytes ?? CHUNK_BYTES);
     this.busy = true;
-    native!.copy(Op[this.op], this.inFd, this.outFd, this.inOffset, this.outOffset, len,
-      (errno, n) => this.afterChunk(len, errno, n));
+    // The callback always comes in a later turn, after this assignment.
+    this.job = copyOnPool(Op[this.op], this.inFd, this.outFd, this.inOffset, this.outOffset, len,
+      (errno, n) => { this.job = null; this.afterChunk(len, errno, n); });
   }
 
   private afterChunk(len: number, errno: number, n: number): void {

@@ -1,0 +1,64 @@
+// How many of our chunks may be on the libuv threadpool at once. libuv's work
+// queue is one FIFO shared with fs and dns: when every transfer queued its
+// next chunk the moment the last returned, a program with 1000 transfers had
+// ~1000 chunks ahead of each fs request — fs.readFile p99 14.8 s into files,
+// dns.lookup practically never answered (docs/reliability.md, "Threadpool
+// fairness"). With at most MAX_POOL_JOBS of ours on the pool, the rest wait
+// here, in FIFO order (so transfers take turns), and an fs or dns request
+// waits for at most that many chunks. One transfer never has more than one
+// chunk out, so a single transfer is not slowed by the gate.
+import { native } from '../native';
+
+const poolSize = Number(process.env.UV_THREADPOOL_SIZE) || 4;
+/**
+ * A quarter of the pool, at least one thread (ZEROCOPY_POOL_JOBS to change it).
+ * Measured with 1000 transfers (bench/reliability/fairness.js): one job gave
+ * fs.readFile p99 44-55 ms and as much throughput as none at all (2.2 GB/s
+ * into files, 1.6 into sockets); two gave 98-153 ms; no gate 3-15 s.
+ */
+export const MAX_POOL_JOBS = Math.max(1, Number(process.env.ZEROCOPY_POOL_JOBS) || Math.floor(poolSize / 4));
+
+export interface PoolJob {
+  /** True if the job had not started: it never will, and its callback never runs. */
+  cancel(): boolean;
+}
+
+interface Entry { start: () => void; queued: boolean }
+
+let running = 0;
+const waiting: Entry[] = [];
+
+/** native.copy, started when fewer than MAX_POOL_JOBS of ours are on the pool. */
+export function copyOnPool(op: number, inFd: number, outFd: number, inOffset: number, outOffset: number,
+  len: number, cb: (errno: number, bytes: number) => void): PoolJob {
+  const entry: Entry = {
+    queued: true,
+    start: () => {
+      entry.queued = false;
+      running++;
+      native!.copy(op, inFd, outFd, inOffset, outOffset, len, (errno, n) => {
+        running--;
+        // The next in line goes first: a transfer that queues its next chunk
+        // from cb joins the end of the line.
+        const next = waiting.shift();
+        if (next) next.start();
+        cb(errno, n);
+      });
+    },
+  };
+  if (running < MAX_POOL_JOBS) entry.start();
+  else waiting.push(entry);
+  return {
+    cancel(): boolean {
+      if (!entry.queued) return false;
+      entry.queued = false;
+      waiting.splice(waiting.indexOf(entry), 1);
+      return true;
+    },
+  };
+}
+
+/** Chunks of ours on the pool now, and waiting for a turn. */
+export function poolJobs(): { running: number; waiting: number } {
+  return { running, waiting: waiting.length };
+}
