@@ -26,6 +26,12 @@ export interface Destination {
   offset: number;
   /** Keeps bytesWritten/pos (and socket timers) as Node's own writes would. */
   onBytes(n: number): void;
+  /**
+   * A full socket became writable again: the peer read, which is activity
+   * for its idle timer (socket.setTimeout, an HTTP server's timeout) before
+   * our next chunk has even had its turn on the pool.
+   */
+  onWritable?(): void;
   /** The error Node would raise for a failed write on this stream. */
   writeError(errno: number): Error;
   /** Re-checked at each chunk boundary: may bytes still go straight to the fd? */
@@ -125,7 +131,10 @@ function describeSocket(sock: net.Socket): DestinationFacts {
   const facts = describeFd(sock, fd, -1,
     (n) => { addSocketBytesWritten(sock, n); touchSocketTimer(sock); },
     (errno) => netError(errno, 'write'));
-  if (typeof facts !== 'string' && 'fd' in facts) facts.usable = () => socketUsable(sock);
+  if (typeof facts !== 'string' && 'fd' in facts) {
+    facts.usable = () => socketUsable(sock);
+    facts.onWritable = () => touchSocketTimer(sock);
+  }
   return facts;
 }
 

@@ -94,6 +94,7 @@ export function describeResponse(res: http.ServerResponse & Writable): Destinati
   if (typeof facts === 'string' || !('fd' in facts)) return facts;
   const dest: Destination = {
     ...facts,
+    onWritable: () => touchSocketTimer(sock),
     usable: () => !res.destroyed && !res.writableEnded && socketCurrentResponse(sock) === res &&
       res.writableLength === 0 && socketUsable(sock),
     // A failed write on Node's own path destroys the socket with the error

@@ -196,6 +196,7 @@ function start(src: FileSource, dest: Destination, limit: number, expected: numb
       if (src.pos !== undefined) src.pos += n;
       dest.onBytes(n);
     },
+    onWritable: dest.onWritable,
     shouldContinue: frame ? dest.usable
       : () => sourceObserved(src) === null && pipedTo(src) === dest.stream && dest.usable(),
     onEnd: (outcome) => {

@@ -46,6 +46,8 @@ export interface TransferPlan {
   prelude?(go: (ok: boolean) => void): void;
   /** Called after every chunk that moved bytes, before the next starts. */
   onProgress(bytes: number): void;
+  /** A full destination became writable again (the peer read). */
+  onWritable?(): void;
   /** Checked at every chunk boundary; false stops the transfer cleanly. */
   shouldContinue(): boolean;
   onEnd(outcome: Outcome): void;
@@ -209,6 +211,7 @@ export class Transfer extends TransferLifecycle<Outcome> {
     const rc = watcher.start(UV_WRITABLE, () => {
       watcher.stop();  // one-shot: a writable socket stays writable
       this.waiting = false;
+      this.plan.onWritable?.();
       this.step();
     });
     if (rc < 0) { this.failOrDecline(-rc); return; }

@@ -117,20 +117,22 @@ describe('a file truncated while it is sent: never a clean response with a wrong
   });
 });
 
-describe('server.setTimeout(400): a transfer slower than that, bytes flowing all along, is not cut', () => {
+describe('server.setTimeout(1500): a transfer slower than that, bytes flowing all along, is not cut', () => {
   it.concurrent.each(FRAMEWORKS)('%s, stock vs zerocopy', async (framework) => {
     const pair = pairs.get(framework)!;
-    // The reader takes 256 KiB (one read at most) every 5 ms for 1 s, then
+    // The reader takes 256 KiB (one read at most) every 10 ms for 2 s, then
     // the rest at full speed. Node's socket timeout counts time without
     // activity, and a write's completion is activity: bytes the kernel
     // moves must count as much as Node's own writes. The pace matters: the
     // kernel tells a writer its socket has room only once half its send
     // buffer (up to 4 MiB) has drained — at 1.6 MB/s that is over a second
-    // without activity, and stock times out too; at ~50 MB/s it is every
-    // ~40 ms, ten times below the timeout. The pauses only pace the reader:
-    // no outcome waits on a timer.
-    const TIMEOUT = 400;
-    const SLOW_FOR = 1000;
+    // without activity, and stock times out too; at ~25 MB/s it is every
+    // ~80 ms, twenty times below the timeout. The timeout is that long
+    // because it is wall-clock: with 400 ms, a loaded 2-core machine stalled
+    // stock itself past it (no byte written yet) in 2 runs of 6. The pauses
+    // only pace the reader: no outcome waits on a timer.
+    const TIMEOUT = 1500;
+    const SLOW_FOR = 2000;
     await Promise.all(MODES.map((m) => pair[m].configure({ timeout: TIMEOUT })));
     try {
       const requests = [get('/f64m.txt'), PROBE];
@@ -147,15 +149,15 @@ describe('server.setTimeout(400): a transfer slower than that, bytes flowing all
               if (slowUntil[s.mode] < 0) slowUntil[s.mode] = p.bodyBytes;
               return undefined;
             }
-            return new Promise((r) => setTimeout(r, 5));
+            return new Promise((r) => setTimeout(r, 10));
           },
         };
       });
       for (const mode of MODES) {
         const c = both.logs[mode].connections[0];
         expect(c.timeouts, `${mode}: socket timeouts, at ${JSON.stringify(c.timeoutAt)} (the client had ${both[mode].rawBytes})`).toBe(0);
-        // The slow second ran out with part of the body still to come (at
-        // 256 KiB a pause, 64 MiB takes 256 of them, ≥ 1.28 s).
+        // The slow phase ran out with part of the body still to come (at
+        // 256 KiB a pause, 64 MiB takes 256 of them, ≥ 2.56 s).
         expect(slowUntil[mode], `${mode}: body bytes when the slow phase ended`).toBeGreaterThan(0);
         expect(slowUntil[mode]).toBeLessThan(64 * MiB);
       }
