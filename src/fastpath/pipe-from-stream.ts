@@ -15,9 +15,13 @@ import {
 } from './node-internals';
 import { StreamTransfer, StreamOutcome } from './splice-transfer';
 import { isServerResponse } from './http-response';
+import type { RunningTransfer } from './lifecycle';
 
 const MAX_WAITS = 64;
 const scheduled = new WeakSet<object>();
+// The transfer reading from a socket, from start() until it has let go (not
+// transferOf(): a proxy's socket is also the destination of the other way).
+const readingFrom = new WeakMap<object, RunningTransfer>();
 
 /**
  * Called right after src.pipe(dest) (by our pipeline(), our WriteStream's
@@ -43,6 +47,16 @@ function decline(src: Readable, dest: Writable, reason: string): void {
 }
 
 function decide(src: net.Socket, dest: Writable, waits: number, reading = true): void {
+  // unpipe() then pipe() again: the transfer the unpipe stopped may still
+  // have a chunk in flight, and its end hands reading back to Node. A second
+  // transfer started meanwhile would splice beside it and Node's reads, and
+  // take their EOF for its own (the soak saw files end short). Decide once
+  // the first has let go.
+  const previous = readingFrom.get(src);
+  if (previous) {
+    previous.onSettled(() => setImmediate(() => decide(src, dest, waits, reading)));
+    return;
+  }
   // `reading`: false once we have stopped Node's reads; every way out of here
   // that does not start a transfer must then hand reading back.
   const giveUp = (reason: string): void => {
@@ -137,6 +151,7 @@ function start(src: net.Socket, dest: Destination, inFd: number, direct: boolean
       readableState(src)!.flowing === true && dest.usable(),
     destinationAlive: () => !stream.destroyed,
     onEnd(outcome) {
+      readingFrom.delete(src);
       for (const unguard of guards.splice(0)) unguard();
       finish(src, dest, outcome);
     },
@@ -146,7 +161,10 @@ function start(src: net.Socket, dest: Destination, inFd: number, direct: boolean
     decline(src, stream, 'no pipe or fd available');
     return;
   }
-  if (transfer.active) guards.push(guardSource(src, transfer), guardDestination(stream, transfer));
+  if (transfer.active) {
+    readingFrom.set(src, transfer);
+    guards.push(guardSource(src, transfer), guardDestination(stream, transfer));
+  }
 }
 
 function finish(src: net.Socket, dest: Destination, outcome: StreamOutcome): void {
