@@ -43,9 +43,11 @@ const destDir = process.env.SOAK_DEST_DIR ?? dir;
 // source and destination streams.
 const byStream = new WeakMap();
 dc.subscribe('zerocopy:transfer', (m) => {
-  if (m.path === 'normal') return;
   const t = byStream.get(m.source) ?? byStream.get(m.destination);
-  if (t) t.kernel = true;
+  if (!t) return;
+  // What the library said, for the examples of a loss.
+  if (t.msgs.length < 8) t.msgs.push(`${m.path}:${m.reason}:${m.bytes}${m.error ? `:${m.error.code}` : ''}`);
+  if (m.path !== 'normal') t.kernel = true;
 });
 
 let nextId = 1;
@@ -79,6 +81,7 @@ function makeTransfer(pair, random, fault) {
     bounds: { lo: size, hi: size },
     fired: false,
     kernel: false,
+    msgs: [],
     streams: [],
     track(...streams) { for (const s of streams) { t.streams.push(s); byStream.set(s, t); } },
     srcPath: null,
@@ -158,7 +161,7 @@ function judge(stats, t, out) {
   if ((lost > 0 || a.foreign > 0 || out.canary > 0) && stats.examples.length < 5) {
     stats.examples.push({ id: t.id, fault: t.fault, fired: t.fired, size: t.size, bounds: t.bounds, kernel: t.kernel,
       received: received.length, prefix: a.prefix, foreign: a.foreign, wrong: a.wrong, canary: out.canary ?? 0,
-      error: key, peerError: pkey, aborted: !!out.aborted });
+      error: key, peerError: pkey, aborted: !!out.aborted, said: t.msgs, ...(out.detail ?? {}) });
   }
 }
 

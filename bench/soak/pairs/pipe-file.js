@@ -14,7 +14,13 @@ async function send(writable, content, random, slow, end = true) {
     const n = Math.min(content.length - off, 4096 + Math.floor(random() * 60000));
     const ok = writable.write(content.subarray(off, off + n));
     off += n;
-    if (!ok) await new Promise((r) => { writable.once('drain', r); writable.once('close', r); });
+    if (!ok) {
+      await new Promise((r) => {
+        const done = () => { writable.off('drain', done); writable.off('close', done); r(); };
+        writable.on('drain', done);
+        writable.on('close', done);
+      });
+    }
     if (random() < 0.3) await new Promise((r) => setTimeout(r, Math.floor(random() * 3)));
   }
   if (!writable.destroyed && end) writable.end();
