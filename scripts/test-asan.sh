@@ -73,7 +73,10 @@ export ZEROCOPY_EXPECT_ADDON=1   # test/native-api.test.ts fails instead of skip
 
 echo "test:asan: node $(node --version), vitest run $*"
 set +e
-npx --no-install vitest run --reporter=default --reporter=json --outputFile.json="$WORK/asan-vitest.json" "$@" 2>&1 |
+# Three times the config's hang guards: every Node process the tests start runs
+# on ASan's allocator (a fixture server's start took over the 60 s hook limit
+# beside other load).
+npx --no-install vitest run --testTimeout=360000 --hookTimeout=180000 --reporter=default --reporter=json --outputFile.json="$WORK/asan-vitest.json" "$@" 2>&1 |
   tee "$WORK/asan-vitest.log"
 RC=${PIPESTATUS[0]}
 set -e
@@ -87,7 +90,8 @@ for f in "$REPORTS"/*; do
 done
 COUNTS=$(node -e '
   const r = require(process.argv[1]);
-  console.log(`${r.numPassedTests} passed, ${r.numFailedTests} failed`);' "$WORK/asan-vitest.json" 2>/dev/null || echo "? passed, ? failed")
+  const files = r.numFailedTestSuites ? `, ${r.numFailedTestSuites} file(s) failed` : "";
+  console.log(`${r.numPassedTests} passed, ${r.numFailedTests} failed${files}`);' "$WORK/asan-vitest.json" 2>/dev/null || echo "? passed, ? failed")
 INLINE=$(grep -cE 'runtime error:|ERROR: AddressSanitizer' "$WORK/asan-vitest.log" || true)
 if [ "$INLINE" -gt 0 ]; then
   echo "=== sanitizer reports in the test output ($INLINE lines; all in $WORK/asan-vitest.log):"
