@@ -124,13 +124,11 @@ function judge(stats, t, out) {
   if (success) {
     // A success must hold the right bytes, as many as the source could give.
     lost = Math.max(0, t.bounds.lo - a.prefix) + a.wrong + Math.max(0, a.prefix - t.bounds.hi);
-    // Of those, zero bytes where a truncated source had been: the page cache
-    // zeroing a page the kernel was still sending (see docs/reliability.md).
-    if (lost > 0 && t.truncated) {
-      let zeros = 0;
-      for (let i = a.prefix; i < received.length; i++) if (received[i] === 0) zeros++;
-      stats.zeroFill += zeros;
-    }
+    // Of those, a truncation race: zeros where a truncated source had been
+    // (the page cache zeroing a page the kernel was still sending, see
+    // docs/reliability.md), and the old bytes after them: the whole loss of
+    // such a transfer counts here.
+    if (lost > 0 && t.truncated && received.indexOf(0, a.prefix) !== -1) stats.zeroFill += lost;
   } else {
     // A failure may hold any prefix of the right bytes; nothing else.
     lost = a.wrong;

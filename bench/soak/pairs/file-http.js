@@ -43,6 +43,7 @@ module.exports = {
           lib.moment(t.random).then(() => {
             if (done() || res.writableFinished) return;
             t.fired = true;
+            t.bounds.lo = 0;  // destroy() discards what the streams hold (see common.js)
             (t.fault === 'destroy-src' ? rs : res).destroy();
           });
         }
