@@ -37,6 +37,11 @@ export function pipeListener(src: Readable): Listener | undefined {
 export function replayUnseen(src: FileSource, served: Listener | undefined, bytes: number, then: () => void): void {
   if (bytes <= 0 || src.destroyed || typeof src.fd !== 'number') { then(); return; }
   if (src.pos === undefined && givenFd.has(src)) { then(); return; }
+  // unpipe() during the chunk (and maybe pipe() again to the same
+  // destination, whose new listener cannot be told from a newcomer's): the
+  // destination got the chunk when the kernel moved it, before the unpipe as
+  // far as anyone can tell, and must not get it twice.
+  if (!served || !src.rawListeners('data').includes(served)) { then(); return; }
   const others = (): Listener[] => (src.rawListeners('data') as Listener[]).filter((l) => l !== served);
   if (others().length === 0) { then(); return; }
   const fd = src.fd;

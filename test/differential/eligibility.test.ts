@@ -124,6 +124,23 @@ describe.each(DEST_KINDS)('to %s', (kind) => {
     expect(tookFastPath(r.raw.zerocopy)).toBe(true);
   });
 
+  // unpipe() and pipe() again to the same destination while a chunk moves:
+  // the destination already has the chunk, so a listener that came during it
+  // (the new pipe's) must not get it again (the fault soak found duplicates).
+  it('unpipe() then pipe() again mid-chunk: every byte once', async () => {
+    const r = await runBoth(async (ctx) => {
+      const src = ctx.source('src', big);
+      const dst = await makeDest(ctx, 'dst', kind);
+      src.pipe(dst);
+      await ctx.until(() => src.bytesRead > MiB && ctx.received('dst') > 0);
+      src.unpipe(dst);
+      src.pipe(dst);
+      await closed(ctx, 'src', 'dst');
+    });
+    expectEquivalent(r, ['streams.src.state.bytesRead']);
+    for (const t of [r.node, r.zerocopy]) expect(t.outputs.dst.sha256).toBe(rangeHash(big, 0, BIG));
+  });
+
   // A second destination piped mid-transfer gets every byte from then on,
   // the first one every byte.
   it('a second pipe() mid-transfer: the second destination gets every byte from that moment on', async () => {
