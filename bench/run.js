@@ -81,22 +81,7 @@ function buildC() {
   }
 }
 
-// Files of real (non-sparse, incompressible-looking) data, fsynced so that no
-// writeback runs during the measurements, and left in the page cache.
-function makeFile(file, size) {
-  const chunk = Buffer.alloc(Math.min(size, 4 * MiB));
-  require('node:crypto').randomFillSync(chunk);
-  const fd = fs.openSync(file, 'w');
-  try {
-    for (let off = 0, i = 0; off < size; off += chunk.length, i++) {
-      chunk.writeUInt32LE(i, 0);
-      fs.writeSync(fd, chunk, 0, Math.min(chunk.length, size - off));
-    }
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-}
+const { makeFile } = require('./files');
 
 function smallFileCount(size) {
   return Math.max(4, Math.min(64, Math.floor(256 * MiB / size)));

@@ -6,6 +6,7 @@ const os = require('node:os');
 const path = require('node:path');
 const dns = require('node:dns');
 const { spawn, execFileSync } = require('node:child_process');
+const { makeFile: makeBenchFile } = require('../files');
 
 const ROOT = path.join(__dirname, '..', '..');
 const BIN = path.join(ROOT, 'bench', 'bin');
@@ -38,21 +39,10 @@ function buildC(name) {
 
 function buildSink() { return buildC('sink'); }
 
-/** Real data (random, not sparse), fsynced so no writeback runs later. Kept if already the right size. */
+/** bench/files.js's makeFile, kept if the file already has the right size. */
 function makeFile(file, size) {
   try { if (fs.statSync(file).size === size) return; } catch { /* make it */ }
-  const chunk = Buffer.alloc(Math.min(size, 4 * MiB));
-  require('node:crypto').randomFillSync(chunk);
-  const fd = fs.openSync(file, 'w');
-  try {
-    for (let off = 0, i = 0; off < size; off += chunk.length, i++) {
-      chunk.writeUInt32LE(i, 0);
-      fs.writeSync(fd, chunk, 0, Math.min(chunk.length, size - off));
-    }
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
+  makeBenchFile(file, size);
 }
 
 /** Reads a file through once, so its pages are in the page cache. */
