@@ -37,3 +37,18 @@ export function netError(errno: number, syscall: string): SystemError {
   err.syscall = syscall;
   return err;
 }
+
+/**
+ * The source file shrank below bytes already handed to the kernel. sendfile
+ * and splice pass page-cache pages by reference, and a truncation zeroes the
+ * cut part of a page still queued for the peer: rather than let the peer
+ * take zeros for the file's bytes with a clean end, the destination is
+ * ended with this error (a TCP peer gets a reset). Node's own path, which
+ * copies at read time, has no such window.
+ */
+export function sourceShrankError(size: number, reached: number): Error & { code: string } {
+  const err = new Error(`source file shrank to ${size} bytes while bytes up to ${reached} were queued for the ` +
+    'destination by sendfile/splice (the peer could read zeros for them): destination reset') as Error & { code: string };
+  err.code = 'ERR_ZEROCOPY_SOURCE_SHRANK';
+  return err;
+}

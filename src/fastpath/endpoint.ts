@@ -10,7 +10,7 @@ import { fsError, netError } from '../errors';
 import { NodeWriteStream } from '../original-fs';
 import {
   socketFd, socketQueuedBytes, isTlsSocket, addSocketBytesWritten, touchSocketTimer,
-  syncWriteStreamFd, hasCustomFs, writeIsWrapped,
+  syncWriteStreamFd, hasCustomFs, writeIsWrapped, destroyDiscarding,
 } from './node-internals';
 // A cycle on purpose: http-response.ts builds on the helpers here, and this
 // is where every kind of destination is told apart. Only functions cross it.
@@ -38,6 +38,11 @@ export interface Destination {
   usable(): boolean;
   /** Ends the destination after a failed write, as Node's own failed write would (default: destroy(error)). */
   fail?(error: Error): void;
+  /**
+   * Ends the destination with `error` so its peer does not read what the
+   * kernel still queues for it: a TCP peer gets a reset (default: fail).
+   */
+  discard?(error: Error): void;
   /**
    * While the kernel writes: makes destroy() and end() wait for the native
    * side to let go (default: guardDestination on the stream). Returns the undo.
@@ -134,6 +139,7 @@ function describeSocket(sock: net.Socket): DestinationFacts {
   if (typeof facts !== 'string' && 'fd' in facts) {
     facts.usable = () => socketUsable(sock);
     facts.onWritable = () => touchSocketTimer(sock);
+    facts.discard = (error) => destroyDiscarding(sock, error);
   }
   return facts;
 }

@@ -15,7 +15,7 @@ import { netError } from '../errors';
 import { describeFd, notYet, waitForQueue, socketUsable, Destination, DestinationFacts, Frame } from './endpoint';
 import {
   socketFd, socketQueuedBytes, isTlsSocket, addSocketBytesWritten, touchSocketTimer, writeIsWrapped,
-  responseFacts, socketCurrentResponse, guardDestination, guardResponseWrites,
+  responseFacts, socketCurrentResponse, guardDestination, guardResponseWrites, destroyDiscarding,
 } from './node-internals';
 
 export function isServerResponse(dest: Writable): dest is http.ServerResponse & Writable {
@@ -100,6 +100,9 @@ export function describeResponse(res: http.ServerResponse & Writable): Destinati
     // A failed write on Node's own path destroys the socket with the error
     // ('clientError' on the server); the response only sees 'close'.
     fail: (error) => { sock.destroy(error); },
+    // Whatever the client has not read yet is dropped with the connection: a
+    // body of the promised length but wrong bytes would look complete.
+    discard: (error) => destroyDiscarding(sock, error),
     // The socket's destroy() (res.destroy(), closeAllConnections(), a
     // timeout) waits for the native side; a write or end() on the response
     // meanwhile goes after the bytes the kernel moved, never between them.

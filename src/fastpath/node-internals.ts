@@ -225,6 +225,18 @@ export function guardDestination(dest: Writable, t: RunningTransfer): () => void
 }
 
 /**
+ * Destroys `sock` with `error` so that its peer does not read what the
+ * kernel still queues for it: a TCP socket is reset (Node's own
+ * resetAndDestroy(), which takes no error, sets this flag); a Unix socket
+ * has no reset and just closes.
+ */
+export function destroyDiscarding(sock: net.Socket, error: Error): void {
+  const s = sock as any;
+  if (!sock.destroyed && !sock.connecting && typeof s._handle?.reset === 'function') s.resetAndClosing = true;
+  sock.destroy(error);
+}
+
+/**
  * A peer's reset is handed to one caller only: the first syscall on the
  * socket gets ECONNRESET, and a read after it sees a plain end of file. On
  * Node's path both calls are made by the event loop, one after the other,

@@ -6,7 +6,7 @@ import type * as fs from 'node:fs';
 import { native, FileType } from '../native';
 import { publish, transferChannel, debug } from '../diagnostics';
 import { settings } from '../config';
-import { fsError } from '../errors';
+import { fsError, sourceShrankError } from '../errors';
 import { describeDestination, isNotYet, onceAny, Destination, Frame } from './endpoint';
 import { isServerResponse, bodyLeft } from './http-response';
 import { guardDestination, markDataEmitted } from './node-internals';
@@ -212,6 +212,16 @@ function finish(src: FileSource, dest: Destination, frame: Frame | null, limit: 
   normalRead: () => void, served: ReturnType<typeof pipeListener>): void {
   const base = { source: src, destination: dest.stream };
   const moved = outcome.kind === 'declined' ? 0 : outcome.bytes;
+  if ((outcome.kind === 'done' || outcome.kind === 'stopped') && moved > 0) {
+    const shrank = shrankUnderKernel(src, dest);
+    if (shrank) {
+      publish({ ...base, path: outcome.op ?? dest.ops[0], reason: 'source shrank below the bytes sent', bytes: moved, error: shrank });
+      (dest.discard ?? dest.fail ?? ((e: Error) => dest.stream.destroy(e)))(shrank);
+      // As after a failed write: the destination's 'error' unpipes us first.
+      setImmediate(() => { if (!src.destroyed) normalRead(); });
+      return;
+    }
+  }
   // A frame the kernel did not fill has ended the destination (see Frame).
   const framed = frame ? frame.close(moved) : true;
   switch (outcome.kind) {
@@ -249,4 +259,24 @@ function finish(src: FileSource, dest: Destination, frame: Frame | null, limit: 
       }
     }
   }
+}
+
+/**
+ * sendfile and splice hand the file's page-cache pages to a socket or pipe
+ * by reference: what the peer reads later is what those pages hold then. A
+ * truncation meanwhile zeroes the cut part of a page still queued (and a
+ * file that shrank cannot have meant the bytes past its end), so a file now
+ * shorter than the offset the kernel reached means the peer may read zeros
+ * in place of bytes it was told were the file's. Returns the error to end
+ * the destination with then, or null. One fstat, as at the start. A file
+ * shrunk after this check, while its bytes still wait in a socket buffer,
+ * is not seen: no check can see that (docs/reliability.md).
+ */
+function shrankUnderKernel(src: FileSource, dest: Destination): Error | null {
+  if (dest.kind === 'file' || src.destroyed || dest.stream.destroyed || typeof src.fd !== 'number') return null;
+  // Without `start` the kernel used the fd's own position, which began at 0
+  // or later: bytesRead is then a lower bound of the offset reached.
+  const reached = src.pos ?? (src.start ?? 0) + src.bytesRead;
+  const [err, , , size] = native!.describe(src.fd);
+  return err === 0 && size < reached ? sourceShrankError(size, reached) : null;
 }
