@@ -128,10 +128,14 @@ function judge(stats, t, out) {
     // (the page cache zeroing a page the kernel was still sending, see
     // docs/reliability.md), and the old bytes after them: the whole loss of
     // such a transfer counts here.
-    if (lost > 0 && t.truncated && received.indexOf(0, a.prefix) !== -1) stats.zeroFill += lost;
+    if (lost > 0 && t.truncated && received.indexOf(0, a.prefix) !== -1) { stats.zeroFill += lost; stats.zeroFillClean += lost; }
   } else {
     // A failure may hold any prefix of the right bytes; nothing else.
     lost = a.wrong;
+    // Unless the library saw the file shrink under bytes the kernel had
+    // queued, and failed the transfer for it (ERR_ZEROCOPY_SOURCE_SHRANK):
+    // what the receiver got past the cut is the race's, not a misplaced byte.
+    if (lost > 0 && t.truncated && received.indexOf(0, a.prefix) !== -1) stats.zeroFill += lost;
   }
   const f = (stats.faults[t.fault] ??= { n: 0, fired: 0, ok: 0, lost: 0, errors: {}, peerErrors: {} });
   f.lost += lost;
@@ -180,7 +184,7 @@ async function runPair(pair, count) {
   if (!faults || faults.length === 0) return null;
   const random = lib.rng(SEED * 7919 + pair.name.length * 131 + PHASE.length);
   const stats = { pair: pair.name, mode, phase: PHASE, transfers: 0, kernel: 0, exact: 0, failed: 0, nonNode: 0, hung: 0,
-    lost: 0, zeroFill: 0, misdirected: 0, canary: 0, faults: {}, examples: [], oddErrors: [] };
+    lost: 0, zeroFill: 0, zeroFillClean: 0, misdirected: 0, canary: 0, faults: {}, examples: [], oddErrors: [] };
   gc();
   const before = lib.fdCounts();
   const targets0 = lib.fdTargets();
