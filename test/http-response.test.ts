@@ -222,7 +222,10 @@ describe('HTTP: what happens mid-body', () => {
     if (r.complete) expect(r.body.equals(original.subarray(0, r.body.length))).toBe(true);
     if (fast) {
       expect(r.complete).toBe(false);
-      expect(rec.messages.find((m) => m.path === 'sendfile')?.reason).toBe('file shorter than its frame');
+      // Cut below the bytes already queued (the connection is reset), or
+      // the kernel found the new end inside the frame (the connection is cut).
+      expect(['source shrank below the bytes sent', 'file shorter than its frame'])
+        .toContain(rec.messages.find((m) => m.path === 'sendfile')?.reason);
     }
   });
 

@@ -10,8 +10,9 @@ import { fsError, netError } from '../errors';
 import { NodeWriteStream } from '../original-fs';
 import {
   socketFd, socketQueuedBytes, isTlsSocket, addSocketBytesWritten, touchSocketTimer,
-  syncWriteStreamFd, hasCustomFs, writeIsWrapped, destroyDiscarding,
+  syncWriteStreamFd, hasCustomFs, writeIsWrapped, destroyDiscarding, isTcpSocket,
 } from './node-internals';
+import { os as osErrno } from './errno';
 // A cycle on purpose: http-response.ts builds on the helpers here, and this
 // is where every kind of destination is told apart. Only functions cross it.
 import { isServerResponse, isHttp2Response, describeResponse } from './http-response';
@@ -135,13 +136,29 @@ function describeSocket(sock: net.Socket): DestinationFacts {
   if (socketQueuedBytes(sock) > 0) return waitForQueue(sock, () => socketQueuedBytes(sock), 'socket write queue');
   const facts = describeFd(sock, fd, -1,
     (n) => { addSocketBytesWritten(sock, n); touchSocketTimer(sock); },
-    (errno) => netError(errno, 'write'));
+    socketWriteError(sock));
   if (typeof facts !== 'string' && 'fd' in facts) {
     facts.usable = () => socketUsable(sock);
     facts.onWritable = () => touchSocketTimer(sock);
     facts.discard = (error) => destroyDiscarding(sock, error);
   }
   return facts;
+}
+
+/**
+ * The error Node's own write would have raised, from our sendfile's errno.
+ * One case differs: sendfile loops over the socket's sendmsg, and when a
+ * peer's reset arrives after the first bytes of a call, the call returns
+ * those bytes and the ECONNRESET its later sendmsg took off the socket is
+ * lost (splice_to_socket returns "spliced ?: ret"); the next call sees EPIPE.
+ * Node's single writev per write never loses it. Nothing can have shut a
+ * socket down while our chunk ran (its end() waits for the transfer), so on
+ * TCP that EPIPE is the reset: reported as Node would, `write ECONNRESET`.
+ * (A Unix socket has no reset; its EPIPE is Node's too.)
+ */
+export function socketWriteError(sock: net.Socket): (errno: number) => Error {
+  const tcp = isTcpSocket(sock);
+  return (errno) => netError(tcp && errno === osErrno.EPIPE ? osErrno.ECONNRESET : errno, 'write');
 }
 
 /** May the kernel still write to this socket: open, not ended, nothing queued in Node. */

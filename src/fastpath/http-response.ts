@@ -11,8 +11,7 @@
 import * as http from 'node:http';
 import * as net from 'node:net';
 import type { Writable } from 'node:stream';
-import { netError } from '../errors';
-import { describeFd, notYet, waitForQueue, socketUsable, Destination, DestinationFacts, Frame } from './endpoint';
+import { describeFd, notYet, waitForQueue, socketUsable, socketWriteError, Destination, DestinationFacts, Frame } from './endpoint';
 import {
   socketFd, socketQueuedBytes, isTlsSocket, addSocketBytesWritten, touchSocketTimer, writeIsWrapped,
   responseFacts, socketCurrentResponse, guardDestination, guardResponseWrites, destroyDiscarding,
@@ -90,7 +89,7 @@ export function describeResponse(res: http.ServerResponse & Writable): Destinati
 
   const facts = describeFd(res, fd, -1,
     (n) => { addSocketBytesWritten(sock, n); touchSocketTimer(sock); },
-    (errno) => netError(errno, 'write'));
+    socketWriteError(sock));
   if (typeof facts === 'string' || !('fd' in facts)) return facts;
   const dest: Destination = {
     ...facts,

@@ -224,6 +224,12 @@ export function guardDestination(dest: Writable, t: RunningTransfer): () => void
   return shadow(dest, wrappers);
 }
 
+/** A TCP socket (Node's TCP handle), not a Unix one: only TCP has resets. */
+export function isTcpSocket(sock: net.Socket): boolean {
+  const h = (sock as any)._handle;
+  return typeof h?.reset === 'function';
+}
+
 /**
  * Destroys `sock` with `error` so that its peer does not read what the
  * kernel still queues for it: a TCP socket is reset (Node's own
@@ -232,7 +238,7 @@ export function guardDestination(dest: Writable, t: RunningTransfer): () => void
  */
 export function destroyDiscarding(sock: net.Socket, error: Error): void {
   const s = sock as any;
-  if (!sock.destroyed && !sock.connecting && typeof s._handle?.reset === 'function') s.resetAndClosing = true;
+  if (!sock.destroyed && !sock.connecting && isTcpSocket(sock)) s.resetAndClosing = true;
   sock.destroy(error);
 }
 

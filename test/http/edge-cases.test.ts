@@ -99,9 +99,17 @@ describe('a file truncated while it is sent: never a clean response with a wrong
       expect(res, `${mode}: a response came`).toBeDefined();
       expect(res!.statusLine).toBe('HTTP/1.1 200 OK');
       expect(res!.framing).toBe(chunked ? 'chunked' : 'length');
-      expect(res!.body.length).toBeGreaterThanOrEqual(TRUNCATED_TO);
       expect(res!.body.length).toBeLessThan(VICTIM_SIZE);
-      expect(res!.head, `${mode}: the first 1 MiB is the file's`).toEqual({ length: TRUNCATED_TO, digest: prefix });
+      // zerocopy resets the connection once it sees the file shorter than
+      // the bytes it queued (ERR_ZEROCOPY_SOURCE_SHRANK), and a reset drops
+      // what the client had not read yet: a shorter failed body, still the
+      // file's first bytes.
+      if (mode === 'zerocopy' && !res!.complete && res!.body.length < TRUNCATED_TO) {
+        expect(res!.body.digest, `${mode}: a reset body is a prefix of the file`).toBe(rangeHash(reference, 0, res!.body.length));
+      } else {
+        expect(res!.body.length).toBeGreaterThanOrEqual(TRUNCATED_TO);
+        expect(res!.head, `${mode}: the first 1 MiB is the file's`).toEqual({ length: TRUNCATED_TO, digest: prefix });
+      }
       const exactPrefix = res!.body.digest === rangeHash(reference, 0, res!.body.length);
       if (mode === 'stock' || res!.complete) expect(exactPrefix, `${mode}: ${res!.body.length} bytes (complete: ${res!.complete}), a prefix of the file`).toBe(true);
       if (!chunked) {
