@@ -112,10 +112,12 @@ describe('differences found by the differential tests (each fails while the diff
   // libuv's read of the same socket found a plain end of file. An end of
   // file read while a chunk is in flight now waits for that chunk
   // (holdEofWhileWriting in node-internals.ts): 30 tries (15 at light
-  // volume) must show no 'end'. One rarer difference is left (README,
-  // "Limits"): about 1 reset in 250, 'error(EPIPE write)' instead of
-  // ECONNRESET; the strict comparison, 100 tries, runs with
-  // ZEROCOPY_KNOWN_DIFFERENCES=1.
+  // volume) must show no 'end'. A rarer face (README, "Limits"): about 1
+  // reset in 250 in CI loops gave 'error(EPIPE write)', a sendfile that had
+  // moved bytes having dropped the ECONNRESET; on TCP that EPIPE is now
+  // reported as ECONNRESET (socketWriteError in endpoint.ts), but it has not
+  // been reproduced since, so the default run still accepts it; the strict
+  // comparison, 100 tries, runs with ZEROCOPY_KNOWN_DIFFERENCES=1.
   const strict = process.env.ZEROCOPY_KNOWN_DIFFERENCES === '1';
   it(`a TCP peer reset gives one of the outcomes Node gives${strict ? '' : ' (or write EPIPE), never a clean end'}`, async () => {
     const NODE = new Set(['pipe,error(ECONNRESET write),unpipe,close', 'pipe,error(ECONNRESET read),unpipe,close']);
