@@ -10,7 +10,7 @@
 // (docs/reliability.md, "Fault soak").
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as fs from 'node:fs';
-import * as http from 'node:http';
+import { createServer as httpCreateServer } from 'node:http';
 import * as net from 'node:net';
 import { createReadStream, pipeline, transferStats } from '../dist/index.js';
 import { native } from '../dist/native.js';
@@ -61,28 +61,42 @@ async function waitingOnFullSocket(rs: fs.ReadStream): Promise<number> {
   return rs.bytesRead;
 }
 
+interface Served { reached: number; result: Promise<NodeJS.ErrnoException | null>; client: ReturnType<typeof lazyClient>; close(): void }
+
+/**
+ * One transfer of `file` to a lazy client, through a TCP server (or, with
+ * `http`, an HTTP response with its Content-Length); resolves once the kernel
+ * has queued all it can (`reached`), the client not yet reading.
+ */
+async function serveToLazyClient(file: string, http = false): Promise<Served> {
+  const original = fs.readFileSync(file);
+  let result!: Promise<NodeJS.ErrnoException | null>;
+  let queued!: Promise<number>;
+  const serve = (rs: fs.ReadStream, dst: NodeJS.WritableStream): void => {
+    result = new Promise((resolve) => pipeline(rs, dst, (err) => resolve(err ?? null)));
+    queued = waitingOnFullSocket(rs);
+  };
+  const server: net.Server = http
+    ? httpCreateServer((req, res) => { res.setHeader('Content-Length', original.length); serve(createReadStream(file), res); })
+    : net.createServer((s) => serve(createReadStream(file), s));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const client = lazyClient((server.address() as net.AddressInfo).port, http ? 'GET / HTTP/1.1\r\nHost: x\r\n\r\n' : null, original);
+  await until(() => queued !== undefined);
+  const reached = await queued;
+  return { reached, result, client, close: () => { (server as { closeAllConnections?: () => void }).closeAllConnections?.(); server.close(); } };
+}
+
 describe.skipIf(!fast)('a source file that shrinks under the kernel', () => {
   it('file → TCP: cut below the bytes queued: pipeline fails with ERR_ZEROCOPY_SOURCE_SHRANK, the peer gets a reset', async () => {
     const file = makeFile(dir, 'tcp.bin', SIZE, 11);
-    const original = fs.readFileSync(file);
     const rec = recordTransfers();
-    let result!: Promise<NodeJS.ErrnoException | null>;
-    let queued!: Promise<number>;
-    const server = net.createServer((s) => {
-      const rs = createReadStream(file);
-      result = new Promise((resolve) => pipeline(rs, s, (err) => resolve(err ?? null)));
-      queued = waitingOnFullSocket(rs);
-    });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    const client = lazyClient((server.address() as net.AddressInfo).port, null, original);
-    await until(() => queued !== undefined);
-    const reached = await queued;
+    const { reached, result, client, close } = await serveToLazyClient(file);
     const cut = Math.floor(reached / 3);
     fs.truncateSync(file, cut);
     client.go();
     const [err, got] = await Promise.all([result, client.done]);
     rec.stop();
-    server.close();
+    close();
     expect(err?.code).toBe('ERR_ZEROCOPY_SOURCE_SHRANK');
     // Never a clean end: the peer knows the stream is not the file.
     expect(got.ended).toBe('error');
@@ -93,27 +107,13 @@ describe.skipIf(!fast)('a source file that shrinks under the kernel', () => {
 
   it('HTTP, Content-Length: cut below the bytes queued: the response never completes', async () => {
     const file = makeFile(dir, 'http.bin', SIZE, 12);
-    const original = fs.readFileSync(file);
     const rec = recordTransfers();
-    let queued!: Promise<number>;
-    let served!: Promise<NodeJS.ErrnoException | null>;
-    const server = http.createServer((req, res) => {
-      res.setHeader('Content-Length', SIZE);
-      const rs = createReadStream(file);
-      served = new Promise((resolve) => pipeline(rs, res, (err) => resolve(err ?? null)));
-      queued = waitingOnFullSocket(rs);
-    });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    const client = lazyClient((server.address() as net.AddressInfo).port,
-      'GET / HTTP/1.1\r\nHost: x\r\n\r\n', original);
-    await until(() => queued !== undefined);
-    const reached = await queued;
+    const { reached, result, client, close } = await serveToLazyClient(file, true);
     fs.truncateSync(file, Math.floor(reached / 2));
     client.go();
-    const [err, got] = await Promise.all([served, client.done]);
+    const [err, got] = await Promise.all([result, client.done]);
     rec.stop();
-    server.closeAllConnections();
-    server.close();
+    close();
     expect(err).not.toBeNull();  // the response closed before its end, as after any failed write
     expect(got.ended).toBe('error');
     expect(got.bytes).toBeLessThan(SIZE);
@@ -123,22 +123,12 @@ describe.skipIf(!fast)('a source file that shrinks under the kernel', () => {
 
   it('cut past the bytes queued: the kernel reaches the new end, and the stream ends there cleanly, byte-exact', async () => {
     const file = makeFile(dir, 'later.bin', SIZE, 13);
-    const original = fs.readFileSync(file);
-    let result!: Promise<NodeJS.ErrnoException | null>;
-    let queued!: Promise<number>;
-    const server = net.createServer((s) => {
-      const rs = createReadStream(file);
-      result = new Promise((resolve) => pipeline(rs, s, (err) => resolve(err ?? null)));
-      queued = waitingOnFullSocket(rs);
-    });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    const client = lazyClient((server.address() as net.AddressInfo).port, null, original);
-    await until(() => queued !== undefined);
-    const cut = (await queued) + 3 * MiB + 5;
+    const { reached, result, client, close } = await serveToLazyClient(file);
+    const cut = reached + 3 * MiB + 5;
     fs.truncateSync(file, cut);
     client.go();
     const [err, got] = await Promise.all([result, client.done]);
-    server.close();
+    close();
     expect(err).toBeNull();
     expect(got).toEqual({ bytes: cut, prefix: cut, ended: 'end', code: undefined });
   });
