@@ -76,14 +76,14 @@ async function serveToLazyClient(file: string, http = false): Promise<Served> {
     result = new Promise((resolve) => pipeline(rs, dst, (err) => resolve(err ?? null)));
     queued = waitingOnFullSocket(rs);
   };
-  const server: net.Server = http
+  const server: net.Server & { closeAllConnections?(): void } = http
     ? httpCreateServer((req, res) => { res.setHeader('Content-Length', original.length); serve(createReadStream(file), res); })
     : net.createServer((s) => serve(createReadStream(file), s));
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const client = lazyClient((server.address() as net.AddressInfo).port, http ? 'GET / HTTP/1.1\r\nHost: x\r\n\r\n' : null, original);
   await until(() => queued !== undefined);
   const reached = await queued;
-  return { reached, result, client, close: () => { (server as { closeAllConnections?: () => void }).closeAllConnections?.(); server.close(); } };
+  return { reached, result, client, close: () => { server.closeAllConnections?.(); server.close(); } };
 }
 
 describe.skipIf(!fast)('a source file that shrinks under the kernel', () => {

@@ -152,11 +152,9 @@ function main() {
     : f === 'emfile' && /^(EMFILE|ENFILE)\//.test(e) ? 'out of fds' : e);
   // The library's own answer to the truncation race (src/fastpath/pipe-from-file.ts,
   // shrankUnderKernel): Node's path has no such error, by design. Listed apart.
-  // An HTTP response's socket is reset then, and pipeline() may see the
-  // response close before its end (or, as Node's path, end it on the source's
-  // end of file).
-  const deliberate = (e, f, pair) => f === 'truncate' && (e === 'ERR_ZEROCOPY_SOURCE_SHRANK' ||
-    (pair === 'file → HTTP response' && e === 'ERR_STREAM_PREMATURE_CLOSE'));
+  // A destination that reports no error of its own (an HTTP response, whose
+  // socket is reset then) makes pipeline() see it close before its end.
+  const deliberate = (e, f) => f === 'truncate' && (e === 'ERR_ZEROCOPY_SOURCE_SHRANK' || e === 'ERR_STREAM_PREMATURE_CLOSE');
   for (const row of rows.values()) {
     row.newErrors = [];
     row.otherFace = [];
@@ -167,7 +165,7 @@ function main() {
       const seen = Object.keys(base?.faults[f]?.errors ?? {});
       for (const e of Object.keys(v.errors)) {
         if (seen.includes(e)) continue;
-        if (deliberate(e, f, row.pair)) { row.deliberate.push(`${f}: ${e} ×${v.errors[e]}`); continue; }
+        if (deliberate(e, f)) { row.deliberate.push(`${f}: ${e} ×${v.errors[e]}`); continue; }
         if (klass(e, f) === 'out of fds' || seen.some((b) => klass(b, f) === klass(e, f))) row.otherFace.push(`${f}: ${e} ×${v.errors[e]}`);
         else row.newErrors.push(`${f}: ${e} ×${v.errors[e]}`);
       }
