@@ -1,12 +1,11 @@
-export { ReadStream, createReadStream } from './read-stream';
-export { WriteStream, createWriteStream } from './write-stream';
+// The public API: what README documents, nothing more.
+export { ReadStream, createReadStream } from './streams/read-stream';
+export { WriteStream, createWriteStream } from './streams/write-stream';
 export { pipeline } from './pipeline';
 export { transferChannel } from './diagnostics';
 export type { TransferMessage, TransferPath } from './diagnostics';
-export { MIN_FAST_PATH_BYTES } from './threshold';
-export { configure, settings } from './config';
+export { MIN_FAST_PATH_BYTES, configure, settings } from './config';
 export type { Settings } from './config';
-export { native as _native } from './native';
-export { pipeStats, drainPipePool } from './fastpath/pipe-pool';
-export { transferStats } from './fastpath/lifecycle';
-export type { TransferStats } from './fastpath/lifecycle';
+export { pipeStats, drainPipePool } from './engine/pipe-pool';
+export { transferStats } from './engine/lifecycle';
+export type { TransferStats } from './engine/lifecycle';

@@ -4,9 +4,9 @@
 // offers socket/pipe → fd flows set up by net.Socket#pipe() to the fast path.
 import * as mod from 'node:module';
 import type { Readable, Writable } from 'node:stream';
-import { ReadStream, createReadStream } from './read-stream';
-import { WriteStream, createWriteStream } from './write-stream';
-import { adoptAfterPipe } from './fastpath/pipe-from-stream';
+import { ReadStream, createReadStream } from './streams/read-stream';
+import { WriteStream, createWriteStream } from './streams/write-stream';
+import { adoptAfterPipe } from './paths/from-socket';
 import { debug } from './diagnostics';
 // The real module objects, not the namespace copies `import * as` would give.
 import fs = require('node:fs');

@@ -8,7 +8,9 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import { once } from 'node:events';
 import { Readable } from 'node:stream';
-import * as internals from '../dist/fastpath/node-internals.js';
+import { nodeInternals, nodeWrites } from '../dist/internal.js';
+
+const internals = { ...nodeInternals, ...nodeWrites };
 import { tmpDir } from './helpers/files';
 
 let dir: string;

@@ -22,7 +22,7 @@ const { monitorEventLoopDelay } = require('node:perf_hooks');
 // offer re-piped socket sources to the fast path.
 require('../../dist/register.js');
 const zc = require('../../dist/index.js');
-const { transferOf } = require('../../dist/fastpath/lifecycle.js');
+const { transferOf, native } = require('../../dist/internal.js');
 const lib = require('./lib.js');
 const { PAIRS } = require('./pairs/index.js');
 
@@ -250,13 +250,13 @@ function exhaustPipeBudget() {
   const held = [];
   const max = Number(fs.readFileSync('/proc/sys/fs/pipe-max-size', 'utf8'));
   for (let i = 0; i < 4096; i++) {
-    const [err, r, w, cap] = zc._native.makePipe(max);
+    const [err, r, w, cap] = native.makePipe(max);
     if (err !== 0) break;
     held.push(r, w);
     // Past the soft limit a new pipe gets two pages (one on older kernels)
     // instead of sixteen, and F_SETPIPE_SZ fails.
     if (cap < 65536) {
-      const [e2, r2, w2, cap2] = zc._native.makePipe(65536 * 4);
+      const [e2, r2, w2, cap2] = native.makePipe(65536 * 4);
       if (e2 === 0) { held.push(r2, w2); if (cap2 < 65536) return { held: held.length, exhausted: true, capacity: cap2 }; }
     }
   }

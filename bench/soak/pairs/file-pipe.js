@@ -3,12 +3,13 @@
 // child's stdio); the read end collects in JavaScript.
 'use strict';
 const net = require('node:net');
+const { native } = require('../../../dist/internal.js');
 const lib = require('../lib.js');
 const { fileSourceFault, streamFault, pipelineDone } = require('./common.js');
 
 /** [reader, writer] sockets over a fresh pipe, or an error Node-style. */
-function socketPipe(zc) {
-  const [err, r, w] = zc._native.makePipe(0);
+function socketPipe() {
+  const [err, r, w] = native.makePipe(0);
   if (err !== 0) return [null, null, lib.errnoError(err, 'pipe')];
   return [new net.Socket({ fd: r, readable: true, writable: false }), new net.Socket({ fd: w, readable: false, writable: true }), null];
 }
@@ -22,7 +23,7 @@ module.exports = {
   async setup() { return {}; },
   async transfer(state, t) {
     const { zc } = t;
-    const [reader, writer, perr] = socketPipe(zc);
+    const [reader, writer, perr] = socketPipe();
     if (perr) return { error: perr, peerError: null, aborted: false, received: Buffer.alloc(0), canary: 0 };
     const rs = zc.createReadStream(t.srcPath);
     t.track(rs, writer, reader);

@@ -3,8 +3,8 @@
 // 'close' waits until the native side has let go, so no byte lands after 'close'.
 import type * as fs from 'node:fs';
 import { NodeWriteStream, kOriginal } from './original-fs';
-import { destroyAfterTransfer, transferOf } from './fastpath/lifecycle';
-import { adoptAfterPipe } from './fastpath/pipe-from-stream';
+import { destroyAfterTransfer, transferOf } from '../engine/lifecycle';
+import { adoptAfterPipe } from '../paths/from-socket';
 import type { Readable } from 'node:stream';
 
 type WriteStreamOptions = Parameters<typeof import('node:fs').createWriteStream>[1];

@@ -11,11 +11,15 @@
 import * as http from 'node:http';
 import * as net from 'node:net';
 import type { Writable } from 'node:stream';
-import { describeFd, notYet, waitForQueue, socketUsable, socketWriteError, Destination, DestinationFacts, Frame } from './endpoint';
+import type { NativeBinding } from '../native';
+import { guardDestination, guardResponseWrites } from '../engine/guards';
+import { waitForQueue } from '../paths/wait';
+import { type Destination, type DestinationFacts, type Frame, declined, notYet, ready } from './destination';
+import { describeFd, socketUsable, socketWriteError } from './fd-destination';
 import {
-  socketFd, socketQueuedBytes, isTlsSocket, addSocketBytesWritten, touchSocketTimer, writeIsWrapped,
-  responseFacts, socketCurrentResponse, guardDestination, guardResponseWrites, destroyDiscarding,
+  socketFd, socketQueuedBytes, isTlsSocket, writeIsWrapped, responseFacts, socketCurrentResponse,
 } from './node-internals';
+import { addSocketBytesWritten, touchSocketTimer, destroyDiscarding } from './node-writes';
 
 export function isServerResponse(dest: Writable): dest is http.ServerResponse & Writable {
   return dest instanceof http.ServerResponse;
@@ -57,20 +61,20 @@ function passing(reason: string): DestinationFacts {
   return notYet(reason, (retry) => setImmediate(retry), true);
 }
 
-export function describeResponse(res: http.ServerResponse & Writable): DestinationFacts {
+export function describeResponse(binding: NativeBinding, res: http.ServerResponse & Writable): DestinationFacts {
   let r = responseFacts(res);
-  if (!r) return 'unknown response state';
-  if (!r.hasBody) return 'response has no body (HEAD, 204, 304)';
-  if (bodyWritesReplaced(res)) return 'response write()/end() replaced';
-  if (res.getHeader('content-encoding') !== undefined) return 'Content-Encoding set';
-  if (r.trailers || res.hasHeader('trailer')) return 'response has trailers';
-  if (r.strictContentLength) return 'strictContentLength';
+  if (!r) return declined('unknown response state');
+  if (!r.hasBody) return declined('response has no body (HEAD, 204, 304)');
+  if (bodyWritesReplaced(res)) return declined('response write()/end() replaced');
+  if (res.getHeader('content-encoding') !== undefined) return declined('Content-Encoding set');
+  if (r.trailers || res.hasHeader('trailer')) return declined('response has trailers');
+  if (r.strictContentLength) return declined('strictContentLength');
   const sock = res.socket;
   // A pipelined response gets its socket once those before it have finished.
   if (sock == null) return passing('queued behind an earlier response');
-  if (!(sock instanceof net.Socket)) return 'response socket is not a net.Socket';
-  if (isTlsSocket(sock)) return 'TLS socket';
-  if (writeIsWrapped(sock, net.Socket.prototype)) return 'socket write() replaced';
+  if (!(sock instanceof net.Socket)) return declined('response socket is not a net.Socket');
+  if (isTlsSocket(sock)) return declined('TLS socket');
+  if (writeIsWrapped(sock, net.Socket.prototype)) return declined('socket write() replaced');
   if (socketCurrentResponse(sock) !== res) return passing('queued behind an earlier response');
   if (r.queued > 0 || sock.writableCorked) return passing('response writes held back');
   if (!r.headerSent) {
@@ -79,20 +83,20 @@ export function describeResponse(res: http.ServerResponse & Writable): Destinati
     // the same bytes, through Node's own path (framing is decided there).
     res.flushHeaders();
     r = responseFacts(res);
-    if (!r || !r.headerSent) return 'headers could not be sent';
+    if (!r || !r.headerSent) return declined('headers could not be sent');
   }
   const fd = socketFd(sock);
-  if (fd < 0) return 'socket has no fd';
+  if (fd < 0) return declined('socket has no fd');
   // Headers and earlier body bytes first, all of them out of userspace
   // (oven-sh/bun#7954 sent bodies ahead of headers by not waiting for this).
   if (socketQueuedBytes(sock) > 0) return waitForQueue(res, () => socketQueuedBytes(sock), 'socket write queue');
 
-  const facts = describeFd(res, fd, -1,
+  const facts = describeFd(binding, res, fd, -1,
     (n) => { addSocketBytesWritten(sock, n); touchSocketTimer(sock); },
     socketWriteError(sock));
-  if (typeof facts === 'string' || !('fd' in facts)) return facts;
+  if (facts.kind !== 'ready') return facts;
   const dest: Destination = {
-    ...facts,
+    ...facts.dest,
     onWritable: () => touchSocketTimer(sock),
     usable: () => !res.destroyed && !res.writableEnded && socketCurrentResponse(sock) === res &&
       res.writableLength === 0 && socketUsable(sock),
@@ -112,7 +116,7 @@ export function describeResponse(res: http.ServerResponse & Writable): Destinati
     },
   };
   if (r.chunked) dest.openFrame = (bytes) => chunkFrame(sock, bytes);
-  return dest;
+  return ready(dest);
 }
 
 /**

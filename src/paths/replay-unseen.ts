@@ -10,7 +10,7 @@
 // 'data' listener except the pipe that the kernel already served.
 import * as fs from 'node:fs';
 import type { Readable } from 'node:stream';
-import type { FileSource } from './pipe-from-file';
+import type { FileSource } from '../facts/source';
 
 type Listener = (chunk: unknown) => void;
 

@@ -6,29 +6,20 @@
 // source has nothing, or the destination is full), and the transfer waits for
 // exactly that in the event loop — it never spins, never parks a pool thread.
 // Socket/pipe splices never touch a disk and run on the loop; a splice into a
-// file runs on the threadpool.
-import { native, Op, UV_READABLE, UV_WRITABLE, FdWatcher } from '../native';
-import { os } from './errno';
-import { acquirePipe, releasePipe, Pipe } from './pipe-pool';
-import { errnoName, Side } from './transfer';
+// file runs on the threadpool. What an errno means is decided in
+// errno-policy.ts; the binding comes from the caller (the seam for tests).
+import { Op, UV_READABLE, UV_WRITABLE, type FdWatcher, type NativeBinding } from '../native';
+import { judge, opAvailable, sideOf, os } from './errno-policy';
+import { acquirePipe, releasePipe, type Pipe } from './pipe-pool';
 import { TransferLifecycle, dupAll } from './lifecycle';
-import { copyOnPool, PoolJob } from './pool-gate';
+import type { Outcome, Side } from './outcome';
+import { copyOnPool, type PoolJob } from './pool-gate';
 
 /** Bytes per direct splice (source is a pipe) and per turn before yielding to the loop. */
 const DIRECT_CHUNK = 1024 * 1024;
 const TURN_BYTES = 16 * 1024 * 1024;
 
-const DECLINE = new Set([os.EINVAL, os.ENOSYS, os.EOPNOTSUPP, os.EPERM, os.EBADF, os.ESPIPE]);
-const DESTINATION_ERRNO = new Set([os.EPIPE, os.ECONNRESET, os.ENOTCONN, os.ENOSPC, os.EDQUOT,
-  os.EFBIG, os.ECONNABORTED, os.EROFS]);
-
-export type StreamOutcome =
-  | { kind: 'eof'; bytes: number }
-  | { kind: 'stopped'; bytes: number }
-  | { kind: 'declined'; reason: string; leftover: Buffer | null }
-  | { kind: 'failed'; bytes: number; errno: number; side: Side };
-
-export interface StreamPlan {
+export interface SocketPlan {
   inFd: number;
   outFd: number;
   /** The source is a pipe: no intermediate pipe needed. */
@@ -43,10 +34,10 @@ export interface StreamPlan {
   shouldContinue(): boolean;
   /** Is the destination still there to take what the pipe holds? */
   destinationAlive(): boolean;
-  onEnd(outcome: StreamOutcome): void;
+  onEnd(outcome: Outcome): void;
 }
 
-export class StreamTransfer extends TransferLifecycle<StreamOutcome> {
+export class SocketTransfer extends TransferLifecycle {
   private pipe: Pipe | null = null;
   private inPipe = 0;
   private delivered = 0;
@@ -61,26 +52,26 @@ export class StreamTransfer extends TransferLifecycle<StreamOutcome> {
   /** The last read took less than asked: the source is empty, wait rather than probe. */
   private sourceDrained = false;
 
-  private constructor(private readonly plan: StreamPlan, private readonly inFd: number,
+  private constructor(binding: NativeBinding, private readonly plan: SocketPlan, private readonly inFd: number,
     private readonly outFd: number, streams: object[]) {
-    super(streams, [inFd, outFd], (outcome) => plan.onEnd(outcome));
+    super(binding, streams, [inFd, outFd], (outcome) => plan.onEnd(outcome));
     this.outOffset = plan.outOffset;
   }
 
   /** Null, having touched nothing, when fds or a pipe cannot be had: run the normal path. */
-  static start(plan: StreamPlan, streams: object[]): StreamTransfer | null {
-    if (!native) return null;
+  static start(binding: NativeBinding, plan: SocketPlan, streams: object[]): SocketTransfer | null {
+    if (!opAvailable('splice')) return null;
     let pipe: Pipe | null = null;
     if (!plan.direct) {
-      pipe = acquirePipe();
+      pipe = acquirePipe(binding);
       if (!pipe) return null;
     }
-    const fds = dupAll([plan.inFd, plan.outFd]);
+    const fds = dupAll(binding, [plan.inFd, plan.outFd]);
     if (!fds) {
       if (pipe) releasePipe(pipe, false);
       return null;
     }
-    const t = new StreamTransfer(plan, fds[0], fds[1], streams);
+    const t = new SocketTransfer(binding, plan, fds[0], fds[1], streams);
     t.pipe = pipe;
     t.pump();
     return t;
@@ -96,7 +87,7 @@ export class StreamTransfer extends TransferLifecycle<StreamOutcome> {
     if (this.job && this.aborted && !this.plan.destinationAlive() && this.job.cancel()) {
       this.job = null;
       this.busy = false;
-      this.finish({ kind: 'stopped', bytes: this.delivered });
+      this.stop();
       return;
     }
     if (this.waiting === null || this.ended) return;
@@ -105,7 +96,7 @@ export class StreamTransfer extends TransferLifecycle<StreamOutcome> {
     if (this.waiting === 'out' && this.inPipe > 0 && !this.aborted && this.plan.destinationAlive()) return;
     if (!this.aborted && this.plan.shouldContinue()) return;
     this.waiting = null;
-    this.finish({ kind: 'stopped', bytes: this.delivered });
+    this.stop();
   }
 
   private pump(): void {
@@ -128,7 +119,7 @@ export class StreamTransfer extends TransferLifecycle<StreamOutcome> {
   // Intermediate pipe is empty: take what the socket has.
   private fillStep(): void {
     if (this.aborted || !this.plan.shouldContinue()) {
-      this.finish({ kind: 'stopped', bytes: this.delivered });
+      this.stop();
       return;
     }
     if (this.sourceDrained) {
@@ -138,20 +129,17 @@ export class StreamTransfer extends TransferLifecycle<StreamOutcome> {
       this.wait('in');
       return;
     }
-    const n = native!.spliceSync(this.inFd, this.pipe!.writeFd, this.pipe!.capacity);
+    const n = this.binding.spliceSync(this.inFd, this.pipe!.writeFd, this.pipe!.capacity);
     if (n > 0) {
       this.sourceDrained = n < this.pipe!.capacity;
       this.inPipe += n;
       this.received += n;
       this.plan.onReceived(n);
     } else if (n === 0) {
-      this.finish({ kind: 'eof', bytes: this.delivered });
-    } else if (-n === os.EAGAIN) {
-      this.wait('in');
-    } else if (this.received === 0 && DECLINE.has(-n)) {
-      this.finish({ kind: 'declined', reason: `splice ${errnoName(-n)}`, leftover: null });
+      this.endOfInput();
     } else {
-      this.finish({ kind: 'failed', bytes: this.delivered, errno: -n, side: 'source' });
+      // Filling the pipe only reads: an error is the source's.
+      this.afterError(-n, this.received, 'in', 'source');
     }
   }
 
@@ -161,9 +149,8 @@ export class StreamTransfer extends TransferLifecycle<StreamOutcome> {
       this.copyOnPool(this.pipe!.readFd, this.inPipe);
       return;
     }
-    const n = native!.spliceSync(this.pipe!.readFd, this.outFd, this.inPipe);
+    const n = this.binding.spliceSync(this.pipe!.readFd, this.outFd, this.inPipe);
     if (n > 0) this.deliveredBytes(n);
-    else if (-n === os.EAGAIN) this.wait('out');
     else if (n < 0) this.destinationError(-n);
   }
 
@@ -171,7 +158,7 @@ export class StreamTransfer extends TransferLifecycle<StreamOutcome> {
   // source tells which side to wait for.
   private directStep(): void {
     if (this.aborted || !this.plan.shouldContinue()) {
-      this.finish({ kind: 'stopped', bytes: this.delivered });
+      this.stop();
       return;
     }
     if (this.plan.outIsFile) {
@@ -183,28 +170,24 @@ export class StreamTransfer extends TransferLifecycle<StreamOutcome> {
       this.wait('in');
       return;
     }
-    const n = native!.spliceSync(this.inFd, this.outFd, DIRECT_CHUNK);
+    const n = this.binding.spliceSync(this.inFd, this.outFd, DIRECT_CHUNK);
     if (n > 0) {
       this.sourceDrained = n < DIRECT_CHUNK;
       this.received += n;
       this.plan.onReceived(n);
       this.deliveredBytes(n);
     } else if (n === 0) {
-      this.finish({ kind: 'eof', bytes: this.delivered });
-    } else if (-n === os.EAGAIN) {
-      this.wait(native!.bytesReadable(this.inFd) > 0 ? 'out' : 'in');
-    } else if (this.received === 0 && DECLINE.has(-n)) {
-      this.finish({ kind: 'declined', reason: `splice ${errnoName(-n)}`, leftover: null });
+      this.endOfInput();
     } else {
-      const side: Side = DESTINATION_ERRNO.has(-n) ? 'destination' : 'source';
-      this.finish({ kind: 'failed', bytes: this.delivered, errno: -n, side });
+      // EAGAIN: FIONREAD on the source tells which side to wait for.
+      this.afterError(-n, this.received, this.binding.bytesReadable(this.inFd) > 0 ? 'out' : 'in', sideOf(-n));
     }
   }
 
   // Pipe → file may wait on the disk: one bounded job on the threadpool.
   private copyOnPool(fromFd: number, len: number): void {
     this.busy = true;
-    this.job = copyOnPool(Op.splice, fromFd, this.outFd, -1, this.outOffset, len, (errno, n) => {
+    this.job = copyOnPool(this.binding, Op.splice, fromFd, this.outFd, -1, this.outOffset, len, (errno, n) => {
       this.job = null;
       this.busy = false;
       if (n > 0) {
@@ -212,13 +195,13 @@ export class StreamTransfer extends TransferLifecycle<StreamOutcome> {
         this.deliveredBytes(n);
       }
       if (errno === 0 && this.plan.direct && n < len) {
-        this.finish({ kind: 'eof', bytes: this.delivered });  // splice returned 0: writer closed
+        this.endOfInput();  // splice returned 0: writer closed
       } else if (errno === os.EAGAIN) {
         this.wait('in');  // a file never says EAGAIN: the source pipe is empty
       } else if (errno !== 0) {
         this.destinationError(errno);
       } else if (this.aborted && !this.plan.destinationAlive()) {
-        this.finish({ kind: 'stopped', bytes: this.delivered });
+        this.stop();
       } else {
         this.pump();
       }
@@ -232,15 +215,31 @@ export class StreamTransfer extends TransferLifecycle<StreamOutcome> {
     this.plan.onDelivered(n);
   }
 
+  // Draining the pipe (or a direct splice) into the destination failed.
   private destinationError(errno: number): void {
-    if (this.delivered === 0 && DECLINE.has(errno)) {
-      // Nothing reached the destination: give what the pipe holds back to the
-      // source, and let the normal path carry on from there.
-      this.finish({ kind: 'declined', reason: `splice ${errnoName(errno)}`, leftover: this.takeBack() });
-      return;
-    }
-    const side: Side = this.plan.direct && !DESTINATION_ERRNO.has(errno) ? 'source' : 'destination';
-    this.finish({ kind: 'failed', bytes: this.delivered, errno, side });
+    this.afterError(errno, this.delivered, 'out', this.plan.direct ? sideOf(errno) : 'destination');
+  }
+
+  /**
+   * One splice failed. `moved`: what counts as moved for the policy (taken
+   * from the source when filling, delivered when draining); `waitFor`: the
+   * side an EAGAIN means; `side`: whose error anything else is.
+   */
+  private afterError(errno: number, moved: number, waitFor: 'in' | 'out', side: Side): void {
+    const verdict = judge('splice', errno, moved);
+    if (verdict.kind === 'wait') this.wait(waitFor);
+    // Nothing reached the destination: what the pipe holds goes back to the
+    // source, and the normal path carries on from there.
+    else if (verdict.kind === 'fallback') this.finish({ kind: 'declined', reason: verdict.reason, leftover: this.takeBack() });
+    else this.finish({ kind: 'failed', op: 'splice', bytes: this.delivered, errno, side });
+  }
+
+  private stop(): void {
+    this.finish({ kind: 'stopped', op: 'splice', bytes: this.delivered, lastChunk: 0 });
+  }
+
+  private endOfInput(): void {
+    this.finish({ kind: 'ended', op: 'splice', bytes: this.delivered, eof: true, lastChunk: 0 });
   }
 
   private takeBack(): Buffer | null {
@@ -248,7 +247,7 @@ export class StreamTransfer extends TransferLifecycle<StreamOutcome> {
     const buf = Buffer.allocUnsafe(this.inPipe);
     let got = 0;
     while (got < buf.length) {
-      const n = native!.readInto(this.pipe.readFd, buf.subarray(got));
+      const n = this.binding.readInto(this.pipe.readFd, buf.subarray(got));
       if (n <= 0) break;
       got += n;
     }
@@ -263,15 +262,15 @@ export class StreamTransfer extends TransferLifecycle<StreamOutcome> {
   // destination is one-shot: a writable socket stays writable.
   private wait(side: 'in' | 'out'): void {
     if (side === 'in' && (this.aborted || !this.plan.shouldContinue())) {
-      this.finish({ kind: 'stopped', bytes: this.delivered });
+      this.stop();
       return;
     }
     let watcher: FdWatcher;
     try {
-      if (side === 'in') watcher = this.watcherIn ??= new native!.FdWatcher(this.inFd);
-      else watcher = this.watcherOut ??= new native!.FdWatcher(this.outFd);
+      if (side === 'in') watcher = this.watcherIn ??= new this.binding.FdWatcher(this.inFd);
+      else watcher = this.watcherOut ??= new this.binding.FdWatcher(this.outFd);
     } catch {
-      this.finish({ kind: 'failed', bytes: this.delivered, errno: os.EBADF, side: side === 'in' ? 'source' : 'destination' });
+      this.finish({ kind: 'failed', op: 'splice', bytes: this.delivered, errno: os.EBADF, side: side === 'in' ? 'source' : 'destination' });
       return;
     }
     if (side === 'out') this.watcherIn?.stop();
@@ -286,13 +285,13 @@ export class StreamTransfer extends TransferLifecycle<StreamOutcome> {
       this.pump();
     });
     if (rc < 0) {
-      this.finish({ kind: 'failed', bytes: this.delivered, errno: -rc, side: side === 'in' ? 'source' : 'destination' });
+      this.finish({ kind: 'failed', op: 'splice', bytes: this.delivered, errno: -rc, side: side === 'in' ? 'source' : 'destination' });
       return;
     }
     this.waiting = side;
   }
 
-  protected release(outcome: StreamOutcome): void {
+  protected release(outcome: Outcome): void {
     this.waiting = null;
     this.watcherIn?.close();
     this.watcherOut?.close();

@@ -4,20 +4,24 @@
 // already holds reach the destination first, then splice — or leave it alone.
 import * as net from 'node:net';
 import type { Readable, Writable } from 'node:stream';
-import { native, FileType } from '../native';
-import { debug, publish } from '../diagnostics';
+import { debug } from '../diagnostics';
 import { netError } from '../errors';
-import { describeDestination, isNotYet, onceAny, Destination } from './endpoint';
-import { flowBusy, globalDecline, pipedTo, sourceWatched } from './eligible';
+import { type NativeBinding, native } from '../native';
+import type { Outcome } from '../engine/outcome';
+import { guardDestination, guardSource } from '../engine/guards';
+import type { RunningTransfer } from '../engine/lifecycle';
+import { SocketTransfer } from '../engine/socket-transfer';
+import type { Destination } from '../facts/destination';
+import { describeDestination } from '../facts/describe-destination';
+import { isServerResponse } from '../facts/http-response';
+import { readableState } from '../facts/node-internals';
 import {
-  addSocketBytesRead, endSocketReadable, isTlsSocket, readableState, resumeSocketReading,
-  socketFd, socketHasUserBuffer, stopSocketReading, touchSocketTimer, guardSource, guardDestination, markDataEmitted,
-} from './node-internals';
-import { StreamTransfer, StreamOutcome } from './splice-transfer';
-import { isServerResponse } from './http-response';
-import type { RunningTransfer } from './lifecycle';
+  addSocketBytesRead, endSocketReadable, markDataEmitted, resumeSocketReading, stopSocketReading, touchSocketTimer,
+} from '../facts/node-writes';
+import { describeSocketSource, fastPath, flowBusy, pipedTo, socketSourceDecline, sourceWatched } from '../facts/source';
+import { decline, finish as finishFlow } from './finish';
+import { MAX_WAITS, afterDrain } from './wait';
 
-const MAX_WAITS = 64;
 const scheduled = new WeakSet<object>();
 // The transfer reading from a socket, from start() until it has let go (not
 // transferOf(): a proxy's socket is also the destination of the other way).
@@ -29,6 +33,7 @@ const readingFrom = new WeakMap<object, RunningTransfer>();
  * source is not a socket; decides on the next tick.
  */
 export function adoptAfterPipe(src: Readable, dest: Writable): void {
+  // No addon: nothing to offer, and nothing to say (cheap for every pipe()).
   if (!native || !(src instanceof net.Socket) || scheduled.has(src)) return;
   scheduled.add(src);
   process.nextTick(() => {
@@ -40,10 +45,6 @@ export function adoptAfterPipe(src: Readable, dest: Writable): void {
 // Someone besides pipe() reads the socket, or it has ended.
 function socketObserved(src: net.Socket): string | null {
   return sourceWatched(src) ?? (readableState(src)!.ended ? 'source ended' : null);
-}
-
-function decline(src: Readable, dest: Writable, reason: string): void {
-  publish({ path: 'normal', reason, bytes: 0, source: src, destination: dest });
 }
 
 function decide(src: net.Socket, dest: Writable, waits: number, reading = true): void {
@@ -59,7 +60,7 @@ function decide(src: net.Socket, dest: Writable, waits: number, reading = true):
   }
   // `reading`: false once we have stopped Node's reads; every way out of here
   // that does not start a transfer must then hand reading back.
-  const giveUp = (reason: string): void => {
+  const declineFlow = (reason: string): void => {
     if (!reading) resumeSocketReading(src);
     decline(src, dest, reason);
   };
@@ -68,48 +69,41 @@ function decide(src: net.Socket, dest: Writable, waits: number, reading = true):
     debug('socket source: no longer piped only to its destination');
     return;
   }
+  const fp = fastPath();
+  if ('off' in fp) { declineFlow(fp.off); return; }
   // An HTTP response frames its body (chunks, a promised length): only a
   // file source, whose size fstat tells, can be framed ahead of the kernel.
-  const fixed = globalDecline() ?? (isTlsSocket(src) ? 'TLS socket' : null) ??
-    (isServerResponse(dest) ? 'HTTP response from a socket source' : null) ??
-    (socketHasUserBuffer(src) ? 'source reads into a user buffer' : null) ?? socketObserved(src);
-  if (fixed) { giveUp(fixed); return; }
+  const fixed = socketSourceDecline(src) ??
+    (isServerResponse(dest) ? 'HTTP response from a socket source' : null) ?? socketObserved(src);
+  if (fixed) { declineFlow(fixed); return; }
   if (src.connecting) {
     src.once('connect', () => decide(src, dest, waits, reading));
     return;
   }
-  const inFd = socketFd(src);
-  if (inFd < 0) { giveUp('source has no fd'); return; }
-  const [err, type, flags] = native!.describe(inFd);
-  if (err !== 0 || (type !== FileType.socket && type !== FileType.fifo)) {
-    giveUp('source is not a socket or pipe');
-    return;
-  }
-  if (type === FileType.socket && !(flags & native!.O_NONBLOCK)) {
-    giveUp('source socket is blocking');
-    return;
-  }
+  const source = describeSocketSource(fp.on, src);
+  if ('declined' in source) { declineFlow(source.declined); return; }
   // From here on the flow is ours unless the destination says no: keep new
   // bytes in the kernel while the destination opens or drains what it has.
   if (reading) {
     if (!stopSocketReading(src)) { decline(src, dest, 'could not stop the socket reading'); return; }
     reading = false;
   }
-  const facts = describeDestination(dest);
-  if (isNotYet(facts)) {
-    if (waits >= MAX_WAITS) { giveUp(facts.reason); return; }
+  const facts = describeDestination(fp.on, dest);
+  if (facts.kind === 'notYet') {
+    if (waits >= MAX_WAITS) { declineFlow(facts.reason); return; }
     debug('socket source: waiting (%s)', facts.reason);
     facts.wait(() => decide(src, dest, waits + 1, false));
     return;
   }
-  if (typeof facts === 'string') { giveUp(facts); return; }
-  handOver(src, facts, inFd, type === FileType.fifo, 0);
+  if (facts.kind === 'declined') { declineFlow(facts.reason); return; }
+  handOver(fp.on, src, facts.dest, source.fd, source.direct, 0);
 }
 
 // Node's reads are stopped; bytes JavaScript already holds (the source's
 // buffer, the destination's queue) go first, in order, through the normal
 // path. Then the kernel takes over.
-function handOver(src: net.Socket, dest: Destination, inFd: number, direct: boolean, polls: number): void {
+function handOver(binding: NativeBinding, src: net.Socket, dest: Destination, inFd: number, direct: boolean,
+  polls: number): void {
   const st = readableState(src)!;
   const reason = pipedTo(src) !== dest.stream ? 'unpiped' : socketObserved(src);
   if (reason) {
@@ -118,24 +112,23 @@ function handOver(src: net.Socket, dest: Destination, inFd: number, direct: bool
     return;
   }
   if (flowBusy(src, dest.stream) || !dest.usable()) {
+    // Polled every turn rather than waited on: a higher bound than a wait's.
     if (polls >= MAX_WAITS * 16) {
       resumeSocketReading(src);
       decline(src, dest.stream, 'buffered data did not drain');
       return;
     }
     if (polls === 0) debug('socket source: letting %d buffered bytes through first', st.length + dest.stream.writableLength);
-    const again = (): void => handOver(src, dest, inFd, direct, polls + 1);
-    if (dest.stream.writableNeedDrain) onceAny(dest.stream, ['drain', 'close'], () => setImmediate(again));
-    else setImmediate(again);
+    afterDrain(dest.stream, () => handOver(binding, src, dest, inFd, direct, polls + 1));
     return;
   }
-  start(src, dest, inFd, direct);
+  start(binding, src, dest, inFd, direct);
 }
 
-function start(src: net.Socket, dest: Destination, inFd: number, direct: boolean): void {
+function start(binding: NativeBinding, src: net.Socket, dest: Destination, inFd: number, direct: boolean): void {
   const stream = dest.stream;
   const guards: Array<() => void> = [];
-  const transfer = StreamTransfer.start({
+  const transfer = SocketTransfer.start(binding, {
     inFd,
     outFd: dest.fd,
     direct,
@@ -167,30 +160,25 @@ function start(src: net.Socket, dest: Destination, inFd: number, direct: boolean
   }
 }
 
-function finish(src: net.Socket, dest: Destination, outcome: StreamOutcome): void {
-  const base = { source: src, destination: dest.stream };
-  switch (outcome.kind) {
-    case 'eof':
-      publish({ ...base, path: 'splice', reason: 'end of input', bytes: outcome.bytes });
+function finish(src: net.Socket, dest: Destination, outcome: Outcome): void {
+  finishFlow({
+    source: src,
+    dest,
+    readError: (errno) => netError(errno, 'read'),
+    endReason: () => 'end of input',
+    ended() {
       if (!src.destroyed) endSocketReadable(src);
-      return;
-    case 'stopped':
-      publish({ ...base, path: 'splice', reason: 'stopped', bytes: outcome.bytes });
+    },
+    stopped() {
       resumeSocketReading(src);
-      return;
-    case 'declined':
-      decline(src, dest.stream, outcome.reason);
-      if (outcome.leftover && outcome.leftover.length > 0 && !src.destroyed) src.unshift(outcome.leftover);
+    },
+    declined(o) {
+      // Bytes the pipe held go back to the source, ahead of what the socket still has.
+      if (o.leftover && o.leftover.length > 0 && !src.destroyed) src.unshift(o.leftover);
       resumeSocketReading(src);
-      return;
-    case 'failed': {
-      const error = outcome.side === 'source' ? netError(outcome.errno, 'read') : dest.writeError(outcome.errno);
-      publish({ ...base, path: 'splice', reason: `${outcome.side} error`, bytes: outcome.bytes, error });
-      if (outcome.side === 'source') src.destroy(error);
-      else {
-        dest.stream.destroy(error);
-        setImmediate(() => resumeSocketReading(src));
-      }
-    }
-  }
+    },
+    readOn() {
+      resumeSocketReading(src);
+    },
+  }, outcome);
 }

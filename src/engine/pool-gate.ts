@@ -7,16 +7,8 @@
 // here, in FIFO order (so transfers take turns), and an fs or dns request
 // waits for at most that many chunks. One transfer never has more than one
 // chunk out, so a single transfer is not slowed by the gate.
-import { native } from '../native';
-
-const poolSize = Number(process.env.UV_THREADPOOL_SIZE) || 4;
-/**
- * A quarter of the pool, at least one thread (ZEROCOPY_POOL_JOBS to change it).
- * Measured with 1000 transfers (bench/reliability/fairness.js): one job gave
- * fs.readFile p99 44-55 ms and as much throughput as none at all (2.2 GB/s
- * into files, 1.6 into sockets); two gave 98-153 ms; no gate 3-15 s.
- */
-export const MAX_POOL_JOBS = Math.max(1, Number(process.env.ZEROCOPY_POOL_JOBS) || Math.floor(poolSize / 4));
+import { MAX_POOL_JOBS } from '../config';
+import type { NativeBinding } from '../native';
 
 export interface PoolJob {
   /** True if the job had not started: it never will, and its callback never runs. */
@@ -28,15 +20,15 @@ interface Entry { start: () => void; queued: boolean }
 let running = 0;
 const waiting: Entry[] = [];
 
-/** native.copy, started when fewer than MAX_POOL_JOBS of ours are on the pool. */
-export function copyOnPool(op: number, inFd: number, outFd: number, inOffset: number, outOffset: number,
+/** binding.copy, started when fewer than MAX_POOL_JOBS of ours are on the pool. */
+export function copyOnPool(binding: NativeBinding, op: number, inFd: number, outFd: number, inOffset: number, outOffset: number,
   len: number, cb: (errno: number, bytes: number) => void): PoolJob {
   const entry: Entry = {
     queued: true,
     start: () => {
       entry.queued = false;
       running++;
-      native!.copy(op, inFd, outFd, inOffset, outOffset, len, (errno, n) => {
+      binding.copy(op, inFd, outFd, inOffset, outOffset, len, (errno, n) => {
         running--;
         // The next in line goes first: a transfer that queues its next chunk
         // from cb joins the end of the line.

@@ -1,9 +1,10 @@
 // The life every kernel transfer shares, whatever it moves: it holds
 // duplicated fds from start() to finish(), may be aborted or poked at any
 // moment, and tells those waiting (a stream's _destroy(), its _final()) when
-// the native side has let go. The file transfer (transfer.ts) and the
-// socket/pipe transfer (splice-transfer.ts) add only how bytes move.
-import { native } from '../native';
+// the native side has let go. The file transfer (file-transfer.ts) and the
+// socket/pipe transfer (socket-transfer.ts) add only how bytes move.
+import type { NativeBinding } from '../native';
+import type { Outcome } from './outcome';
 import { poolJobs } from './pool-gate';
 
 /** What streams need from any running transfer. */
@@ -29,7 +30,7 @@ export interface TransferStats {
   running: number;
   /** Of those, how many wait in the event loop (no thread held) for a peer to read or write. */
   waiting: number;
-  /** Chunks on the libuv threadpool now (at most a quarter of the pool: src/fastpath/pool-gate.ts). */
+  /** Chunks on the libuv threadpool now (at most a quarter of the pool: src/engine/pool-gate.ts). */
   onPool: number;
   /** Chunks waiting for their turn on the pool. */
   queued: number;
@@ -63,12 +64,12 @@ export function destroyAfterTransfer(stream: object, destroy: () => void): void 
  * Duplicates `fds` for a transfer's own use: all of them, or none (closing
  * those already made) when the process is out of fds.
  */
-export function dupAll(fds: number[]): number[] | null {
+export function dupAll(binding: NativeBinding, fds: number[]): number[] | null {
   const own: number[] = [];
   for (const fd of fds) {
-    const d = native!.dup(fd);
+    const d = binding.dup(fd);
     if (d < 0) {
-      for (const o of own) native!.close(o);
+      for (const o of own) binding.close(o);
       return null;
     }
     own.push(d);
@@ -76,15 +77,15 @@ export function dupAll(fds: number[]): number[] | null {
   return own;
 }
 
-export abstract class TransferLifecycle<O> implements RunningTransfer {
+export abstract class TransferLifecycle implements RunningTransfer {
   protected aborted = false;
   protected ended = false;
   /** A chunk is in flight on the threadpool: finish() waits for it. */
   protected busy = false;
   private readonly settled: Array<() => void> = [];
 
-  protected constructor(private readonly streams: object[], private readonly ownFds: number[],
-    private readonly onEnd: (outcome: O) => void) {
+  protected constructor(protected readonly binding: NativeBinding, private readonly streams: object[],
+    private readonly ownFds: number[], private readonly onEnd: (outcome: Outcome) => void) {
     live.add(this);
     for (const s of streams) running.set(s, this);
   }
@@ -111,18 +112,18 @@ export abstract class TransferLifecycle<O> implements RunningTransfer {
    * Lets go of everything but the fds, before they are closed: watchers come
    * out of epoll first (see fd_watcher.h), a pipe goes back to its pool.
    */
-  protected abstract release(outcome: O): void;
+  protected abstract release(outcome: Outcome): void;
 
   /**
    * Ends the transfer once: watchers off, own fds closed, streams released,
    * then the outcome and whoever waited to settle. Never while a chunk is in
    * flight: its completion calls here again.
    */
-  protected finish(outcome: O): void {
+  protected finish(outcome: Outcome): void {
     if (this.ended || this.busy) return;
     this.ended = true;
     this.release(outcome);
-    for (const fd of this.ownFds) native!.close(fd);
+    for (const fd of this.ownFds) this.binding.close(fd);
     live.delete(this);
     for (const s of this.streams) if (running.get(s) === this) running.delete(s);
     this.onEnd(outcome);

@@ -3,9 +3,10 @@
 // that is the one place we may answer with a kernel transfer instead of a read.
 import type * as fs from 'node:fs';
 import { NodeReadStream, kOriginal } from './original-fs';
-import { pipeFromFile, forgetSource, FileSource } from './fastpath/pipe-from-file';
-import { destroyAfterTransfer, transferOf } from './fastpath/lifecycle';
-import { noteGivenFd } from './fastpath/replay-unseen';
+import { destroyAfterTransfer, transferOf } from '../engine/lifecycle';
+import type { FileSource } from '../facts/source';
+import { pipeFromFile, forgetSource } from '../paths/from-file';
+import { noteGivenFd } from '../paths/replay-unseen';
 
 type ReadStreamOptions = Parameters<typeof import('node:fs').createReadStream>[1];
 

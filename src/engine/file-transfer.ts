@@ -1,12 +1,15 @@
-// Drives one native transfer: bounded chunks on the threadpool, waits for a
-// full socket/pipe in the event loop, and a decision at every chunk boundary.
-// It owns duplicated fds for its whole life, so the streams may close theirs at
-// any moment without bytes ever landing on a reused fd number.
-import { native, Op, OpName, UV_WRITABLE, FdWatcher } from '../native';
-import { os } from './errno';
+// Drives one file-source transfer (sendfile, copy_file_range, or splice into a
+// pipe): bounded chunks on the threadpool, waits for a full socket/pipe in the
+// event loop, and a decision at every chunk boundary. It owns duplicated fds
+// for its whole life, so the streams may close theirs at any moment without
+// bytes ever landing on a reused fd number. What an errno means is decided in
+// errno-policy.ts; the binding comes from the caller (the seam for tests).
+import { Op, type OpName, UV_WRITABLE, type FdWatcher, type NativeBinding } from '../native';
 import { debug } from '../diagnostics';
+import { judge, opAvailable, errnoName, sideOf, os } from './errno-policy';
 import { TransferLifecycle, dupAll } from './lifecycle';
-import { copyOnPool, PoolJob } from './pool-gate';
+import type { Outcome } from './outcome';
+import { copyOnPool, type PoolJob } from './pool-gate';
 
 /** One chunk per threadpool job: small enough that concurrent transfers and fs work take turns. */
 export const CHUNK_BYTES = 8 * 1024 * 1024;
@@ -17,14 +20,6 @@ export const CHUNK_BYTES = 8 * 1024 * 1024;
  * reach for a reader as slow as 5 MB/s (nginx's sendfile_max_chunk is 2 MiB).
  */
 export const SOCKET_CHUNK_BYTES = 1024 * 1024;
-
-export type Side = 'source' | 'destination';
-
-export type Outcome =
-  | { kind: 'done'; op: OpName; bytes: number; eof: boolean; lastChunk: number }  // limit reached or source at EOF
-  | { kind: 'stopped'; op: OpName | null; bytes: number; lastChunk: number }      // shouldContinue() said no, or abort()
-  | { kind: 'declined'; reason: string }                               // nothing moved; run the normal path
-  | { kind: 'failed'; op: OpName; bytes: number; errno: number; side: Side };
 
 export interface TransferPlan {
   /** Syscalls to try in order; the first that moves a byte is used to the end. */
@@ -53,22 +48,8 @@ export interface TransferPlan {
   onEnd(outcome: Outcome): void;
 }
 
-// errnos that say "this syscall cannot do this pair" (Go, Rust, libuv): decline
-// while nothing has moved. ENOSYS also turns the syscall off for the process.
-const DECLINE = new Set([os.EINVAL, os.ENOSYS, os.EXDEV, os.EOPNOTSUPP, os.EPERM, os.EBADF,
-  os.ENOTSOCK, os.ESPIPE, os.EIO, os.EACCES, os.EOVERFLOW]);
-const unavailable = new Set<OpName>();
-
-// errnos that belong to the writing side; anything else is the reader's.
-const DESTINATION_ERRNO = new Set([os.EPIPE, os.ECONNRESET, os.ENOTCONN, os.ENOSPC, os.EDQUOT,
-  os.EFBIG, os.ECONNABORTED, os.ETIMEDOUT, os.EHOSTUNREACH, os.ENETUNREACH, os.EROFS]);
-
-export function opAvailable(op: OpName): boolean {
-  return !unavailable.has(op);
-}
-
-/** Handle on a running transfer. */
-export class Transfer extends TransferLifecycle<Outcome> {
+/** Handle on a running file-source transfer. */
+export class FileTransfer extends TransferLifecycle {
   private opIndex = 0;
   private moved = 0;
   private inOffset: number;
@@ -83,9 +64,9 @@ export class Transfer extends TransferLifecycle<Outcome> {
   private job: PoolJob | null = null;
   private watcher: FdWatcher | null = null;
 
-  private constructor(private readonly plan: TransferPlan, private readonly inFd: number,
+  private constructor(binding: NativeBinding, private readonly plan: TransferPlan, private readonly inFd: number,
     private readonly outFd: number, streams: object[]) {
-    super(streams, [inFd, outFd], (outcome) => plan.onEnd(outcome));
+    super(binding, streams, [inFd, outFd], (outcome) => plan.onEnd(outcome));
     this.inOffset = plan.inOffset;
     this.outOffset = plan.outOffset;
   }
@@ -94,13 +75,12 @@ export class Transfer extends TransferLifecycle<Outcome> {
    * Duplicates both fds and starts moving bytes. Returns null, having touched
    * nothing, when the fds cannot be duplicated (EMFILE...): run the normal path.
    */
-  static start(plan: TransferPlan, streams: object[]): Transfer | null {
-    if (!native) return null;
+  static start(binding: NativeBinding, plan: TransferPlan, streams: object[]): FileTransfer | null {
     const ops = plan.ops.filter(opAvailable);
     if (ops.length === 0) return null;
-    const fds = dupAll([plan.inFd, plan.outFd]);
+    const fds = dupAll(binding, [plan.inFd, plan.outFd]);
     if (!fds) return null;
-    const t = new Transfer({ ...plan, ops }, fds[0], fds[1], streams);
+    const t = new FileTransfer(binding, { ...plan, ops }, fds[0], fds[1], streams);
     if (!plan.prelude) t.step();
     else plan.prelude((ok) => (ok ? t.step() : t.stop()));
     return t;
@@ -143,13 +123,13 @@ export class Transfer extends TransferLifecycle<Outcome> {
     }
     const remaining = this.plan.limit - this.moved;
     if (remaining <= 0) {
-      this.finish({ kind: 'done', op: this.op, bytes: this.moved, eof: false, lastChunk: this.lastChunk });
+      this.finish({ kind: 'ended', op: this.op, bytes: this.moved, eof: false, lastChunk: this.lastChunk });
       return;
     }
     const len = Math.min(remaining, this.plan.chunkBytes ?? CHUNK_BYTES);
     this.busy = true;
     // The callback always comes in a later turn, after this assignment.
-    this.job = copyOnPool(Op[this.op], this.inFd, this.outFd, this.inOffset, this.outOffset, len,
+    this.job = copyOnPool(this.binding, Op[this.op], this.inFd, this.outFd, this.inOffset, this.outOffset, len,
       (errno, n) => { this.job = null; this.afterChunk(len, errno, n); });
   }
 
@@ -172,22 +152,22 @@ export class Transfer extends TransferLifecycle<Outcome> {
         this.step();
         return;
       }
-      this.finish({ kind: 'done', op: this.op, bytes: this.moved, eof: true, lastChunk: this.lastChunk });
+      this.finish({ kind: 'ended', op: this.op, bytes: this.moved, eof: true, lastChunk: this.lastChunk });
       return;
     }
-    if (errno === os.EAGAIN) { this.waitWritable(); return; }
-    if (this.moved === 0 && DECLINE.has(errno)) {
-      if (errno === os.ENOSYS) unavailable.add(this.op);
+    const verdict = judge(this.op, errno, this.moved);
+    if (verdict.kind === 'wait') { this.waitWritable(); return; }
+    if (verdict.kind === 'fallback') {
       if (this.opIndex + 1 < this.plan.ops.length) {
         this.opIndex++;
         this.step();
         return;
       }
-      this.finish({ kind: 'declined', reason: `${this.op} ${errnoName(errno)}` });
+      this.finish({ kind: 'declined', reason: verdict.reason, leftover: null });
       return;
     }
-    const side: Side = DESTINATION_ERRNO.has(errno) ? 'destination' : 'source';
-    this.finish({ kind: 'failed', op: this.op, bytes: this.moved, errno, side });
+    // sendfile and copy_file_range both read and write: the errno says whose it is.
+    this.finish({ kind: 'failed', op: this.op, bytes: this.moved, errno, side: sideOf(errno) });
   }
 
   // EAGAIN: the socket or pipe is full. Wait for it in the event loop — a pool
@@ -198,7 +178,7 @@ export class Transfer extends TransferLifecycle<Outcome> {
       return;
     }
     try {
-      this.watcher ??= new native!.FdWatcher(this.outFd);
+      this.watcher ??= new this.binding.FdWatcher(this.outFd);
     } catch (err) {
       debug('cannot watch fd %d: %s', this.outFd, (err as Error).message);
       const uv = (err as { errno?: unknown }).errno;
@@ -220,12 +200,7 @@ export class Transfer extends TransferLifecycle<Outcome> {
   }
 
   private failOrDecline(errno: number): void {
-    if (this.moved === 0) this.finish({ kind: 'declined', reason: `poll ${errnoName(errno)}` });
+    if (this.moved === 0) this.finish({ kind: 'declined', reason: `poll ${errnoName(errno)}`, leftover: null });
     else this.finish({ kind: 'failed', op: this.op, bytes: this.moved, errno, side: 'destination' });
   }
-}
-
-export function errnoName(errno: number): string {
-  for (const [name, value] of Object.entries(os)) if (value === errno) return name;
-  return `errno ${errno}`;
 }

@@ -2,28 +2,25 @@
 // pipe() asks for data. Either it takes the flow — moving the bytes in the
 // kernel and then ending the stream as a read loop would — or it declines,
 // having touched nothing, and the normal read runs.
-import type * as fs from 'node:fs';
-import { native, FileType } from '../native';
+import type { Writable } from 'node:stream';
+import type { NativeBinding } from '../native';
 import { publish, transferChannel, debug } from '../diagnostics';
 import { settings } from '../config';
 import { fsError, sourceShrankError } from '../errors';
-import { describeDestination, isNotYet, onceAny, Destination, Frame } from './endpoint';
-import { isServerResponse, bodyLeft } from './http-response';
-import { guardDestination, markDataEmitted } from './node-internals';
-import { globalDecline, sourceObserved, sourceWatched, flowBusy, sourceFileDecline, pipedTo } from './eligible';
-import { Transfer, Outcome, CHUNK_BYTES, SOCKET_CHUNK_BYTES } from './transfer';
+import { FileTransfer, CHUNK_BYTES, SOCKET_CHUNK_BYTES } from '../engine/file-transfer';
+import { guardDestination } from '../engine/guards';
+import type { Outcome } from '../engine/outcome';
+import type { Destination, Frame } from '../facts/destination';
+import { describeDestination } from '../facts/describe-destination';
+import { isServerResponse, bodyLeft } from '../facts/http-response';
+import { markDataEmitted } from '../facts/node-writes';
+import {
+  type FileSource, fastPath, fileSize, flowBusy, pipedTo, sourceFileDecline, sourceLimit, sourceObserved,
+  sourceOffset, sourceWatched,
+} from '../facts/source';
+import { decline, failDestination, finish as finishFlow } from './finish';
 import { pipeListener, replayUnseen } from './replay-unseen';
-import type { Writable } from 'node:stream';
-
-export { MIN_FAST_PATH_BYTES } from '../threshold';
-
-/** The fs.ReadStream fields Node's own _read() uses; ours keeps them true. */
-export interface FileSource extends fs.ReadStream {
-  fd: number | null;
-  pos?: number;
-  start?: number;
-  end: number;
-}
+import { MAX_WAITS, afterDrain } from './wait';
 
 interface SourceState {
   /** Destination for which the fast path was refused for a reason that will not change. */
@@ -33,7 +30,6 @@ interface SourceState {
   waits: number;
 }
 
-const MAX_WAITS = 64;
 // Kept beside the stream, not on it: adding a property after construction
 // would change the stream's shape and slow Node's own stream code down.
 const states = new WeakMap<FileSource, SourceState>();
@@ -87,9 +83,7 @@ export function pipeFromFile(src: FileSource, normalRead: () => void, fresh = fa
     const body = Math.min(sourceLimit(src), bodyLeft(destStream, 0));
     if (body < settings.minFastPathBytes) {
       // Said, not remembered: no later read asks again (see `states`).
-      if (transferChannel.hasSubscribers || debug.enabled) {
-        publish({ path: 'normal', reason: `small (${Math.max(body, 0)} bytes)`, bytes: 0, source: src, destination: destStream });
-      }
+      if (transferChannel.hasSubscribers || debug.enabled) decline(src, destStream, `small (${Math.max(body, 0)} bytes)`);
       normalRead();
       return;
     }
@@ -103,85 +97,83 @@ export function pipeFromFile(src: FileSource, normalRead: () => void, fresh = fa
   if (limit <= 0) { normalRead(); return; }  // Node's _read ends the stream here
   const bound = Math.min(limit, bodyLeft(destStream, src.bytesRead));
   if (bound < settings.minFastPathBytes) {
-    refuse(src, destStream, `small (${Math.max(bound, 0)} bytes)`, normalRead);
+    declineFlow(src, destStream, `small (${Math.max(bound, 0)} bytes)`, 'for good', normalRead);
     return;
   }
-  const fixed = globalDecline() ?? sourceFileDecline(src);
-  if (fixed) { refuse(src, destStream, fixed, normalRead); return; }
+  const fp = fastPath();
+  if ('off' in fp) { declineFlow(src, destStream, fp.off, 'for good', normalRead); return; }
+  const fixed = sourceFileDecline(src);
+  if (fixed) { declineFlow(src, destStream, fixed, 'for good', normalRead); return; }
+  const binding = fp.on;
   // These may change during the flow (a listener removed): say so once, and
   // ask again at the next read.
   const watched = sourceWatched(src);
-  if (watched) { pass(src, destStream, watched, normalRead); return; }
+  if (watched) { declineFlow(src, destStream, watched, 'for now', normalRead); return; }
   // Source facts next: one fstat, and a small file needs no more.
-  const [err, type, , size] = native!.describe(src.fd as number);
-  if (err !== 0 || type !== FileType.file) {
-    refuse(src, destStream, 'source is not a regular file', normalRead);
+  const size = fileSize(binding, src.fd as number);
+  if (size === null) {
+    declineFlow(src, destStream, 'source is not a regular file', 'for good', normalRead);
     return;
   }
-  const here = src.pos ?? (src.start ?? 0) + src.bytesRead;
-  const expected = Math.min(limit, size - here);
+  const expected = Math.min(limit, size - sourceOffset(src));
   if (expected < settings.minFastPathBytes) {
-    refuse(src, destStream, `small (${Math.max(expected, 0)} bytes)`, normalRead);
+    declineFlow(src, destStream, `small (${Math.max(expected, 0)} bytes)`, 'for good', normalRead);
     return;
   }
 
-  const facts = describeDestination(destStream);
-  if (typeof facts === 'string') { refuse(src, destStream, facts, normalRead); return; }
+  const facts = describeDestination(binding, destStream);
+  if (facts.kind === 'declined') { declineFlow(src, destStream, facts.reason, 'for good', normalRead); return; }
   // Opening, connecting, an HTTP response queued behind another: Node's
   // pipe() reads ahead meanwhile, and so do we.
-  if (isNotYet(facts) && facts.readAhead) { pass(src, destStream, facts.reason, normalRead); return; }
+  if (facts.kind === 'notYet' && facts.readAhead) { declineFlow(src, destStream, facts.reason, 'for now', normalRead); return; }
   // Bytes JavaScript already holds go first: keep this read pending (so
   // nothing new is read) while Node's flow writes them out, then decide again
   // in a turn of our own (see `fresh` above).
-  const busy = isNotYet(facts) ? facts.reason : flowBusy(src, destStream) ??
+  const busy = facts.kind === 'notYet' ? facts.reason : flowBusy(src, destStream) ??
     (fresh ? null : 'inside the read call');
   if (busy) {
     const state = sourceState(src);
     if (++state.waits > MAX_WAITS) { state.waits = 0; normalRead(); return; }
     const again = (): void => { if (!src.destroyed) pipeFromFile(src, normalRead, true); };
-    if (isNotYet(facts)) facts.wait(() => setImmediate(again));
-    else if (destStream.writableNeedDrain) onceAny(destStream, ['drain', 'close'], () => setImmediate(again));
-    else setImmediate(again);
+    if (facts.kind === 'notYet') facts.wait(() => setImmediate(again));
+    else afterDrain(destStream, again);
     return;
   }
   const state = states.get(src);
   if (state) state.waits = 0;
-  if (!isNotYet(facts)) start(src, facts, limit, expected, normalRead);
+  if (facts.kind === 'ready') start(binding, src, facts.dest, limit, expected, normalRead);
 }
 
-// What the source may still read: Node's own _read() bound. `end` is
-// inclusive; without `start` the stream reads from the fd's current position
-// and counts with bytesRead.
-function sourceLimit(src: FileSource): number {
-  return src.pos !== undefined ? src.end - src.pos + 1 : src.end - src.bytesRead + 1;
-}
-
-// A reason that may pass: said once per destination, asked again at the next read.
-function pass(src: FileSource, dest: Writable, reason: string, normalRead: () => void): void {
+/**
+ * The normal read runs, and the reason is said. 'for good': the reason will
+ * not change for this destination, so no later read asks again. 'for now':
+ * it may pass (a listener removed), so it is said once per destination and
+ * the next read asks again.
+ */
+function declineFlow(src: FileSource, dest: Writable, reason: string, how: 'for good' | 'for now',
+  normalRead: () => void): void {
   const state = sourceState(src);
-  if (state.announced !== dest) {
+  if (how === 'for good') {
+    state.refused = dest;
+    decline(src, dest, reason);
+  } else if (state.announced !== dest) {
     state.announced = dest;
-    publish({ path: 'normal', reason, bytes: 0, source: src, destination: dest });
+    decline(src, dest, reason);
   }
-  normalRead();
-}
-
-function refuse(src: FileSource, dest: Writable, reason: string, normalRead: () => void): void {
-  sourceState(src).refused = dest;
-  publish({ path: 'normal', reason, bytes: 0, source: src, destination: dest });
   normalRead();
 }
 
 // `limit`: what the source may still read (its `end`); `expected`: what the
 // file holds of that now, by fstat.
-function start(src: FileSource, dest: Destination, limit: number, expected: number, normalRead: () => void): void {
+function start(binding: NativeBinding, src: FileSource, dest: Destination, limit: number, expected: number,
+  normalRead: () => void): void {
   // A framing destination (a chunked HTTP body) promises `expected` bytes up
   // front: once its head is out only the destination going away may stop the
   // transfer, and bytes the file gains meanwhile go by the normal path after.
   const frame = dest.openFrame?.(expected) ?? null;
   const served = pipeListener(src);
   let unguard: (() => void) | null = null;
-  const transfer = Transfer.start({
+  const transfer = FileTransfer.start(binding, {
     ops: dest.ops,
     inFd: src.fd as number,
     outFd: dest.fd,
@@ -201,22 +193,23 @@ function start(src: FileSource, dest: Destination, limit: number, expected: numb
       : () => sourceObserved(src) === null && pipedTo(src) === dest.stream && dest.usable(),
     onEnd: (outcome) => {
       unguard?.();
-      finish(src, dest, frame, limit, outcome, normalRead, served);
+      finish(binding, src, dest, frame, limit, outcome, normalRead, served);
     },
   }, [src, dest.stream]);
-  if (!transfer) refuse(src, dest.stream, 'could not duplicate fds', normalRead);
+  if (!transfer) declineFlow(src, dest.stream, 'could not duplicate fds', 'for good', normalRead);
   else if (transfer.active) unguard = dest.guard ? dest.guard(transfer) : guardDestination(dest.stream, transfer);
 }
 
-function finish(src: FileSource, dest: Destination, frame: Frame | null, limit: number, outcome: Outcome,
-  normalRead: () => void, served: ReturnType<typeof pipeListener>): void {
-  const base = { source: src, destination: dest.stream };
+function finish(binding: NativeBinding, src: FileSource, dest: Destination, frame: Frame | null, limit: number,
+  outcome: Outcome, normalRead: () => void, served: ReturnType<typeof pipeListener>): void {
   const moved = outcome.kind === 'declined' ? 0 : outcome.bytes;
-  if ((outcome.kind === 'done' || outcome.kind === 'stopped') && moved > 0) {
-    const shrank = shrankUnderKernel(src, dest);
+  if ((outcome.kind === 'ended' || outcome.kind === 'stopped') && moved > 0) {
+    const shrank = shrankUnderKernel(binding, src, dest);
     if (shrank) {
-      publish({ ...base, path: outcome.op ?? dest.ops[0], reason: 'source shrank below the bytes sent', bytes: moved, error: shrank });
-      (dest.discard ?? dest.fail ?? ((e: Error) => dest.stream.destroy(e)))(shrank);
+      publish({ source: src, destination: dest.stream, path: outcome.op ?? dest.ops[0],
+        reason: 'source shrank below the bytes sent', bytes: moved, error: shrank });
+      if (dest.discard) dest.discard(shrank);
+      else failDestination(dest, shrank);
       // As after a failed write: the destination's 'error' unpipes us first.
       setImmediate(() => { if (!src.destroyed) normalRead(); });
       return;
@@ -224,41 +217,37 @@ function finish(src: FileSource, dest: Destination, frame: Frame | null, limit: 
   }
   // A frame the kernel did not fill has ended the destination (see Frame).
   const framed = frame ? frame.close(moved) : true;
-  switch (outcome.kind) {
-    case 'done':
-      publish({ ...base, path: outcome.op, reason: !framed ? 'file shorter than its frame' : outcome.eof ? 'end of file' : 'end reached', bytes: outcome.bytes });
+  // Whoever started watching during the last chunk sees it first (a frame's
+  // bytes were promised whole: nobody may start watching them).
+  const unseen = (o: { lastChunk: number }): number => (frame ? 0 : o.lastChunk);
+  finishFlow({
+    source: src,
+    dest,
+    readError: (errno) => fsError(errno, 'read'),
+    endReason: (o) => (!framed ? 'file shorter than its frame' : o.eof ? 'end of file' : 'end reached'),
+    ended(o) {
       if (src.destroyed) return;
       // The source's own end, or only the frame's: the normal read goes on
       // from there (and finds the end of file, or what the file gained).
-      // Whoever started watching during the last chunk sees it first.
-      replayUnseen(src, served, frame ? 0 : outcome.lastChunk, () => {
-        if (framed && (outcome.eof || outcome.bytes >= limit)) src.push(null);
+      replayUnseen(src, served, unseen(o), () => {
+        if (framed && (o.eof || o.bytes >= limit)) src.push(null);
         else normalRead();
       });
-      return;
-    case 'stopped':
-      publish({ ...base, path: outcome.op ?? dest.ops[0], reason: 'stopped', bytes: outcome.bytes });
-      // Paused, unpiped, or someone started watching: the normal read carries
-      // on from the exact offset the kernel reached, after the watcher has
-      // seen what moved while it came.
-      if (!src.destroyed) replayUnseen(src, served, frame ? 0 : outcome.lastChunk, normalRead);
-      return;
-    case 'declined':
-      refuse(src, dest.stream, outcome.reason, () => { if (!src.destroyed) normalRead(); });
-      return;
-    case 'failed': {
-      const error = outcome.side === 'source' ? fsError(outcome.errno, 'read') : dest.writeError(outcome.errno);
-      publish({ ...base, path: outcome.op, reason: `${outcome.side} error`, bytes: outcome.bytes, error });
-      if (outcome.side === 'source') {
-        src.destroy(error);
-      } else {
-        if (dest.fail) dest.fail(error); else dest.stream.destroy(error);
-        // Let the destination's 'error' unpipe us first, as a failed write
-        // would, then carry on reading into the (now paused) buffer.
-        setImmediate(() => { if (!src.destroyed) normalRead(); });
-      }
-    }
-  }
+    },
+    // Paused, unpiped, or someone started watching: the normal read carries
+    // on from the exact offset the kernel reached, after the watcher has
+    // seen what moved while it came.
+    stopped(o) {
+      if (!src.destroyed) replayUnseen(src, served, unseen(o), normalRead);
+    },
+    declined() {
+      sourceState(src).refused = dest.stream;
+      if (!src.destroyed) normalRead();
+    },
+    readOn() {
+      if (!src.destroyed) normalRead();
+    },
+  }, outcome);
 }
 
 /**
@@ -272,11 +261,9 @@ function finish(src: FileSource, dest: Destination, frame: Frame | null, limit: 
  * shrunk after this check, while its bytes still wait in a socket buffer,
  * is not seen: no check can see that (docs/reliability.md).
  */
-function shrankUnderKernel(src: FileSource, dest: Destination): Error | null {
+function shrankUnderKernel(binding: NativeBinding, src: FileSource, dest: Destination): Error | null {
   if (dest.kind === 'file' || src.destroyed || dest.stream.destroyed || typeof src.fd !== 'number') return null;
-  // Without `start` the kernel used the fd's own position, which began at 0
-  // or later: bytesRead is then a lower bound of the offset reached.
-  const reached = src.pos ?? (src.start ?? 0) + src.bytesRead;
-  const [err, , , size] = native!.describe(src.fd);
-  return err === 0 && size < reached ? sourceShrankError(size, reached) : null;
+  const reached = sourceOffset(src);
+  const size = fileSize(binding, src.fd);
+  return size !== null && size < reached ? sourceShrankError(size, reached) : null;
 }

@@ -1,0 +1,134 @@
+// Every read of Node's private stream/socket state lives here, each one
+// guarded: if a future Node moves a field, the answer is "unknown" and the
+// caller declines the fast path instead of breaking. (Writes to that state
+// are in node-writes.ts; methods shadowed on instances in engine/guards.ts.)
+import fs = require('node:fs');
+import type * as net from 'node:net';
+import * as tls from 'node:tls';
+import type { Readable, Writable } from 'node:stream';
+
+/* eslint-disable @typescript-eslint/no-explicit-any */
+
+/** The kernel fd under a net.Socket (TCP, Unix socket or pipe), or -1. */
+export function socketFd(sock: net.Socket): number {
+  const fd = (sock as any)._handle?.fd;
+  return typeof fd === 'number' && fd >= 0 ? fd : -1;
+}
+
+/** Bytes accepted by write() that have not reached the kernel yet. */
+export function socketQueuedBytes(sock: net.Socket): number {
+  const handleQueue = (sock as any)._handle?.writeQueueSize;
+  return sock.writableLength + (typeof handleQueue === 'number' ? handleQueue : 0);
+}
+
+export function isTlsSocket(sock: net.Socket): boolean {
+  return sock instanceof tls.TLSSocket || (sock as any).encrypted === true;
+}
+
+/** process.stdout/stderr redirected to a file: fs.writeSync on a fixed fd. */
+export function syncWriteStreamFd(stream: Writable): number {
+  const s = stream as any;
+  if (s?.constructor?.name === 'SyncWriteStream' && typeof s.fd === 'number' && s.fd >= 0) return s.fd;
+  return -1;
+}
+
+// Node keeps an fs stream's fs methods behind a private symbol: found once by
+// its description, then read directly (this runs for every stream).
+let kFs: symbol | null | undefined;
+
+function symbolNamed(obj: object, description: string): symbol | null {
+  for (const sym of Object.getOwnPropertySymbols(obj)) if (sym.description === description) return sym;
+  return null;
+}
+
+/**
+ * True when an fs stream was given a custom `fs` option (its fd may not be
+ * real). A FileHandle given as `fd` also replaces the stream's fs methods,
+ * but with the handle's own: its fd is real, so that is not "custom".
+ */
+export function hasCustomFs(stream: fs.ReadStream | fs.WriteStream): boolean {
+  if (!kFs || !(kFs in stream)) kFs = symbolNamed(stream, 'kFs');
+  if (!kFs) return false;
+  const impl = (stream as any)[kFs];
+  if (impl === undefined || impl === fs) return false;
+  const kHandle = symbolNamed(stream, 'kHandle');  // rare path: only streams with non-default fs
+  const handle = kHandle ? (stream as any)[kHandle] : null;
+  const isFileHandle = handle != null && typeof handle.fd === 'number' &&
+    typeof handle.read === 'function' && (stream as any).fd === handle.fd;
+  return !isFileHandle;
+}
+
+export interface ReadableStateView {
+  pipes: Writable[];
+  flowing: boolean | null;
+  length: number;
+  objectMode: boolean;
+  encoding: string | null;
+  ended: boolean;
+}
+
+export function readableState(stream: Readable): ReadableStateView | null {
+  const st = (stream as any)._readableState;
+  if (!st || !Array.isArray(st.pipes)) return null;
+  return st as ReadableStateView;
+}
+
+/**
+ * A write()/_write() replaced on the instance, or overridden by a subclass of
+ * `base` (the Node class whose writes we stand in for), means someone
+ * watches the bytes.
+ */
+export function writeIsWrapped(stream: Writable, base?: object): boolean {
+  const has = Object.prototype.hasOwnProperty;
+  if (has.call(stream, 'write') || has.call(stream, '_write') || has.call(stream, '_writev')) return true;
+  if (!base) return false;
+  const s = stream as any;
+  const b = base as any;
+  return s.write !== b.write || s._write !== b._write || s._writev !== b._writev;
+}
+
+/** A socket created with the `onread` option reads into the caller's buffer: not ours to take. */
+export function socketHasUserBuffer(sock: net.Socket): boolean {
+  for (const sym of Object.getOwnPropertySymbols(sock)) {
+    if (sym.description === 'kBuffer' && (sock as any)[sym]) return true;
+  }
+  return false;
+}
+
+/** A TCP socket (Node's TCP handle), not a Unix one: only TCP has resets. */
+export function isTcpSocket(sock: net.Socket): boolean {
+  const h = (sock as any)._handle;
+  return typeof h?.reset === 'function';
+}
+
+/** What an http.ServerResponse knows of its own framing; null if Node moved the fields. */
+export interface ResponseFacts {
+  /** The header block has been handed to the socket (it went with the first body write). */
+  headerSent: boolean;
+  /** False for HEAD and for 204/304: Node discards body writes. */
+  hasBody: boolean;
+  /** Node frames each write as a chunk (no Content-Length, HTTP/1.1). */
+  chunked: boolean;
+  trailers: boolean;
+  strictContentLength: boolean;
+  /** Writes held in the response because its socket is busy with an earlier one. */
+  queued: number;
+}
+
+export function responseFacts(res: Writable): ResponseFacts | null {
+  const r = res as any;
+  if (typeof r._headerSent !== 'boolean' || typeof r._hasBody !== 'boolean' || !Array.isArray(r.outputData)) return null;
+  return {
+    headerSent: r._headerSent && typeof r._header === 'string',
+    hasBody: r._hasBody,
+    chunked: r.chunkedEncoding === true,
+    trailers: typeof r._trailer === 'string' && r._trailer !== '',
+    strictContentLength: r.strictContentLength === true,
+    queued: r.outputData.length,
+  };
+}
+
+/** The response a server socket is writing now (later pipelined ones wait behind it). */
+export function socketCurrentResponse(sock: net.Socket): unknown {
+  return (sock as any)._httpMessage;
+}

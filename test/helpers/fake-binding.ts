@@ -1,0 +1,83 @@
+// A NativeBinding with no kernel behind it: each syscall answers from a
+// script, so the engines' errno policy can be tested for answers a real
+// kernel gives only on some machines (ENOSYS, EXDEV, EINVAL after bytes).
+import { constants } from 'node:os';
+import type { NativeBinding } from '../../dist/internal.js';
+
+export const errno = constants.errno as Required<typeof constants.errno>;
+const OPS = ['sendfile', 'splice', 'copy_file_range'] as const;
+export type OpName = (typeof OPS)[number];
+
+/** One copy() call as the engine made it. */
+export interface CopyCall { op: OpName; inFd: number; outFd: number; inOffset: number; outOffset: number; len: number }
+/** What one copy() call answers: an errno (0 for none) and the bytes moved before it. */
+export type CopyAnswer = { errno: number; bytes: number } | ((call: CopyCall) => { errno: number; bytes: number });
+
+export interface FakeBinding extends NativeBinding {
+  copies: CopyCall[];
+  /** spliceSync calls: [inFd, outFd, len]. */
+  splices: Array<[number, number, number]>;
+  dups: number;
+  /** fds the engine duplicated and has not closed. */
+  open: Set<number>;
+}
+
+/**
+ * `copy`: the answers to successive copy() calls (the last one repeats).
+ * `splice`: the answers (bytes, or -errno) of successive spliceSync() calls.
+ * `dupFails`: dup() fails with EMFILE from this call on (1-based).
+ */
+export function fakeBinding(script: { copy?: CopyAnswer[]; splice?: number[]; dupFails?: number } = {}): FakeBinding {
+  let nextFd = 1000;
+  const copies: CopyCall[] = [];
+  const splices: Array<[number, number, number]> = [];
+  const open = new Set<number>();
+  const answer = <T>(list: T[] | undefined, i: number, fallback: T): T =>
+    list && list.length > 0 ? list[Math.min(i, list.length - 1)] : fallback;
+  const b: FakeBinding = {
+    copies,
+    splices,
+    dups: 0,
+    open,
+    copy(op, inFd, outFd, inOffset, outOffset, len, cb) {
+      const call = { op: OPS[op], inFd, outFd, inOffset, outOffset, len };
+      const a = answer(script.copy, copies.length, { errno: 0, bytes: len });
+      copies.push(call);
+      const r = typeof a === 'function' ? a(call) : a;
+      // Like a threadpool job: the callback comes in a later turn.
+      setImmediate(() => cb(r.errno, Math.min(r.bytes, len)));
+    },
+    describe: () => [0, 1, 0, 0],
+    dup() {
+      b.dups++;
+      if (script.dupFails !== undefined && b.dups >= script.dupFails) return -errno.EMFILE;
+      const fd = nextFd++;
+      open.add(fd);
+      return fd;
+    },
+    close(fd) {
+      open.delete(fd);
+      return 0;
+    },
+    FdWatcher: class {
+      start(_events: number, cb: (status: number, events: number) => void): number {
+        setImmediate(() => cb(0, _events));
+        return 0;
+      }
+      stop(): void {}
+      close(): void {}
+    },
+    spliceSync(inFd, outFd, len) {
+      const n = answer(script.splice, splices.length, 0);
+      splices.push([inFd, outFd, len]);
+      return n > 0 ? Math.min(n, len) : n;
+    },
+    makePipe: () => [0, nextFd++, nextFd++, 65536],
+    bytesReadable: () => 0,
+    readInto: () => 0,
+    O_APPEND: 0o2000,
+    O_NONBLOCK: 0o4000,
+    supported: true,
+  };
+  return b;
+}
