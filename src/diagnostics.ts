@@ -23,8 +23,7 @@ export interface TransferMessage {
 }
 
 export function publish(msg: TransferMessage): void {
-  if (debug.enabled) debug('%s %s bytes=%d%s', msg.path, msg.reason, msg.bytes, msg.error ? ` error=${msg.error.message}` : '');
+  if (debug.enabled)
+    debug('%s %s bytes=%d%s', msg.path, msg.reason, msg.bytes, msg.error ? ` error=${msg.error.message}` : '');
   if (transferChannel.hasSubscribers) transferChannel.publish(msg);
 }
-
-

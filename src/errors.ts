@@ -47,8 +47,10 @@ export function netError(errno: number, syscall: string): SystemError {
  * copies at read time, has no such window.
  */
 export function sourceShrankError(size: number, reached: number): Error & { code: string } {
-  const err = new Error(`source file shrank to ${size} bytes while bytes up to offset ${reached} were queued ` +
-    'for the destination by sendfile/splice (its reader could get zeros for them)') as Error & { code: string };
+  const err = new Error(
+    `source file shrank to ${size} bytes while bytes up to offset ${reached} were queued ` +
+      'for the destination by sendfile/splice (its reader could get zeros for them)',
+  ) as Error & { code: string };
   err.code = 'ERR_ZEROCOPY_SOURCE_SHRANK';
   return err;
 }

@@ -1,11 +1,12 @@
 // The public API: what README documents, nothing more.
-export { ReadStream, createReadStream } from './streams/read-stream';
-export { WriteStream, createWriteStream } from './streams/write-stream';
-export { pipeline } from './pipeline';
-export { transferChannel } from './diagnostics';
-export type { TransferMessage, TransferPath } from './diagnostics';
-export { MIN_FAST_PATH_BYTES, configure, settings } from './config';
+
 export type { Settings } from './config';
-export { pipeStats, drainPipePool } from './engine/pipe-pool';
-export { transferStats } from './engine/lifecycle';
+export { configure, MIN_FAST_PATH_BYTES, settings } from './config';
+export type { TransferMessage, TransferPath } from './diagnostics';
+export { transferChannel } from './diagnostics';
 export type { TransferStats } from './engine/lifecycle';
+export { transferStats } from './engine/lifecycle';
+export { drainPipePool, pipeStats } from './engine/pipe-pool';
+export { pipeline } from './pipeline';
+export { createReadStream, ReadStream } from './streams/read-stream';
+export { createWriteStream, WriteStream } from './streams/write-stream';

@@ -1,11 +1,12 @@
 // Not the public API: the one entry through which zerocopy's own benchmarks,
 // soak and tests reach internals (README documents what index.ts exports).
-export { native, nativeUnavailableReason } from './native';
-export type { NativeBinding } from './native';
+
 export { MAX_POOL_JOBS } from './config';
-export { transferOf } from './engine/lifecycle';
 export * as errnoPolicy from './engine/errno-policy';
 export { FileTransfer } from './engine/file-transfer';
+export { transferOf } from './engine/lifecycle';
 export { SocketTransfer } from './engine/socket-transfer';
 export * as nodeInternals from './facts/node-internals';
 export * as nodeWrites from './facts/node-writes';
+export type { NativeBinding } from './native';
+export { native, nativeUnavailableReason } from './native';

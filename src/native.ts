@@ -15,8 +15,15 @@ export interface FdWatcher {
 }
 
 export interface NativeBinding {
-  copy(op: number, inFd: number, outFd: number, inOffset: number, outOffset: number,
-    len: number, cb: (errno: number, bytes: number) => void): void;
+  copy(
+    op: number,
+    inFd: number,
+    outFd: number,
+    inOffset: number,
+    outOffset: number,
+    len: number,
+    cb: (errno: number, bytes: number) => void,
+  ): void;
   /** [errno, type, flags, size] */
   describe(fd: number): [number, number, number, number];
   dup(fd: number): number;

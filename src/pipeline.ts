@@ -9,8 +9,12 @@ import { adoptAfterPipe } from './paths/from-socket';
 type AnyArgs = unknown[];
 
 function isNodeStream(x: unknown): x is stream.Readable & stream.Writable {
-  return typeof x === 'object' && x !== null && typeof (x as { on?: unknown }).on === 'function' &&
-    (typeof (x as { pipe?: unknown }).pipe === 'function' || typeof (x as { write?: unknown }).write === 'function');
+  return (
+    typeof x === 'object' &&
+    x !== null &&
+    typeof (x as { on?: unknown }).on === 'function' &&
+    (typeof (x as { pipe?: unknown }).pipe === 'function' || typeof (x as { write?: unknown }).write === 'function')
+  );
 }
 
 function adoptPairs(args: AnyArgs): void {

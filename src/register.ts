@@ -4,10 +4,11 @@
 // offers socket/pipe → fd flows set up by net.Socket#pipe() to the fast path.
 import * as mod from 'node:module';
 import type { Readable, Writable } from 'node:stream';
-import { ReadStream, createReadStream } from './streams/read-stream';
-import { WriteStream, createWriteStream } from './streams/write-stream';
-import { adoptAfterPipe } from './paths/from-socket';
 import { debug } from './diagnostics';
+import { adoptAfterPipe } from './paths/from-socket';
+import { createReadStream, ReadStream } from './streams/read-stream';
+import { createWriteStream, WriteStream } from './streams/write-stream';
+
 // The real module objects, not the namespace copies `import * as` would give.
 import fs = require('node:fs');
 import net = require('node:net');
@@ -31,7 +32,11 @@ if ((fs.ReadStream as unknown) !== ReadStream) {
 const socketProto = net.Socket.prototype as unknown as Record<symbol, unknown> & { pipe: Readable['pipe'] };
 if (!socketProto[kRegistered]) {
   const nodePipe = socketProto.pipe;
-  socketProto.pipe = function pipe<T extends NodeJS.WritableStream>(this: Readable, dest: T, options?: { end?: boolean }): T {
+  socketProto.pipe = function pipe<T extends NodeJS.WritableStream>(
+    this: Readable,
+    dest: T,
+    options?: { end?: boolean },
+  ): T {
     const result = nodePipe.call(this, dest, options) as T;
     adoptAfterPipe(this, dest as unknown as Writable);
     return result;

@@ -26,7 +26,7 @@ export const NOT_FOR_THIS_PAIR: Readonly<Record<OpName, Readonly<Partial<Record<
     EOPNOTSUPP: 'the filesystem cannot (NFS, some RHEL 7 kernels: golang/go#40731)',
     EPERM: 'an immutable or append-only file, or a seccomp filter',
     EBADF: 'the destination is open for appending, or not for writing',
-    EIO: 'CIFS answers EIO where it cannot copy (Go); elsewhere, ' + REREAD,
+    EIO: `CIFS answers EIO where it cannot copy (Go); elsewhere, ${REREAD}`,
     EOVERFLOW: 'offset plus length past what the filesystem allows',
   },
   sendfile: {
@@ -35,7 +35,7 @@ export const NOT_FOR_THIS_PAIR: Readonly<Record<OpName, Readonly<Partial<Record<
     EOPNOTSUPP: 'the destination filesystem cannot',
     EPERM: 'a seccomp filter or security module',
     ESPIPE: 'the source cannot seek',
-    EOVERFLOW: 'offset plus count past the source\'s limit (Rust falls back)',
+    EOVERFLOW: "offset plus count past the source's limit (Rust falls back)",
     EBADF: REREAD,
     EIO: REREAD,
   },
@@ -51,8 +51,19 @@ export const NOT_FOR_THIS_PAIR: Readonly<Record<OpName, Readonly<Partial<Record<
 };
 
 /** errnos of the writing side; any other failure is the reader's. */
-const DESTINATION_ERRNO = new Set([os.EPIPE, os.ECONNRESET, os.ENOTCONN, os.ENOSPC, os.EDQUOT, os.EFBIG,
-  os.ECONNABORTED, os.ETIMEDOUT, os.EHOSTUNREACH, os.ENETUNREACH, os.EROFS]);
+const DESTINATION_ERRNO = new Set([
+  os.EPIPE,
+  os.ECONNRESET,
+  os.ENOTCONN,
+  os.ENOSPC,
+  os.EDQUOT,
+  os.EFBIG,
+  os.ECONNABORTED,
+  os.ETIMEDOUT,
+  os.EHOSTUNREACH,
+  os.ENETUNREACH,
+  os.EROFS,
+]);
 
 // By number: several names share one (EOPNOTSUPP and ENOTSUP, EAGAIN and EWOULDBLOCK).
 const fallbackErrnos: Record<OpName, Set<number>> = {

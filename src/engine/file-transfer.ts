@@ -4,10 +4,11 @@
 // for its whole life, so the streams may close theirs at any moment without
 // bytes ever landing on a reused fd number. What an errno means is decided in
 // errno-policy.ts; the binding comes from the caller (the seam for tests).
-import { Op, type OpName, UV_WRITABLE, type FdWatcher, type NativeBinding } from '../native';
+
 import { debug } from '../diagnostics';
-import { judge, opAvailable, errnoName, sideOf, os } from './errno-policy';
-import { TransferLifecycle, dupAll } from './lifecycle';
+import { type FdWatcher, type NativeBinding, Op, type OpName, UV_WRITABLE } from '../native';
+import { errnoName, judge, opAvailable, os, sideOf } from './errno-policy';
+import { dupAll, TransferLifecycle } from './lifecycle';
 import type { Outcome } from './outcome';
 import { copyOnPool, type PoolJob } from './pool-gate';
 
@@ -64,8 +65,13 @@ export class FileTransfer extends TransferLifecycle {
   private job: PoolJob | null = null;
   private watcher: FdWatcher | null = null;
 
-  private constructor(binding: NativeBinding, private readonly plan: TransferPlan, private readonly inFd: number,
-    private readonly outFd: number, streams: object[]) {
+  private constructor(
+    binding: NativeBinding,
+    private readonly plan: TransferPlan,
+    private readonly inFd: number,
+    private readonly outFd: number,
+    streams: object[],
+  ) {
     super(binding, streams, [inFd, outFd], (outcome) => plan.onEnd(outcome));
     this.inOffset = plan.inOffset;
     this.outOffset = plan.outOffset;
@@ -86,17 +92,23 @@ export class FileTransfer extends TransferLifecycle {
     return t;
   }
 
-  get bytes(): number { return this.moved; }
-  get op(): OpName { return this.plan.ops[this.opIndex]; }
-  get waitingInLoop(): boolean { return this.waiting; }
+  get bytes(): number {
+    return this.moved;
+  }
+  get op(): OpName {
+    return this.plan.ops[this.opIndex];
+  }
+  get waitingInLoop(): boolean {
+    return this.waiting;
+  }
 
   /** Re-checks shouldContinue() now if the transfer is idle-waiting. */
   poke(): void {
     // A chunk still waiting for its turn on the pool has moved nothing: drop it.
     if (this.job && (this.aborted || !this.plan.shouldContinue()) && this.job.cancel()) {
       this.job = null;
-      this.busy = false;
-      this.lastChunk = 0;  // the chunk before it was counted before this decision
+      this.chunkOnPool = false;
+      this.lastChunk = 0; // the chunk before it was counted before this decision
       this.stop();
       return;
     }
@@ -127,14 +139,25 @@ export class FileTransfer extends TransferLifecycle {
       return;
     }
     const len = Math.min(remaining, this.plan.chunkBytes ?? CHUNK_BYTES);
-    this.busy = true;
+    this.chunkOnPool = true;
     // The callback always comes in a later turn, after this assignment.
-    this.job = copyOnPool(this.binding, Op[this.op], this.inFd, this.outFd, this.inOffset, this.outOffset, len,
-      (errno, n) => { this.job = null; this.afterChunk(len, errno, n); });
+    this.job = copyOnPool(
+      this.binding,
+      Op[this.op],
+      this.inFd,
+      this.outFd,
+      this.inOffset,
+      this.outOffset,
+      len,
+      (errno, n) => {
+        this.job = null;
+        this.afterChunk(len, errno, n);
+      },
+    );
   }
 
   private afterChunk(len: number, errno: number, n: number): void {
-    this.busy = false;
+    this.chunkOnPool = false;
     this.lastChunk = Math.max(n, 0);
     if (n > 0) {
       this.moved += n;
@@ -143,7 +166,10 @@ export class FileTransfer extends TransferLifecycle {
       this.plan.onProgress(n);
     }
     if (errno === 0) {
-      if (n === len) { this.step(); return; }
+      if (n === len) {
+        this.step();
+        return;
+      }
       // A first call that moves nothing may be a syscall that does not work
       // here (copy_file_range gives 0 on procfs/overlay): try the next one; a
       // real end of file reads as 0 there too.
@@ -156,7 +182,10 @@ export class FileTransfer extends TransferLifecycle {
       return;
     }
     const verdict = judge(this.op, errno, this.moved);
-    if (verdict.kind === 'wait') { this.waitWritable(); return; }
+    if (verdict.kind === 'wait') {
+      this.waitWritable();
+      return;
+    }
     if (verdict.kind === 'fallback') {
       if (this.opIndex + 1 < this.plan.ops.length) {
         this.opIndex++;
@@ -189,14 +218,17 @@ export class FileTransfer extends TransferLifecycle {
     // The callback's status is ignored: libuv reports a socket error (EPOLLERR,
     // e.g. after a reset) as UV_EBADF; the next syscall reports the real errno.
     const rc = watcher.start(UV_WRITABLE, () => {
-      watcher.stop();  // one-shot: a writable socket stays writable
+      watcher.stop(); // one-shot: a writable socket stays writable
       this.waiting = false;
       this.plan.onWritable?.();
       this.step();
     });
-    if (rc < 0) { this.failOrDecline(-rc); return; }
+    if (rc < 0) {
+      this.failOrDecline(-rc);
+      return;
+    }
     this.waiting = true;
-    this.lastChunk = 0;  // counted before the wait began: seen by whoever watched then
+    this.lastChunk = 0; // counted before the wait began: seen by whoever watched then
   }
 
   private failOrDecline(errno: number): void {

@@ -1,3 +1,5 @@
+// biome-ignore-all lint/suspicious/noExplicitAny: Node's private fields have no types; every access is guarded
+// biome-ignore-all lint/style/noNonNullAssertion: every method shadowed here is on Node's stream prototypes, but _final (checked)
 // Methods shadowed on one stream instance while a kernel transfer uses it, so
 // that destroy(), end(), pause() and an application's own writes wait for the
 // native side (or stop it) instead of racing it. Shadowed, never patched on a
@@ -6,8 +8,6 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import type { Readable, Writable } from 'node:stream';
 import type { RunningTransfer } from './lifecycle';
-
-/* eslint-disable @typescript-eslint/no-explicit-any */
 
 type Method = (this: any, ...args: any[]) => any;
 
@@ -20,14 +20,15 @@ type Method = (this: any, ...args: any[]) => any;
 function shadow(obj: any, wrappers: Record<string, (orig: Method | undefined) => Method>): () => void {
   const saved: Array<[string, boolean, Method | undefined]> = [];
   for (const [name, wrap] of Object.entries(wrappers)) {
-    const own = Object.prototype.hasOwnProperty.call(obj, name);
+    const own = Object.hasOwn(obj, name);
     const orig = obj[name] as Method | undefined;
     saved.push([name, own, orig]);
     obj[name] = wrap(orig);
   }
   return () => {
     for (const [name, own, orig] of saved) {
-      if (own) obj[name] = orig; else delete obj[name];
+      if (own) obj[name] = orig;
+      else delete obj[name];
     }
   };
 }
@@ -50,15 +51,17 @@ export function guardDestination(dest: Writable, t: RunningTransfer): () => void
   // stream errors with ERR_STREAM_DESTROYED. A kernel chunk in flight is that write.
   const failsInflightWrite = dest instanceof fs.WriteStream;
   const wrappers: Record<string, (orig: Method | undefined) => Method> = {
-    _destroy: (orig) => function (this: Writable, err: Error | null, cb: (e?: Error | null) => void) {
-      const writing = t.inflight;
-      t.abort();
-      t.onSettled(() => orig!.call(this, err ?? (writing && failsInflightWrite ? streamDestroyedError() : null), cb));
-    },
-    _final: (orig) => function (this: Writable, cb: (e?: Error | null) => void) {
-      t.poke();
-      t.onSettled(() => (orig ? orig.call(this, cb) : cb()));
-    },
+    _destroy: (orig) =>
+      function (this: Writable, err: Error | null, cb: (e?: Error | null) => void) {
+        const writing = t.inflight;
+        t.abort();
+        t.onSettled(() => orig!.call(this, err ?? (writing && failsInflightWrite ? streamDestroyedError() : null), cb));
+      },
+    _final: (orig) =>
+      function (this: Writable, cb: (e?: Error | null) => void) {
+        t.poke();
+        t.onSettled(() => (orig ? orig.call(this, cb) : cb()));
+      },
   };
   if (dest instanceof net.Socket) wrappers.push = holdEofWhileWriting(t);
   return shadow(dest, wrappers);
@@ -77,11 +80,14 @@ export function guardDestination(dest: Writable, t: RunningTransfer): () => void
  * failed write would), and one that did not lets the end of file through.
  */
 function holdEofWhileWriting(t: RunningTransfer): (orig: Method | undefined) => Method {
-  return (orig) => function (this: net.Socket, chunk: unknown, ...rest: unknown[]) {
-    if (chunk !== null || !t.inflight) return orig!.call(this, chunk, ...rest);
-    t.onSettled(() => { if (!this.destroyed) orig!.call(this, null); });
-    return false;
-  };
+  return (orig) =>
+    function (this: net.Socket, chunk: unknown, ...rest: unknown[]) {
+      if (chunk !== null || !t.inflight) return orig!.call(this, chunk, ...rest);
+      t.onSettled(() => {
+        if (!this.destroyed) orig!.call(this, null);
+      });
+      return false;
+    };
 }
 
 /**
@@ -91,15 +97,17 @@ function holdEofWhileWriting(t: RunningTransfer): (orig: Method | undefined) => 
  */
 export function guardSource(src: Readable, t: RunningTransfer): () => void {
   return shadow(src, {
-    pause: (orig) => function (this: Readable, ...args: unknown[]) {
-      const r = orig!.apply(this, args);
-      t.poke();
-      return r;
-    },
-    _destroy: (orig) => function (this: Readable, err: Error | null, cb: (e?: Error | null) => void) {
-      t.abort();
-      t.onSettled(() => orig!.call(this, err, cb));
-    },
+    pause: (orig) =>
+      function (this: Readable, ...args: unknown[]) {
+        const r = orig!.apply(this, args);
+        t.poke();
+        return r;
+      },
+    _destroy: (orig) =>
+      function (this: Readable, err: Error | null, cb: (e?: Error | null) => void) {
+        t.abort();
+        t.onSettled(() => orig!.call(this, err, cb));
+      },
   });
 }
 
@@ -112,14 +120,19 @@ export function guardSource(src: Readable, t: RunningTransfer): () => void {
  * kernel fills a frame that cannot be cut short.
  */
 export function guardResponseWrites(res: Writable, t: RunningTransfer, stopFirst: boolean): () => void {
-  const after = (orig: Method | undefined) => function (this: Writable, ...args: unknown[]) {
-    if (!t.active) return orig!.apply(this, args);
-    if (stopFirst) t.abort();
-    t.onSettled(() => orig!.apply(this, args));
-    return true;
-  };
-  return shadow(res, { write: after, end: (orig) => function (this: Writable, ...args: unknown[]) {
-    after(orig).apply(this, args);
-    return this;
-  } });
+  const after = (orig: Method | undefined) =>
+    function (this: Writable, ...args: unknown[]) {
+      if (!t.active) return orig!.apply(this, args);
+      if (stopFirst) t.abort();
+      t.onSettled(() => orig!.apply(this, args));
+      return true;
+    };
+  return shadow(res, {
+    write: after,
+    end: (orig) =>
+      function (this: Writable, ...args: unknown[]) {
+        after(orig).apply(this, args);
+        return this;
+      },
+  });
 }

@@ -55,7 +55,10 @@ export function transferOf(stream: object): RunningTransfer | null {
  */
 export function destroyAfterTransfer(stream: object, destroy: () => void): void {
   const t = running.get(stream);
-  if (!t) { destroy(); return; }
+  if (!t) {
+    destroy();
+    return;
+  }
   t.abort();
   t.onSettled(destroy);
 }
@@ -81,17 +84,25 @@ export abstract class TransferLifecycle implements RunningTransfer {
   protected aborted = false;
   protected ended = false;
   /** A chunk is in flight on the threadpool: finish() waits for it. */
-  protected busy = false;
+  protected chunkOnPool = false;
   private readonly settled: Array<() => void> = [];
 
-  protected constructor(protected readonly binding: NativeBinding, private readonly streams: object[],
-    private readonly ownFds: number[], private readonly onEnd: (outcome: Outcome) => void) {
+  protected constructor(
+    protected readonly binding: NativeBinding,
+    private readonly streams: object[],
+    private readonly ownFds: number[],
+    private readonly onEnd: (outcome: Outcome) => void,
+  ) {
     live.add(this);
     for (const s of streams) running.set(s, this);
   }
 
-  get active(): boolean { return !this.ended; }
-  get inflight(): boolean { return this.busy; }
+  get active(): boolean {
+    return !this.ended;
+  }
+  get inflight(): boolean {
+    return this.chunkOnPool;
+  }
   abstract get waitingInLoop(): boolean;
 
   /** Stops at the next chunk boundary (at once if waiting in the loop). */
@@ -105,7 +116,8 @@ export abstract class TransferLifecycle implements RunningTransfer {
 
   /** Runs cb once the native side has let go of its fds (at once if it has). */
   onSettled(cb: () => void): void {
-    if (this.ended) cb(); else this.settled.push(cb);
+    if (this.ended) cb();
+    else this.settled.push(cb);
   }
 
   /**
@@ -120,7 +132,7 @@ export abstract class TransferLifecycle implements RunningTransfer {
    * flight: its completion calls here again.
    */
   protected finish(outcome: Outcome): void {
-    if (this.ended || this.busy) return;
+    if (this.ended || this.chunkOnPool) return;
     this.ended = true;
     this.release(outcome);
     for (const fd of this.ownFds) this.binding.close(fd);

@@ -15,14 +15,25 @@ export interface PoolJob {
   cancel(): boolean;
 }
 
-interface Entry { start: () => void; queued: boolean }
+interface Entry {
+  start: () => void;
+  queued: boolean;
+}
 
 let running = 0;
 const waiting: Entry[] = [];
 
 /** binding.copy, started when fewer than MAX_POOL_JOBS of ours are on the pool. */
-export function copyOnPool(binding: NativeBinding, op: number, inFd: number, outFd: number, inOffset: number, outOffset: number,
-  len: number, cb: (errno: number, bytes: number) => void): PoolJob {
+export function copyOnPool(
+  binding: NativeBinding,
+  op: number,
+  inFd: number,
+  outFd: number,
+  inOffset: number,
+  outOffset: number,
+  len: number,
+  cb: (errno: number, bytes: number) => void,
+): PoolJob {
   const entry: Entry = {
     queued: true,
     start: () => {

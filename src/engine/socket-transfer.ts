@@ -8,11 +8,11 @@
 // Socket/pipe splices never touch a disk and run on the loop; a splice into a
 // file runs on the threadpool. What an errno means is decided in
 // errno-policy.ts; the binding comes from the caller (the seam for tests).
-import { Op, UV_READABLE, UV_WRITABLE, type FdWatcher, type NativeBinding } from '../native';
-import { judge, opAvailable, sideOf, os } from './errno-policy';
-import { acquirePipe, releasePipe, type Pipe } from './pipe-pool';
-import { TransferLifecycle, dupAll } from './lifecycle';
+import { type FdWatcher, type NativeBinding, Op, UV_READABLE, UV_WRITABLE } from '../native';
+import { judge, opAvailable, os, sideOf } from './errno-policy';
+import { dupAll, TransferLifecycle } from './lifecycle';
 import type { Outcome, Side } from './outcome';
+import { acquirePipe, type Pipe, releasePipe } from './pipe-pool';
 import { copyOnPool, type PoolJob } from './pool-gate';
 
 /** Bytes per direct splice (source is a pipe) and per turn before yielding to the loop. */
@@ -52,8 +52,13 @@ export class SocketTransfer extends TransferLifecycle {
   /** The last read took less than asked: the source is empty, wait rather than probe. */
   private sourceDrained = false;
 
-  private constructor(binding: NativeBinding, private readonly plan: SocketPlan, private readonly inFd: number,
-    private readonly outFd: number, streams: object[]) {
+  private constructor(
+    binding: NativeBinding,
+    private readonly plan: SocketPlan,
+    private readonly inFd: number,
+    private readonly outFd: number,
+    streams: object[],
+  ) {
     super(binding, streams, [inFd, outFd], (outcome) => plan.onEnd(outcome));
     this.outOffset = plan.outOffset;
   }
@@ -77,8 +82,12 @@ export class SocketTransfer extends TransferLifecycle {
     return t;
   }
 
-  get bytes(): number { return this.delivered; }
-  get waitingInLoop(): boolean { return this.waiting !== null; }
+  get bytes(): number {
+    return this.delivered;
+  }
+  get waitingInLoop(): boolean {
+    return this.waiting !== null;
+  }
 
   /** Something changed (pause, unpipe, close): re-decide now if idle-waiting. */
   poke(): void {
@@ -86,7 +95,7 @@ export class SocketTransfer extends TransferLifecycle {
     // the destination's, so only a destination gone drops it.
     if (this.job && this.aborted && !this.plan.destinationAlive() && this.job.cancel()) {
       this.job = null;
-      this.busy = false;
+      this.chunkOnPool = false;
       this.stop();
       return;
     }
@@ -102,22 +111,27 @@ export class SocketTransfer extends TransferLifecycle {
   private pump(): void {
     this.scheduled = false;
     let budget = TURN_BYTES;
-    while (!this.ended && this.waiting === null && !this.busy) {
+    while (!this.ended && this.waiting === null && !this.chunkOnPool) {
       if (budget <= 0) {
         // Fair to other connections and timers: yield, continue next turn.
-        if (!this.scheduled) { this.scheduled = true; setImmediate(() => this.pump()); }
+        if (!this.scheduled) {
+          this.scheduled = true;
+          setImmediate(() => this.pump());
+        }
         return;
       }
       const before = this.delivered;
-      if (this.plan.direct) this.directStep();
-      else if (this.inPipe > 0) this.drainStep();
-      else this.fillStep();
+      // No pipe: the source is one (direct); else the pipe is filled, then drained.
+      const pipe = this.pipe;
+      if (!pipe) this.directStep();
+      else if (this.inPipe > 0) this.drainStep(pipe);
+      else this.fillStep(pipe);
       budget -= Math.max(this.delivered - before, 1);
     }
   }
 
   // Intermediate pipe is empty: take what the socket has.
-  private fillStep(): void {
+  private fillStep(pipe: Pipe): void {
     if (this.aborted || !this.plan.shouldContinue()) {
       this.stop();
       return;
@@ -129,9 +143,9 @@ export class SocketTransfer extends TransferLifecycle {
       this.wait('in');
       return;
     }
-    const n = this.binding.spliceSync(this.inFd, this.pipe!.writeFd, this.pipe!.capacity);
+    const n = this.binding.spliceSync(this.inFd, pipe.writeFd, pipe.capacity);
     if (n > 0) {
-      this.sourceDrained = n < this.pipe!.capacity;
+      this.sourceDrained = n < pipe.capacity;
       this.inPipe += n;
       this.received += n;
       this.plan.onReceived(n);
@@ -144,12 +158,12 @@ export class SocketTransfer extends TransferLifecycle {
   }
 
   // Intermediate pipe holds bytes: all of them go to the destination before the next fill.
-  private drainStep(): void {
+  private drainStep(pipe: Pipe): void {
     if (this.plan.outIsFile) {
-      this.copyOnPool(this.pipe!.readFd, this.inPipe);
+      this.copyOnPool(pipe.readFd, this.inPipe);
       return;
     }
-    const n = this.binding.spliceSync(this.pipe!.readFd, this.outFd, this.inPipe);
+    const n = this.binding.spliceSync(pipe.readFd, this.outFd, this.inPipe);
     if (n > 0) this.deliveredBytes(n);
     else if (n < 0) this.destinationError(-n);
   }
@@ -186,18 +200,21 @@ export class SocketTransfer extends TransferLifecycle {
 
   // Pipe → file may wait on the disk: one bounded job on the threadpool.
   private copyOnPool(fromFd: number, len: number): void {
-    this.busy = true;
+    this.chunkOnPool = true;
     this.job = copyOnPool(this.binding, Op.splice, fromFd, this.outFd, -1, this.outOffset, len, (errno, n) => {
       this.job = null;
-      this.busy = false;
+      this.chunkOnPool = false;
       if (n > 0) {
-        if (this.plan.direct) { this.received += n; this.plan.onReceived(n); }
+        if (this.plan.direct) {
+          this.received += n;
+          this.plan.onReceived(n);
+        }
         this.deliveredBytes(n);
       }
       if (errno === 0 && this.plan.direct && n < len) {
-        this.endOfInput();  // splice returned 0: writer closed
+        this.endOfInput(); // splice returned 0: writer closed
       } else if (errno === os.EAGAIN) {
-        this.wait('in');  // a file never says EAGAIN: the source pipe is empty
+        this.wait('in'); // a file never says EAGAIN: the source pipe is empty
       } else if (errno !== 0) {
         this.destinationError(errno);
       } else if (this.aborted && !this.plan.destinationAlive()) {
@@ -230,7 +247,8 @@ export class SocketTransfer extends TransferLifecycle {
     if (verdict.kind === 'wait') this.wait(waitFor);
     // Nothing reached the destination: what the pipe holds goes back to the
     // source, and the normal path carries on from there.
-    else if (verdict.kind === 'fallback') this.finish({ kind: 'declined', reason: verdict.reason, leftover: this.takeBack() });
+    else if (verdict.kind === 'fallback')
+      this.finish({ kind: 'declined', reason: verdict.reason, leftover: this.takeBack() });
     else this.finish({ kind: 'failed', op: 'splice', bytes: this.delivered, errno, side });
   }
 
@@ -270,7 +288,13 @@ export class SocketTransfer extends TransferLifecycle {
       if (side === 'in') watcher = this.watcherIn ??= new this.binding.FdWatcher(this.inFd);
       else watcher = this.watcherOut ??= new this.binding.FdWatcher(this.outFd);
     } catch {
-      this.finish({ kind: 'failed', op: 'splice', bytes: this.delivered, errno: os.EBADF, side: side === 'in' ? 'source' : 'destination' });
+      this.finish({
+        kind: 'failed',
+        op: 'splice',
+        bytes: this.delivered,
+        errno: os.EBADF,
+        side: side === 'in' ? 'source' : 'destination',
+      });
       return;
     }
     if (side === 'out') this.watcherIn?.stop();
@@ -285,7 +309,13 @@ export class SocketTransfer extends TransferLifecycle {
       this.pump();
     });
     if (rc < 0) {
-      this.finish({ kind: 'failed', op: 'splice', bytes: this.delivered, errno: -rc, side: side === 'in' ? 'source' : 'destination' });
+      this.finish({
+        kind: 'failed',
+        op: 'splice',
+        bytes: this.delivered,
+        errno: -rc,
+        side: side === 'in' ? 'source' : 'destination',
+      });
       return;
     }
     this.waiting = side;

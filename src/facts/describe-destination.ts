@@ -3,8 +3,8 @@
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import type { Writable } from 'node:stream';
-import type { NativeBinding } from '../native';
 import { fsError } from '../errors';
+import type { NativeBinding } from '../native';
 import { type DestinationFacts, declined } from './destination';
 import { describeFd, describeSocket, describeWriteStream } from './fd-destination';
 import { describeResponse, isHttp2Response, isServerResponse } from './http-response';
@@ -21,7 +21,15 @@ export function describeDestination(binding: NativeBinding, dest: Writable): Des
   if (isServerResponse(dest)) return describeResponse(binding, dest);
   if (dest instanceof fs.WriteStream) return describeWriteStream(binding, dest);
   const fd = syncWriteStreamFd(dest);
-  if (fd >= 0) return describeFd(binding, dest, fd, -1, () => undefined, (e) => fsError(e, 'write'));
+  if (fd >= 0)
+    return describeFd(
+      binding,
+      dest,
+      fd,
+      -1,
+      () => undefined,
+      (e) => fsError(e, 'write'),
+    );
   if (isHttp2Response(dest)) return declined('HTTP/2 response');
   return declined('destination has no fd');
 }

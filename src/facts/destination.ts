@@ -2,8 +2,8 @@
 // the three answers a look at one can give: ready (here is how to write to
 // it), not yet (wait for this, then look again), or declined (why not).
 import type { Writable } from 'node:stream';
-import type { OpName } from '../native';
 import type { RunningTransfer } from '../engine/lifecycle';
+import type { OpName } from '../native';
 
 export interface Destination {
   stream: Writable;
@@ -70,10 +70,7 @@ export interface NotYet {
   wait(retry: () => void): void;
 }
 
-export type DestinationFacts =
-  | { kind: 'ready'; dest: Destination }
-  | NotYet
-  | { kind: 'declined'; reason: string };
+export type DestinationFacts = { kind: 'ready'; dest: Destination } | NotYet | { kind: 'declined'; reason: string };
 
 export function ready(dest: Destination): DestinationFacts {
   return { kind: 'ready', dest };

@@ -4,14 +4,14 @@
 import type * as fs from 'node:fs';
 import * as net from 'node:net';
 import type { Writable } from 'node:stream';
-import { FileType, type NativeBinding, type OpName } from '../native';
-import { fsError, netError } from '../errors';
-import { NodeWriteStream } from '../streams/original-fs';
-import { onceAny, waitForQueue } from '../paths/wait';
 import { os } from '../engine/errno-policy';
+import { fsError, netError } from '../errors';
+import { FileType, type NativeBinding, type OpName } from '../native';
+import { onceAny, waitForQueue } from '../paths/wait';
+import { NodeWriteStream } from '../streams/original-fs';
 import { type Destination, type DestinationFacts, declined, notYet, ready } from './destination';
-import { socketFd, socketQueuedBytes, isTlsSocket, hasCustomFs, writeIsWrapped, isTcpSocket } from './node-internals';
-import { addSocketBytesWritten, touchSocketTimer, destroyDiscarding } from './node-writes';
+import { hasCustomFs, isTcpSocket, isTlsSocket, socketFd, socketQueuedBytes, writeIsWrapped } from './node-internals';
+import { addSocketBytesWritten, destroyDiscarding, touchSocketTimer } from './node-writes';
 
 export function describeSocket(binding: NativeBinding, sock: net.Socket): DestinationFacts {
   if (isTlsSocket(sock)) return declined('TLS socket');
@@ -20,9 +20,17 @@ export function describeSocket(binding: NativeBinding, sock: net.Socket): Destin
   const fd = socketFd(sock);
   if (fd < 0) return declined('socket has no fd');
   if (socketQueuedBytes(sock) > 0) return waitForQueue(sock, () => socketQueuedBytes(sock), 'socket write queue');
-  const facts = describeFd(binding, sock, fd, -1,
-    (n) => { addSocketBytesWritten(sock, n); touchSocketTimer(sock); },
-    socketWriteError(sock));
+  const facts = describeFd(
+    binding,
+    sock,
+    fd,
+    -1,
+    (n) => {
+      addSocketBytesWritten(sock, n);
+      touchSocketTimer(sock);
+    },
+    socketWriteError(sock),
+  );
   if (facts.kind === 'ready') {
     facts.dest.usable = () => socketUsable(sock);
     facts.dest.onWritable = () => touchSocketTimer(sock);
@@ -61,7 +69,11 @@ export function describeWriteStream(binding: NativeBinding, ws: fs.WriteStream):
   }
   if (ws.writableLength > 0) return waitForQueue(ws, () => ws.writableLength, 'destination write queue');
   const pos = (ws as unknown as { pos?: number }).pos;
-  return describeFd(binding, ws, fd, typeof pos === 'number' ? pos : -1,
+  return describeFd(
+    binding,
+    ws,
+    fd,
+    typeof pos === 'number' ? pos : -1,
     (n) => {
       // Node's rule for a write that completes after destroy(): its bytes
       // landed, `pos` had moved when it started, but bytesWritten does not
@@ -70,11 +82,18 @@ export function describeWriteStream(binding: NativeBinding, ws: fs.WriteStream):
       if (typeof w.pos === 'number') w.pos += n;
       if (!ws.destroyed) ws.bytesWritten += n;
     },
-    (errno) => fsError(errno, 'write'));
+    (errno) => fsError(errno, 'write'),
+  );
 }
 
-export function describeFd(binding: NativeBinding, stream: Writable, fd: number, offset: number, onBytes: (n: number) => void,
-  writeError: (errno: number) => Error): DestinationFacts {
+export function describeFd(
+  binding: NativeBinding,
+  stream: Writable,
+  fd: number,
+  offset: number,
+  onBytes: (n: number) => void,
+  writeError: (errno: number) => Error,
+): DestinationFacts {
   const [err, type, flags] = binding.describe(fd);
   if (err !== 0) return declined(`destination fstat failed (${err})`);
   // The kernel refuses O_APPEND for all three syscalls; never clear a user's flag.
@@ -84,17 +103,28 @@ export function describeFd(binding: NativeBinding, stream: Writable, fd: number,
   if (type === FileType.socket) {
     // sendfile into a blocking socket would park a pool thread until the peer reads.
     if (!(flags & binding.O_NONBLOCK)) return declined('destination socket is blocking');
-    kind = 'socket'; ops = ['sendfile'];
+    kind = 'socket';
+    ops = ['sendfile'];
   } else if (type === FileType.fifo) {
-    kind = 'pipe'; ops = ['splice'];
+    kind = 'pipe';
+    ops = ['splice'];
   } else if (type === FileType.file) {
     // sendfile cannot write at an explicit offset; fs.WriteStream with `start` can.
-    kind = 'file'; ops = offset >= 0 ? ['copy_file_range'] : ['copy_file_range', 'sendfile'];
+    kind = 'file';
+    ops = offset >= 0 ? ['copy_file_range'] : ['copy_file_range', 'sendfile'];
   } else {
-    return declined(type === FileType.char ? 'destination is a character device (TTY?)' : 'destination fd type unsupported');
+    return declined(
+      type === FileType.char ? 'destination is a character device (TTY?)' : 'destination fd type unsupported',
+    );
   }
   return ready({
-    stream, fd, kind, ops, offset, onBytes, writeError,
+    stream,
+    fd,
+    kind,
+    ops,
+    offset,
+    onBytes,
+    writeError,
     usable: () => !stream.destroyed && !stream.writableEnded && stream.writableLength === 0,
   });
 }

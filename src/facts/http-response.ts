@@ -11,15 +11,20 @@
 import * as http from 'node:http';
 import * as net from 'node:net';
 import type { Writable } from 'node:stream';
-import type { NativeBinding } from '../native';
 import { guardDestination, guardResponseWrites } from '../engine/guards';
+import type { NativeBinding } from '../native';
 import { waitForQueue } from '../paths/wait';
-import { type Destination, type DestinationFacts, type Frame, declined, notYet, ready } from './destination';
+import { type Destination, type DestinationFacts, declined, type Frame, notYet, ready } from './destination';
 import { describeFd, socketUsable, socketWriteError } from './fd-destination';
 import {
-  socketFd, socketQueuedBytes, isTlsSocket, writeIsWrapped, responseFacts, socketCurrentResponse,
+  isTlsSocket,
+  responseFacts,
+  socketCurrentResponse,
+  socketFd,
+  socketQueuedBytes,
+  writeIsWrapped,
 } from './node-internals';
-import { addSocketBytesWritten, touchSocketTimer, destroyDiscarding } from './node-writes';
+import { addSocketBytesWritten, destroyDiscarding, touchSocketTimer } from './node-writes';
 
 export function isServerResponse(dest: Writable): dest is http.ServerResponse & Writable {
   return dest instanceof http.ServerResponse;
@@ -50,7 +55,7 @@ function bodyWritesReplaced(res: http.ServerResponse): boolean {
   const r = res as unknown as Record<string, unknown>;
   if (writeIsWrapped(res as unknown as Writable, http.ServerResponse.prototype)) return true;
   for (const name of ['end', '_send', '_writeRaw']) {
-    if (Object.prototype.hasOwnProperty.call(r, name) || r[name] !== responseProto[name]) return true;
+    if (Object.hasOwn(r, name) || r[name] !== responseProto[name]) return true;
   }
   return false;
 }
@@ -83,7 +88,7 @@ export function describeResponse(binding: NativeBinding, res: http.ServerRespons
     // the same bytes, through Node's own path (framing is decided there).
     res.flushHeaders();
     r = responseFacts(res);
-    if (!r || !r.headerSent) return declined('headers could not be sent');
+    if (!r?.headerSent) return declined('headers could not be sent');
   }
   const fd = socketFd(sock);
   if (fd < 0) return declined('socket has no fd');
@@ -91,18 +96,32 @@ export function describeResponse(binding: NativeBinding, res: http.ServerRespons
   // (oven-sh/bun#7954 sent bodies ahead of headers by not waiting for this).
   if (socketQueuedBytes(sock) > 0) return waitForQueue(res, () => socketQueuedBytes(sock), 'socket write queue');
 
-  const facts = describeFd(binding, res, fd, -1,
-    (n) => { addSocketBytesWritten(sock, n); touchSocketTimer(sock); },
-    socketWriteError(sock));
+  const facts = describeFd(
+    binding,
+    res,
+    fd,
+    -1,
+    (n) => {
+      addSocketBytesWritten(sock, n);
+      touchSocketTimer(sock);
+    },
+    socketWriteError(sock),
+  );
   if (facts.kind !== 'ready') return facts;
   const dest: Destination = {
     ...facts.dest,
     onWritable: () => touchSocketTimer(sock),
-    usable: () => !res.destroyed && !res.writableEnded && socketCurrentResponse(sock) === res &&
-      res.writableLength === 0 && socketUsable(sock),
+    usable: () =>
+      !res.destroyed &&
+      !res.writableEnded &&
+      socketCurrentResponse(sock) === res &&
+      res.writableLength === 0 &&
+      socketUsable(sock),
     // A failed write on Node's own path destroys the socket with the error
     // ('clientError' on the server); the response only sees 'close'.
-    fail: (error) => { sock.destroy(error); },
+    fail: (error) => {
+      sock.destroy(error);
+    },
     // Whatever the client has not read yet is dropped with the connection: a
     // body of the promised length but wrong bytes would look complete.
     discard: (error) => destroyDiscarding(sock, error),
@@ -112,7 +131,10 @@ export function describeResponse(binding: NativeBinding, res: http.ServerRespons
     guard: (t) => {
       const socketGuard = guardDestination(sock, t);
       const responseGuard = guardResponseWrites(res, t, !r.chunked);
-      return () => { responseGuard(); socketGuard(); };
+      return () => {
+        responseGuard();
+        socketGuard();
+      };
     },
   };
   if (r.chunked) dest.openFrame = (bytes) => chunkFrame(sock, bytes);

@@ -1,13 +1,13 @@
+// biome-ignore-all lint/suspicious/noExplicitAny: Node's private fields have no types; every access is guarded
 // Every read of Node's private stream/socket state lives here, each one
 // guarded: if a future Node moves a field, the answer is "unknown" and the
 // caller declines the fast path instead of breaking. (Writes to that state
 // are in node-writes.ts; methods shadowed on instances in engine/guards.ts.)
 import fs = require('node:fs');
-import type * as net from 'node:net';
-import * as tls from 'node:tls';
-import type { Readable, Writable } from 'node:stream';
 
-/* eslint-disable @typescript-eslint/no-explicit-any */
+import type * as net from 'node:net';
+import type { Readable, Writable } from 'node:stream';
+import * as tls from 'node:tls';
 
 /** The kernel fd under a net.Socket (TCP, Unix socket or pipe), or -1. */
 export function socketFd(sock: net.Socket): number {
@@ -51,10 +51,13 @@ export function hasCustomFs(stream: fs.ReadStream | fs.WriteStream): boolean {
   if (!kFs) return false;
   const impl = (stream as any)[kFs];
   if (impl === undefined || impl === fs) return false;
-  const kHandle = symbolNamed(stream, 'kHandle');  // rare path: only streams with non-default fs
+  const kHandle = symbolNamed(stream, 'kHandle'); // rare path: only streams with non-default fs
   const handle = kHandle ? (stream as any)[kHandle] : null;
-  const isFileHandle = handle != null && typeof handle.fd === 'number' &&
-    typeof handle.read === 'function' && (stream as any).fd === handle.fd;
+  const isFileHandle =
+    handle != null &&
+    typeof handle.fd === 'number' &&
+    typeof handle.read === 'function' &&
+    (stream as any).fd === handle.fd;
   return !isFileHandle;
 }
 
@@ -117,7 +120,8 @@ export interface ResponseFacts {
 
 export function responseFacts(res: Writable): ResponseFacts | null {
   const r = res as any;
-  if (typeof r._headerSent !== 'boolean' || typeof r._hasBody !== 'boolean' || !Array.isArray(r.outputData)) return null;
+  if (typeof r._headerSent !== 'boolean' || typeof r._hasBody !== 'boolean' || !Array.isArray(r.outputData))
+    return null;
   return {
     headerSent: r._headerSent && typeof r._header === 'string',
     hasBody: r._hasBody,

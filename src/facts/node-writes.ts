@@ -1,11 +1,10 @@
+// biome-ignore-all lint/suspicious/noExplicitAny: Node's private fields have no types; every access is guarded
 // Every write to Node's private stream/socket state: the counters and timers
 // a kernel transfer keeps true, and the switch that stops and resumes Node's
 // reads of a socket. Each guarded like the reads in node-internals.ts.
 import * as net from 'node:net';
 import type { Readable } from 'node:stream';
 import { isTcpSocket } from './node-internals';
-
-/* eslint-disable @typescript-eslint/no-explicit-any */
 
 const kExtraBytesWritten = Symbol('zerocopy.bytesWritten');
 const kExtraBytesRead = Symbol('zerocopy.bytesRead');
@@ -15,8 +14,12 @@ const kExtraBytesRead = Symbol('zerocopy.bytesRead');
  * from getters over its libuv handle, which our syscalls bypass. Shadow the
  * getter on this one socket so the bytes we moved are counted too.
  */
-function addToSocketCounter(sock: net.Socket, getter: '_bytesDispatched' | 'bytesRead', extra: symbol,
-  n: number): void {
+function addToSocketCounter(
+  sock: net.Socket,
+  getter: '_bytesDispatched' | 'bytesRead',
+  extra: symbol,
+  n: number,
+): void {
   const s = sock as any;
   if (s[extra] === undefined) {
     const proto = Object.getOwnPropertyDescriptor(net.Socket.prototype, getter);
@@ -26,7 +29,9 @@ function addToSocketCounter(sock: net.Socket, getter: '_bytesDispatched' | 'byte
     Object.defineProperty(s, getter, {
       configurable: true,
       enumerable: proto.enumerable,
-      get() { return base.call(this) + this[extra]; },
+      get() {
+        return base.call(this) + this[extra];
+      },
     });
   }
   s[extra] += n;

@@ -47,8 +47,9 @@ export function sourceWatched(src: Readable): string | null {
  * destination's queue — or a flow held back by backpressure: they must go
  * through first. Null when the kernel may take over right now.
  */
-export function flowBusy(src: Readable, dest: Writable): string | null {
-  const st = readableState(src)!;
+export function heldInJavaScript(src: Readable, dest: Writable): string | null {
+  const st = readableState(src);
+  if (!st) return 'unknown readable state';
   if (st.length > 0) return 'source has buffered data';
   if (st.flowing !== true) return 'source paused';
   if (dest.writableLength > 0) return 'destination write queue';
@@ -57,7 +58,10 @@ export function flowBusy(src: Readable, dest: Writable): string | null {
 
 /** sourceWatched, and nothing held in JavaScript: the chunk-boundary check. */
 export function sourceObserved(src: Readable): string | null {
-  return sourceWatched(src) ?? flowBusy(src, readableState(src)!.pipes[0]);
+  const watched = sourceWatched(src);
+  if (watched) return watched;
+  const dest = pipedTo(src);
+  return dest ? heldInJavaScript(src, dest) : 'not piped';
 }
 
 export function pipedTo(src: Readable): Writable | null {
@@ -111,7 +115,8 @@ export function describeSocketSource(binding: NativeBinding, src: net.Socket): S
   const fd = socketFd(src);
   if (fd < 0) return { declined: 'source has no fd' };
   const [err, type, flags] = binding.describe(fd);
-  if (err !== 0 || (type !== FileType.socket && type !== FileType.fifo)) return { declined: 'source is not a socket or pipe' };
+  if (err !== 0 || (type !== FileType.socket && type !== FileType.fifo))
+    return { declined: 'source is not a socket or pipe' };
   if (type === FileType.socket && !(flags & binding.O_NONBLOCK)) return { declined: 'source socket is blocking' };
   return { fd, direct: type === FileType.fifo };
 }

@@ -3,24 +3,32 @@
 // kernel and then ending the stream as a read loop would — or it declines,
 // having touched nothing, and the normal read runs.
 import type { Writable } from 'node:stream';
-import type { NativeBinding } from '../native';
-import { publish, transferChannel, debug } from '../diagnostics';
 import { settings } from '../config';
-import { fsError, sourceShrankError } from '../errors';
-import { FileTransfer, CHUNK_BYTES, SOCKET_CHUNK_BYTES } from '../engine/file-transfer';
+import { debug, publish, transferChannel } from '../diagnostics';
+import { CHUNK_BYTES, FileTransfer, SOCKET_CHUNK_BYTES } from '../engine/file-transfer';
 import { guardDestination } from '../engine/guards';
 import type { Outcome } from '../engine/outcome';
-import type { Destination, Frame } from '../facts/destination';
+import { fsError, sourceShrankError } from '../errors';
 import { describeDestination } from '../facts/describe-destination';
-import { isServerResponse, bodyLeft } from '../facts/http-response';
+import type { Destination, Frame } from '../facts/destination';
+import { bodyLeft, isServerResponse } from '../facts/http-response';
 import { markDataEmitted } from '../facts/node-writes';
 import {
-  type FileSource, fastPath, fileSize, flowBusy, pipedTo, sourceFileDecline, sourceLimit, sourceObserved,
-  sourceOffset, sourceWatched,
+  type FileSource,
+  fastPath,
+  fileSize,
+  heldInJavaScript,
+  pipedTo,
+  sourceFileDecline,
+  sourceLimit,
+  sourceObserved,
+  sourceOffset,
+  sourceWatched,
 } from '../facts/source';
+import type { NativeBinding } from '../native';
 import { decline, failDestination, finish as finishFlow } from './finish';
 import { pipeListener, replayUnseen } from './replay-unseen';
-import { MAX_WAITS, afterDrain } from './wait';
+import { afterDrain, MAX_WAITS } from './wait';
 
 interface SourceState {
   /** Destination for which the fast path was refused for a reason that will not change. */
@@ -45,8 +53,10 @@ export function forgetSource(src: FileSource): void {
 }
 
 export function sourceState(src: FileSource): SourceState {
-  let state = states.get(src);
-  if (!state) states.set(src, state = { refused: null, announced: null, waits: 0 });
+  const known = states.get(src);
+  if (known) return known;
+  const state: SourceState = { refused: null, announced: null, waits: 0 };
+  states.set(src, state);
   return state;
 }
 
@@ -79,36 +89,58 @@ export function pipeFromFile(src: FileSource, normalRead: () => void, fresh = fa
   if (src.bytesRead < 2 * src.readableHighWaterMark) {
     // An HTTP response is decided once, at its very first read.
     destStream = src.bytesRead === 0 ? pipedTo(src) : null;
-    if (!destStream || !isServerResponse(destStream)) { normalRead(); return; }
+    if (!destStream || !isServerResponse(destStream)) {
+      normalRead();
+      return;
+    }
     const body = Math.min(sourceLimit(src), bodyLeft(destStream, 0));
     if (body < settings.minFastPathBytes) {
       // Said, not remembered: no later read asks again (see `states`).
-      if (transferChannel.hasSubscribers || debug.enabled) decline(src, destStream, `small (${Math.max(body, 0)} bytes)`);
+      if (transferChannel.hasSubscribers || debug.enabled)
+        decline(src, destStream, `small (${Math.max(body, 0)} bytes)`);
       normalRead();
       return;
     }
   } else {
     destStream = pipedTo(src);
-    if (!destStream) { normalRead(); return; }  // not a single-destination pipe(): nothing to decide
+    if (!destStream) {
+      normalRead();
+      return;
+    } // not a single-destination pipe(): nothing to decide
   }
   // Looked up, not made: a small body never needs a state of its own.
-  if (states.get(src)?.refused === destStream) { normalRead(); return; }
+  if (states.get(src)?.refused === destStream) {
+    normalRead();
+    return;
+  }
   const limit = sourceLimit(src);
-  if (limit <= 0) { normalRead(); return; }  // Node's _read ends the stream here
+  if (limit <= 0) {
+    normalRead();
+    return;
+  } // Node's _read ends the stream here
   const bound = Math.min(limit, bodyLeft(destStream, src.bytesRead));
   if (bound < settings.minFastPathBytes) {
     declineFlow(src, destStream, `small (${Math.max(bound, 0)} bytes)`, 'for good', normalRead);
     return;
   }
   const fp = fastPath();
-  if ('off' in fp) { declineFlow(src, destStream, fp.off, 'for good', normalRead); return; }
+  if ('off' in fp) {
+    declineFlow(src, destStream, fp.off, 'for good', normalRead);
+    return;
+  }
   const fixed = sourceFileDecline(src);
-  if (fixed) { declineFlow(src, destStream, fixed, 'for good', normalRead); return; }
+  if (fixed) {
+    declineFlow(src, destStream, fixed, 'for good', normalRead);
+    return;
+  }
   const binding = fp.on;
   // These may change during the flow (a listener removed): say so once, and
   // ask again at the next read.
   const watched = sourceWatched(src);
-  if (watched) { declineFlow(src, destStream, watched, 'for now', normalRead); return; }
+  if (watched) {
+    declineFlow(src, destStream, watched, 'for now', normalRead);
+    return;
+  }
   // Source facts next: one fstat, and a small file needs no more.
   const size = fileSize(binding, src.fd as number);
   if (size === null) {
@@ -122,19 +154,33 @@ export function pipeFromFile(src: FileSource, normalRead: () => void, fresh = fa
   }
 
   const facts = describeDestination(binding, destStream);
-  if (facts.kind === 'declined') { declineFlow(src, destStream, facts.reason, 'for good', normalRead); return; }
+  if (facts.kind === 'declined') {
+    declineFlow(src, destStream, facts.reason, 'for good', normalRead);
+    return;
+  }
   // Opening, connecting, an HTTP response queued behind another: Node's
   // pipe() reads ahead meanwhile, and so do we.
-  if (facts.kind === 'notYet' && facts.readAhead) { declineFlow(src, destStream, facts.reason, 'for now', normalRead); return; }
+  if (facts.kind === 'notYet' && facts.readAhead) {
+    declineFlow(src, destStream, facts.reason, 'for now', normalRead);
+    return;
+  }
   // Bytes JavaScript already holds go first: keep this read pending (so
   // nothing new is read) while Node's flow writes them out, then decide again
   // in a turn of our own (see `fresh` above).
-  const busy = facts.kind === 'notYet' ? facts.reason : flowBusy(src, destStream) ??
-    (fresh ? null : 'inside the read call');
-  if (busy) {
+  const held =
+    facts.kind === 'notYet'
+      ? facts.reason
+      : (heldInJavaScript(src, destStream) ?? (fresh ? null : 'inside the read call'));
+  if (held) {
     const state = sourceState(src);
-    if (++state.waits > MAX_WAITS) { state.waits = 0; normalRead(); return; }
-    const again = (): void => { if (!src.destroyed) pipeFromFile(src, normalRead, true); };
+    if (++state.waits > MAX_WAITS) {
+      state.waits = 0;
+      normalRead();
+      return;
+    }
+    const again = (): void => {
+      if (!src.destroyed) pipeFromFile(src, normalRead, true);
+    };
     if (facts.kind === 'notYet') facts.wait(() => setImmediate(again));
     else afterDrain(destStream, again);
     return;
@@ -150,8 +196,13 @@ export function pipeFromFile(src: FileSource, normalRead: () => void, fresh = fa
  * it may pass (a listener removed), so it is said once per destination and
  * the next read asks again.
  */
-function declineFlow(src: FileSource, dest: Writable, reason: string, how: 'for good' | 'for now',
-  normalRead: () => void): void {
+function declineFlow(
+  src: FileSource,
+  dest: Writable,
+  reason: string,
+  how: 'for good' | 'for now',
+  normalRead: () => void,
+): void {
   const state = sourceState(src);
   if (how === 'for good') {
     state.refused = dest;
@@ -165,53 +216,80 @@ function declineFlow(src: FileSource, dest: Writable, reason: string, how: 'for 
 
 // `limit`: what the source may still read (its `end`); `expected`: what the
 // file holds of that now, by fstat.
-function start(binding: NativeBinding, src: FileSource, dest: Destination, limit: number, expected: number,
-  normalRead: () => void): void {
+function start(
+  binding: NativeBinding,
+  src: FileSource,
+  dest: Destination,
+  limit: number,
+  expected: number,
+  normalRead: () => void,
+): void {
   // A framing destination (a chunked HTTP body) promises `expected` bytes up
   // front: once its head is out only the destination going away may stop the
   // transfer, and bytes the file gains meanwhile go by the normal path after.
   const frame = dest.openFrame?.(expected) ?? null;
   const served = pipeListener(src);
   let unguard: (() => void) | null = null;
-  const transfer = FileTransfer.start(binding, {
-    ops: dest.ops,
-    inFd: src.fd as number,
-    outFd: dest.fd,
-    inOffset: src.pos ?? -1,
-    outOffset: dest.offset,
-    limit: frame ? Math.min(limit, frame.bytes) : limit,
-    chunkBytes: dest.kind === 'socket' ? SOCKET_CHUNK_BYTES : CHUNK_BYTES,
-    prelude: frame ? (go) => frame.open(go) : undefined,
-    onProgress(n) {
-      markDataEmitted(src);
-      src.bytesRead += n;
-      if (src.pos !== undefined) src.pos += n;
-      dest.onBytes(n);
+  const transfer = FileTransfer.start(
+    binding,
+    {
+      ops: dest.ops,
+      inFd: src.fd as number,
+      outFd: dest.fd,
+      inOffset: src.pos ?? -1,
+      outOffset: dest.offset,
+      limit: frame ? Math.min(limit, frame.bytes) : limit,
+      chunkBytes: dest.kind === 'socket' ? SOCKET_CHUNK_BYTES : CHUNK_BYTES,
+      prelude: frame ? (go) => frame.open(go) : undefined,
+      onProgress(n) {
+        markDataEmitted(src);
+        src.bytesRead += n;
+        if (src.pos !== undefined) src.pos += n;
+        dest.onBytes(n);
+      },
+      onWritable: dest.onWritable,
+      shouldContinue: frame
+        ? dest.usable
+        : () => sourceObserved(src) === null && pipedTo(src) === dest.stream && dest.usable(),
+      onEnd: (outcome) => {
+        unguard?.();
+        finish(binding, src, dest, frame, limit, outcome, normalRead, served);
+      },
     },
-    onWritable: dest.onWritable,
-    shouldContinue: frame ? dest.usable
-      : () => sourceObserved(src) === null && pipedTo(src) === dest.stream && dest.usable(),
-    onEnd: (outcome) => {
-      unguard?.();
-      finish(binding, src, dest, frame, limit, outcome, normalRead, served);
-    },
-  }, [src, dest.stream]);
+    [src, dest.stream],
+  );
   if (!transfer) declineFlow(src, dest.stream, 'could not duplicate fds', 'for good', normalRead);
   else if (transfer.active) unguard = dest.guard ? dest.guard(transfer) : guardDestination(dest.stream, transfer);
 }
 
-function finish(binding: NativeBinding, src: FileSource, dest: Destination, frame: Frame | null, limit: number,
-  outcome: Outcome, normalRead: () => void, served: ReturnType<typeof pipeListener>): void {
+function finish(
+  binding: NativeBinding,
+  src: FileSource,
+  dest: Destination,
+  frame: Frame | null,
+  limit: number,
+  outcome: Outcome,
+  normalRead: () => void,
+  served: ReturnType<typeof pipeListener>,
+): void {
   const moved = outcome.kind === 'declined' ? 0 : outcome.bytes;
   if ((outcome.kind === 'ended' || outcome.kind === 'stopped') && moved > 0) {
     const shrank = shrankUnderKernel(binding, src, dest);
     if (shrank) {
-      publish({ source: src, destination: dest.stream, path: outcome.op ?? dest.ops[0],
-        reason: 'source shrank below the bytes sent', bytes: moved, error: shrank });
+      publish({
+        source: src,
+        destination: dest.stream,
+        path: outcome.op ?? dest.ops[0],
+        reason: 'source shrank below the bytes sent',
+        bytes: moved,
+        error: shrank,
+      });
       if (dest.discard) dest.discard(shrank);
       else failDestination(dest, shrank);
       // As after a failed write: the destination's 'error' unpipes us first.
-      setImmediate(() => { if (!src.destroyed) normalRead(); });
+      setImmediate(() => {
+        if (!src.destroyed) normalRead();
+      });
       return;
     }
   }
@@ -220,34 +298,37 @@ function finish(binding: NativeBinding, src: FileSource, dest: Destination, fram
   // Whoever started watching during the last chunk sees it first (a frame's
   // bytes were promised whole: nobody may start watching them).
   const unseen = (o: { lastChunk: number }): number => (frame ? 0 : o.lastChunk);
-  finishFlow({
-    source: src,
-    dest,
-    readError: (errno) => fsError(errno, 'read'),
-    endReason: (o) => (!framed ? 'file shorter than its frame' : o.eof ? 'end of file' : 'end reached'),
-    ended(o) {
-      if (src.destroyed) return;
-      // The source's own end, or only the frame's: the normal read goes on
-      // from there (and finds the end of file, or what the file gained).
-      replayUnseen(src, served, unseen(o), () => {
-        if (framed && (o.eof || o.bytes >= limit)) src.push(null);
-        else normalRead();
-      });
+  finishFlow(
+    {
+      source: src,
+      dest,
+      readError: (errno) => fsError(errno, 'read'),
+      endReason: (o) => (!framed ? 'file shorter than its frame' : o.eof ? 'end of file' : 'end reached'),
+      ended(o) {
+        if (src.destroyed) return;
+        // The source's own end, or only the frame's: the normal read goes on
+        // from there (and finds the end of file, or what the file gained).
+        replayUnseen(src, served, unseen(o), () => {
+          if (framed && (o.eof || o.bytes >= limit)) src.push(null);
+          else normalRead();
+        });
+      },
+      // Paused, unpiped, or someone started watching: the normal read carries
+      // on from the exact offset the kernel reached, after the watcher has
+      // seen what moved while it came.
+      stopped(o) {
+        if (!src.destroyed) replayUnseen(src, served, unseen(o), normalRead);
+      },
+      declined() {
+        sourceState(src).refused = dest.stream;
+        if (!src.destroyed) normalRead();
+      },
+      readOn() {
+        if (!src.destroyed) normalRead();
+      },
     },
-    // Paused, unpiped, or someone started watching: the normal read carries
-    // on from the exact offset the kernel reached, after the watcher has
-    // seen what moved while it came.
-    stopped(o) {
-      if (!src.destroyed) replayUnseen(src, served, unseen(o), normalRead);
-    },
-    declined() {
-      sourceState(src).refused = dest.stream;
-      if (!src.destroyed) normalRead();
-    },
-    readOn() {
-      if (!src.destroyed) normalRead();
-    },
-  }, outcome);
+    outcome,
+  );
 }
 
 /**

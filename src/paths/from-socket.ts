@@ -5,22 +5,34 @@
 import * as net from 'node:net';
 import type { Readable, Writable } from 'node:stream';
 import { debug } from '../diagnostics';
-import { netError } from '../errors';
-import { type NativeBinding, native } from '../native';
-import type { Outcome } from '../engine/outcome';
 import { guardDestination, guardSource } from '../engine/guards';
 import type { RunningTransfer } from '../engine/lifecycle';
+import type { Outcome } from '../engine/outcome';
 import { SocketTransfer } from '../engine/socket-transfer';
-import type { Destination } from '../facts/destination';
+import { netError } from '../errors';
 import { describeDestination } from '../facts/describe-destination';
+import type { Destination } from '../facts/destination';
 import { isServerResponse } from '../facts/http-response';
 import { readableState } from '../facts/node-internals';
 import {
-  addSocketBytesRead, endSocketReadable, markDataEmitted, resumeSocketReading, stopSocketReading, touchSocketTimer,
+  addSocketBytesRead,
+  endSocketReadable,
+  markDataEmitted,
+  resumeSocketReading,
+  stopSocketReading,
+  touchSocketTimer,
 } from '../facts/node-writes';
-import { describeSocketSource, fastPath, flowBusy, pipedTo, socketSourceDecline, sourceWatched } from '../facts/source';
+import {
+  describeSocketSource,
+  fastPath,
+  heldInJavaScript,
+  pipedTo,
+  socketSourceDecline,
+  sourceWatched,
+} from '../facts/source';
+import { type NativeBinding, native } from '../native';
 import { decline, finish as finishFlow } from './finish';
-import { MAX_WAITS, afterDrain } from './wait';
+import { afterDrain, MAX_WAITS } from './wait';
 
 const scheduled = new WeakSet<object>();
 // The transfer reading from a socket, from start() until it has let go (not
@@ -44,7 +56,7 @@ export function adoptAfterPipe(src: Readable, dest: Writable): void {
 
 // Someone besides pipe() reads the socket, or it has ended.
 function socketObserved(src: net.Socket): string | null {
-  return sourceWatched(src) ?? (readableState(src)!.ended ? 'source ended' : null);
+  return sourceWatched(src) ?? (readableState(src)?.ended ? 'source ended' : null);
 }
 
 function decide(src: net.Socket, dest: Writable, waits: number, reading = true): void {
@@ -70,55 +82,81 @@ function decide(src: net.Socket, dest: Writable, waits: number, reading = true):
     return;
   }
   const fp = fastPath();
-  if ('off' in fp) { declineFlow(fp.off); return; }
+  if ('off' in fp) {
+    declineFlow(fp.off);
+    return;
+  }
   // An HTTP response frames its body (chunks, a promised length): only a
   // file source, whose size fstat tells, can be framed ahead of the kernel.
-  const fixed = socketSourceDecline(src) ??
-    (isServerResponse(dest) ? 'HTTP response from a socket source' : null) ?? socketObserved(src);
-  if (fixed) { declineFlow(fixed); return; }
+  const fixed =
+    socketSourceDecline(src) ??
+    (isServerResponse(dest) ? 'HTTP response from a socket source' : null) ??
+    socketObserved(src);
+  if (fixed) {
+    declineFlow(fixed);
+    return;
+  }
   if (src.connecting) {
     src.once('connect', () => decide(src, dest, waits, reading));
     return;
   }
   const source = describeSocketSource(fp.on, src);
-  if ('declined' in source) { declineFlow(source.declined); return; }
+  if ('declined' in source) {
+    declineFlow(source.declined);
+    return;
+  }
   // From here on the flow is ours unless the destination says no: keep new
   // bytes in the kernel while the destination opens or drains what it has.
   if (reading) {
-    if (!stopSocketReading(src)) { decline(src, dest, 'could not stop the socket reading'); return; }
+    if (!stopSocketReading(src)) {
+      decline(src, dest, 'could not stop the socket reading');
+      return;
+    }
     reading = false;
   }
   const facts = describeDestination(fp.on, dest);
   if (facts.kind === 'notYet') {
-    if (waits >= MAX_WAITS) { declineFlow(facts.reason); return; }
+    if (waits >= MAX_WAITS) {
+      declineFlow(facts.reason);
+      return;
+    }
     debug('socket source: waiting (%s)', facts.reason);
     facts.wait(() => decide(src, dest, waits + 1, false));
     return;
   }
-  if (facts.kind === 'declined') { declineFlow(facts.reason); return; }
+  if (facts.kind === 'declined') {
+    declineFlow(facts.reason);
+    return;
+  }
   handOver(fp.on, src, facts.dest, source.fd, source.direct, 0);
 }
 
 // Node's reads are stopped; bytes JavaScript already holds (the source's
 // buffer, the destination's queue) go first, in order, through the normal
 // path. Then the kernel takes over.
-function handOver(binding: NativeBinding, src: net.Socket, dest: Destination, inFd: number, direct: boolean,
-  polls: number): void {
-  const st = readableState(src)!;
+function handOver(
+  binding: NativeBinding,
+  src: net.Socket,
+  dest: Destination,
+  inFd: number,
+  direct: boolean,
+  polls: number,
+): void {
   const reason = pipedTo(src) !== dest.stream ? 'unpiped' : socketObserved(src);
   if (reason) {
     resumeSocketReading(src);
     decline(src, dest.stream, reason);
     return;
   }
-  if (flowBusy(src, dest.stream) || !dest.usable()) {
+  if (heldInJavaScript(src, dest.stream) || !dest.usable()) {
     // Polled every turn rather than waited on: a higher bound than a wait's.
     if (polls >= MAX_WAITS * 16) {
       resumeSocketReading(src);
       decline(src, dest.stream, 'buffered data did not drain');
       return;
     }
-    if (polls === 0) debug('socket source: letting %d buffered bytes through first', st.length + dest.stream.writableLength);
+    if (polls === 0)
+      debug('socket source: letting %d buffered bytes through first', src.readableLength + dest.stream.writableLength);
     afterDrain(dest.stream, () => handOver(binding, src, dest, inFd, direct, polls + 1));
     return;
   }
@@ -128,27 +166,35 @@ function handOver(binding: NativeBinding, src: net.Socket, dest: Destination, in
 function start(binding: NativeBinding, src: net.Socket, dest: Destination, inFd: number, direct: boolean): void {
   const stream = dest.stream;
   const guards: Array<() => void> = [];
-  const transfer = SocketTransfer.start(binding, {
-    inFd,
-    outFd: dest.fd,
-    direct,
-    outIsFile: dest.kind === 'file',
-    outOffset: dest.offset,
-    onReceived(n) {
-      markDataEmitted(src);
-      addSocketBytesRead(src, n);
-      touchSocketTimer(src);
+  const transfer = SocketTransfer.start(
+    binding,
+    {
+      inFd,
+      outFd: dest.fd,
+      direct,
+      outIsFile: dest.kind === 'file',
+      outOffset: dest.offset,
+      onReceived(n) {
+        markDataEmitted(src);
+        addSocketBytesRead(src, n);
+        touchSocketTimer(src);
+      },
+      onDelivered: (n) => dest.onBytes(n),
+      shouldContinue: () =>
+        !src.destroyed &&
+        socketObserved(src) === null &&
+        pipedTo(src) === stream &&
+        readableState(src)?.flowing === true &&
+        dest.usable(),
+      destinationAlive: () => !stream.destroyed,
+      onEnd(outcome) {
+        readingFrom.delete(src);
+        for (const unguard of guards.splice(0)) unguard();
+        finish(src, dest, outcome);
+      },
     },
-    onDelivered: (n) => dest.onBytes(n),
-    shouldContinue: () => !src.destroyed && socketObserved(src) === null && pipedTo(src) === stream &&
-      readableState(src)!.flowing === true && dest.usable(),
-    destinationAlive: () => !stream.destroyed,
-    onEnd(outcome) {
-      readingFrom.delete(src);
-      for (const unguard of guards.splice(0)) unguard();
-      finish(src, dest, outcome);
-    },
-  }, [src, stream]);
+    [src, stream],
+  );
   if (!transfer) {
     resumeSocketReading(src);
     decline(src, stream, 'no pipe or fd available');
@@ -161,24 +207,27 @@ function start(binding: NativeBinding, src: net.Socket, dest: Destination, inFd:
 }
 
 function finish(src: net.Socket, dest: Destination, outcome: Outcome): void {
-  finishFlow({
-    source: src,
-    dest,
-    readError: (errno) => netError(errno, 'read'),
-    endReason: () => 'end of input',
-    ended() {
-      if (!src.destroyed) endSocketReadable(src);
+  finishFlow(
+    {
+      source: src,
+      dest,
+      readError: (errno) => netError(errno, 'read'),
+      endReason: () => 'end of input',
+      ended() {
+        if (!src.destroyed) endSocketReadable(src);
+      },
+      stopped() {
+        resumeSocketReading(src);
+      },
+      declined(o) {
+        // Bytes the pipe held go back to the source, ahead of what the socket still has.
+        if (o.leftover && o.leftover.length > 0 && !src.destroyed) src.unshift(o.leftover);
+        resumeSocketReading(src);
+      },
+      readOn() {
+        resumeSocketReading(src);
+      },
     },
-    stopped() {
-      resumeSocketReading(src);
-    },
-    declined(o) {
-      // Bytes the pipe held go back to the source, ahead of what the socket still has.
-      if (o.leftover && o.leftover.length > 0 && !src.destroyed) src.unshift(o.leftover);
-      resumeSocketReading(src);
-    },
-    readOn() {
-      resumeSocketReading(src);
-    },
-  }, outcome);
+    outcome,
+  );
 }

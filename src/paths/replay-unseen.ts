@@ -35,27 +35,48 @@ export function pipeListener(src: Readable): Listener | undefined {
  * Node's would.
  */
 export function replayUnseen(src: FileSource, served: Listener | undefined, bytes: number, then: () => void): void {
-  if (bytes <= 0 || src.destroyed || typeof src.fd !== 'number') { then(); return; }
-  if (src.pos === undefined && givenFd.has(src)) { then(); return; }
+  if (bytes <= 0 || src.destroyed || typeof src.fd !== 'number') {
+    then();
+    return;
+  }
+  if (src.pos === undefined && givenFd.has(src)) {
+    then();
+    return;
+  }
   // unpipe() during the chunk (and maybe pipe() again to the same
   // destination, whose new listener cannot be told from a newcomer's): the
   // destination got the chunk when the kernel moved it, before the unpipe as
   // far as anyone can tell, and must not get it twice.
-  if (!served || !src.rawListeners('data').includes(served)) { then(); return; }
+  if (!served || !src.rawListeners('data').includes(served)) {
+    then();
+    return;
+  }
   const others = (): Listener[] => (src.rawListeners('data') as Listener[]).filter((l) => l !== served);
-  if (others().length === 0) { then(); return; }
+  if (others().length === 0) {
+    then();
+    return;
+  }
   const fd = src.fd;
-  const end = src.pos ?? src.bytesRead;  // file offset just past the chunk
+  const end = src.pos ?? src.bytesRead; // file offset just past the chunk
   let at = end - bytes;
   const step = src.readableHighWaterMark;
   const next = (): void => {
     if (src.destroyed) return;
-    if (at >= end) { then(); return; }
+    if (at >= end) {
+      then();
+      return;
+    }
     const buf = Buffer.allocUnsafe(Math.min(step, end - at));
     fs.read(fd, buf, 0, buf.length, at, (err, n) => {
       if (src.destroyed) return;
-      if (err) { src.destroy(err); return; }  // Node's own read error, as its _read reports it
-      if (n === 0) { then(); return; }  // the file shrank since the kernel read it
+      if (err) {
+        src.destroy(err);
+        return;
+      } // Node's own read error, as its _read reports it
+      if (n === 0) {
+        then();
+        return;
+      } // the file shrank since the kernel read it
       at += n;
       emit(src, others(), n === buf.length ? buf : buf.subarray(0, n));
       next();

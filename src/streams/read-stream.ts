@@ -2,11 +2,11 @@
 // Node's pipe() machinery is untouched: it asks for data through _read(), and
 // that is the one place we may answer with a kernel transfer instead of a read.
 import type * as fs from 'node:fs';
-import { NodeReadStream, kOriginal } from './original-fs';
 import { destroyAfterTransfer, transferOf } from '../engine/lifecycle';
 import type { FileSource } from '../facts/source';
-import { pipeFromFile, forgetSource } from '../paths/from-file';
+import { forgetSource, pipeFromFile } from '../paths/from-file';
 import { noteGivenFd } from '../paths/replay-unseen';
+import { kOriginal, NodeReadStream } from './original-fs';
 
 type ReadStreamOptions = Parameters<typeof import('node:fs').createReadStream>[1];
 
@@ -49,7 +49,10 @@ proto._read = function _read(this: FileSource, n: number): void {
 proto._destroy = function _destroy(this: FileSource, err: Error | null, cb: (err?: Error | null) => void): void {
   forgetSource(this);
   // No transfer (every small file): Node's own _destroy, no closure made.
-  if (transferOf(this) === null) { nodeProto._destroy.call(this, err, cb); return; }
+  if (transferOf(this) === null) {
+    nodeProto._destroy.call(this, err, cb);
+    return;
+  }
   destroyAfterTransfer(this, () => nodeProto._destroy.call(this, err, cb));
 };
 

@@ -2,10 +2,10 @@
 // directly (from our ReadStream, or from a socket/pipe piped into it); its
 // 'close' waits until the native side has let go, so no byte lands after 'close'.
 import type * as fs from 'node:fs';
-import { NodeWriteStream, kOriginal } from './original-fs';
+import type { Readable } from 'node:stream';
 import { destroyAfterTransfer, transferOf } from '../engine/lifecycle';
 import { adoptAfterPipe } from '../paths/from-socket';
-import type { Readable } from 'node:stream';
+import { kOriginal, NodeWriteStream } from './original-fs';
 
 type WriteStreamOptions = Parameters<typeof import('node:fs').createWriteStream>[1];
 
@@ -42,9 +42,15 @@ type DestroyProto = { _destroy(err: Error | null, cb: (err?: Error | null) => vo
 const nodeProto = NodeWriteStream.prototype as unknown as DestroyProto;
 
 (WriteStream.prototype as unknown as DestroyProto)._destroy = function _destroy(
-  this: WriteStream, err: Error | null, cb: (err?: Error | null) => void): void {
+  this: WriteStream,
+  err: Error | null,
+  cb: (err?: Error | null) => void,
+): void {
   // No transfer (the usual case): Node's own _destroy, no closure made.
-  if (transferOf(this) === null) { nodeProto._destroy.call(this, err, cb); return; }
+  if (transferOf(this) === null) {
+    nodeProto._destroy.call(this, err, cb);
+    return;
+  }
   destroyAfterTransfer(this, () => nodeProto._destroy.call(this, err, cb));
 };
 

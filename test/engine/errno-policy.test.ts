@@ -4,8 +4,8 @@
 // the engine keeps"). The expected table is written out here on purpose: a
 // rule changed in src/engine/errno-policy.ts must fail this file.
 import { describe, expect, it } from 'vitest';
-import { FileTransfer, SocketTransfer, errnoPolicy } from '../../dist/internal.js';
-import { errno, fakeBinding, type FakeBinding } from '../helpers/fake-binding';
+import { errnoPolicy, FileTransfer, SocketTransfer } from '../../dist/internal.js';
+import { errno, type FakeBinding, fakeBinding } from '../helpers/fake-binding';
 
 type Outcome = Parameters<Parameters<typeof FileTransfer.start>[1]['onEnd']>[0];
 type Op = 'sendfile' | 'splice' | 'copy_file_range';
@@ -13,12 +13,22 @@ type Op = 'sendfile' | 'splice' | 'copy_file_range';
 /** Runs one file-source transfer of `limit` bytes on the fake binding; resolves with its outcome. */
 function fileTransfer(b: FakeBinding, ops: Op[], limit: number, inOffset = 100): Promise<Outcome> {
   return new Promise((resolve, reject) => {
-    const t = FileTransfer.start(b, {
-      ops, inFd: 3, outFd: 4, inOffset, outOffset: -1, limit, chunkBytes: 1000,
-      onProgress: () => undefined,
-      shouldContinue: () => true,
-      onEnd: resolve,
-    }, [{}, {}]);
+    const t = FileTransfer.start(
+      b,
+      {
+        ops,
+        inFd: 3,
+        outFd: 4,
+        inOffset,
+        outOffset: -1,
+        limit,
+        chunkBytes: 1000,
+        onProgress: () => undefined,
+        shouldContinue: () => true,
+        onEnd: resolve,
+      },
+      [{}, {}],
+    );
     if (!t) reject(new Error('FileTransfer.start returned null'));
   });
 }
@@ -38,9 +48,12 @@ describe('the errno table', () => {
       expect(Object.keys(table).sort()).toEqual([...EXPECTED[op]].sort());
       for (const name of EXPECTED[op]) {
         expect(table[name].length).toBeGreaterThan(10);
-        if (name === 'ENOSYS') continue;  // judged last in this file: it turns the syscall off
+        if (name === 'ENOSYS') continue; // judged last in this file: it turns the syscall off
         const e = errno[name as keyof typeof errno];
-        expect(errnoPolicy.judge(op, e, 0)).toMatchObject({ kind: 'fallback', reason: `${op} ${errnoPolicy.errnoName(e)}` });
+        expect(errnoPolicy.judge(op, e, 0)).toMatchObject({
+          kind: 'fallback',
+          reason: `${op} ${errnoPolicy.errnoName(e)}`,
+        });
       }
     });
     it(`${op}: the same errnos after a byte has moved are errors`, () => {
@@ -57,9 +70,20 @@ describe('the errno table', () => {
     });
   }
 
-  it('an errno is the destination\'s when a write gives it, else the source\'s', () => {
-    for (const name of ['EPIPE', 'ECONNRESET', 'ENOTCONN', 'ENOSPC', 'EDQUOT', 'EFBIG', 'ECONNABORTED', 'ETIMEDOUT',
-      'EHOSTUNREACH', 'ENETUNREACH', 'EROFS']) {
+  it("an errno is the destination's when a write gives it, else the source's", () => {
+    for (const name of [
+      'EPIPE',
+      'ECONNRESET',
+      'ENOTCONN',
+      'ENOSPC',
+      'EDQUOT',
+      'EFBIG',
+      'ECONNABORTED',
+      'ETIMEDOUT',
+      'EHOSTUNREACH',
+      'ENETUNREACH',
+      'EROFS',
+    ]) {
       expect(errnoPolicy.sideOf(errno[name as keyof typeof errno]), name).toBe('destination');
     }
     for (const name of ['EIO', 'EINVAL', 'EBADF', 'EACCES', 'ENOMEM']) {
@@ -75,58 +99,121 @@ describe('the file engine applies it', () => {
     expect(outcome).toEqual({ kind: 'declined', reason: 'sendfile EINVAL', leftover: null });
     expect(b.copies).toHaveLength(1);
     expect(b.copies[0].inOffset).toBe(4096);
-    expect(b.open.size).toBe(0);  // its own fds closed
+    expect(b.open.size).toBe(0); // its own fds closed
   });
 
   it('EXDEV steps copy_file_range down to sendfile, from the same offset', async () => {
-    const b = fakeBinding({ copy: [{ errno: errno.EXDEV, bytes: 0 }, { errno: 0, bytes: 1000 }] });
+    const b = fakeBinding({
+      copy: [
+        { errno: errno.EXDEV, bytes: 0 },
+        { errno: 0, bytes: 1000 },
+      ],
+    });
     const outcome = await fileTransfer(b, ['copy_file_range', 'sendfile'], 2500, 700);
     expect(outcome).toMatchObject({ kind: 'ended', op: 'sendfile', bytes: 2500 });
     expect(b.copies.map((c) => [c.op, c.inOffset, c.len])).toEqual([
-      ['copy_file_range', 700, 1000], ['sendfile', 700, 1000], ['sendfile', 1700, 1000], ['sendfile', 2700, 500],
+      ['copy_file_range', 700, 1000],
+      ['sendfile', 700, 1000],
+      ['sendfile', 1700, 1000],
+      ['sendfile', 2700, 500],
     ]);
   });
 
   it('copy_file_range moving nothing at its first call (procfs, overlayfs) steps down too', async () => {
-    const b = fakeBinding({ copy: [{ errno: 0, bytes: 0 }, { errno: 0, bytes: 1000 }] });
+    const b = fakeBinding({
+      copy: [
+        { errno: 0, bytes: 0 },
+        { errno: 0, bytes: 1000 },
+      ],
+    });
     const outcome = await fileTransfer(b, ['copy_file_range', 'sendfile'], 1000);
     expect(outcome).toMatchObject({ kind: 'ended', op: 'sendfile', bytes: 1000 });
   });
 
   it('the same errno after bytes moved is an error, on the side the errno names', async () => {
-    const b = fakeBinding({ copy: [{ errno: 0, bytes: 1000 }, { errno: errno.EINVAL, bytes: 0 }] });
-    expect(await fileTransfer(b, ['copy_file_range', 'sendfile'], 5000)).toEqual(
-      { kind: 'failed', op: 'copy_file_range', bytes: 1000, errno: errno.EINVAL, side: 'source' });
-    expect(b.copies).toHaveLength(2);  // no step down once a byte has moved
+    const b = fakeBinding({
+      copy: [
+        { errno: 0, bytes: 1000 },
+        { errno: errno.EINVAL, bytes: 0 },
+      ],
+    });
+    expect(await fileTransfer(b, ['copy_file_range', 'sendfile'], 5000)).toEqual({
+      kind: 'failed',
+      op: 'copy_file_range',
+      bytes: 1000,
+      errno: errno.EINVAL,
+      side: 'source',
+    });
+    expect(b.copies).toHaveLength(2); // no step down once a byte has moved
 
-    const full = fakeBinding({ copy: [{ errno: 0, bytes: 1000 }, { errno: errno.ENOSPC, bytes: 200 }] });
-    expect(await fileTransfer(full, ['copy_file_range'], 5000)).toEqual(
-      { kind: 'failed', op: 'copy_file_range', bytes: 1200, errno: errno.ENOSPC, side: 'destination' });
+    const full = fakeBinding({
+      copy: [
+        { errno: 0, bytes: 1000 },
+        { errno: errno.ENOSPC, bytes: 200 },
+      ],
+    });
+    expect(await fileTransfer(full, ['copy_file_range'], 5000)).toEqual({
+      kind: 'failed',
+      op: 'copy_file_range',
+      bytes: 1200,
+      errno: errno.ENOSPC,
+      side: 'destination',
+    });
   });
 
   it('an errno with bytes before it in the same chunk is an error, not a fallback', async () => {
     const b = fakeBinding({ copy: [{ errno: errno.EINVAL, bytes: 300 }] });
-    expect(await fileTransfer(b, ['sendfile'], 5000)).toMatchObject({ kind: 'failed', bytes: 300, errno: errno.EINVAL });
+    expect(await fileTransfer(b, ['sendfile'], 5000)).toMatchObject({
+      kind: 'failed',
+      bytes: 300,
+      errno: errno.EINVAL,
+    });
   });
 
   it('a short count is not an error: the source is at its end', async () => {
-    const b = fakeBinding({ copy: [{ errno: 0, bytes: 1000 }, { errno: 0, bytes: 10 }] });
-    expect(await fileTransfer(b, ['sendfile'], 5000)).toEqual(
-      { kind: 'ended', op: 'sendfile', bytes: 1010, eof: true, lastChunk: 10 });
+    const b = fakeBinding({
+      copy: [
+        { errno: 0, bytes: 1000 },
+        { errno: 0, bytes: 10 },
+      ],
+    });
+    expect(await fileTransfer(b, ['sendfile'], 5000)).toEqual({
+      kind: 'ended',
+      op: 'sendfile',
+      bytes: 1010,
+      eof: true,
+      lastChunk: 10,
+    });
   });
 
   it('EAGAIN waits for the destination, then carries on from the offset reached', async () => {
-    const b = fakeBinding({ copy: [{ errno: errno.EAGAIN, bytes: 400 }, { errno: 0, bytes: 1000 }] });
+    const b = fakeBinding({
+      copy: [
+        { errno: errno.EAGAIN, bytes: 400 },
+        { errno: 0, bytes: 1000 },
+      ],
+    });
     expect(await fileTransfer(b, ['sendfile'], 1400, 0)).toMatchObject({ kind: 'ended', bytes: 1400, eof: false });
     expect(b.copies.map((c) => c.inOffset)).toEqual([0, 400]);
   });
 
   it('no fds to duplicate: nothing started, nothing left open', () => {
     const b = fakeBinding({ dupFails: 2 });
-    const t = FileTransfer.start(b, {
-      ops: ['sendfile'], inFd: 3, outFd: 4, inOffset: 0, outOffset: -1, limit: 10,
-      onProgress: () => undefined, shouldContinue: () => true, onEnd: () => undefined,
-    }, []);
+    const t = FileTransfer.start(
+      b,
+      {
+        ops: ['sendfile'],
+        inFd: 3,
+        outFd: 4,
+        inOffset: 0,
+        outOffset: -1,
+        limit: 10,
+        onProgress: () => undefined,
+        shouldContinue: () => true,
+        onEnd: () => undefined,
+      },
+      [],
+    );
     expect(t).toBeNull();
     expect(b.open.size).toBe(0);
     expect(b.copies).toHaveLength(0);
@@ -136,11 +223,22 @@ describe('the file engine applies it', () => {
 describe('the socket engine applies it', () => {
   function socketTransfer(b: FakeBinding, direct: boolean): Promise<Outcome> {
     return new Promise((resolve, reject) => {
-      const t = SocketTransfer.start(b, {
-        inFd: 3, outFd: 4, direct, outIsFile: false, outOffset: -1,
-        onReceived: () => undefined, onDelivered: () => undefined,
-        shouldContinue: () => true, destinationAlive: () => true, onEnd: resolve,
-      }, [{}, {}]);
+      const t = SocketTransfer.start(
+        b,
+        {
+          inFd: 3,
+          outFd: 4,
+          direct,
+          outIsFile: false,
+          outOffset: -1,
+          onReceived: () => undefined,
+          onDelivered: () => undefined,
+          shouldContinue: () => true,
+          destinationAlive: () => true,
+          onEnd: resolve,
+        },
+        [{}, {}],
+      );
       if (!t) reject(new Error('SocketTransfer.start returned null'));
     });
   }
@@ -150,13 +248,18 @@ describe('the socket engine applies it', () => {
     expect(await socketTransfer(b, true)).toEqual({ kind: 'declined', reason: 'splice EINVAL', leftover: null });
   });
 
-  it('after bytes were delivered the same errno is an error; EPIPE is the destination\'s', async () => {
+  it("after bytes were delivered the same errno is an error; EPIPE is the destination's", async () => {
     const b = fakeBinding({ splice: [500, -errno.EPIPE] });
-    expect(await socketTransfer(b, true)).toEqual(
-      { kind: 'failed', op: 'splice', bytes: 500, errno: errno.EPIPE, side: 'destination' });
+    expect(await socketTransfer(b, true)).toEqual({
+      kind: 'failed',
+      op: 'splice',
+      bytes: 500,
+      errno: errno.EPIPE,
+      side: 'destination',
+    });
   });
 
-  it('through a pipe: a socket read that fails is the source\'s, even with an errno a write could give', async () => {
+  it("through a pipe: a socket read that fails is the source's, even with an errno a write could give", async () => {
     const b = fakeBinding({ splice: [-errno.ECONNRESET] });
     expect(await socketTransfer(b, false)).toMatchObject({ kind: 'failed', errno: errno.ECONNRESET, side: 'source' });
   });
@@ -170,8 +273,16 @@ describe('the socket engine applies it', () => {
 // Last in this file: it turns syscalls off for the rest of the process.
 describe('ENOSYS', () => {
   it('turns that syscall off for the process: the next transfer skips it, touching nothing', async () => {
-    const b = fakeBinding({ copy: [{ errno: errno.ENOSYS, bytes: 0 }, { errno: 0, bytes: 1000 }] });
-    expect(await fileTransfer(b, ['copy_file_range', 'sendfile'], 1000)).toMatchObject({ kind: 'ended', op: 'sendfile' });
+    const b = fakeBinding({
+      copy: [
+        { errno: errno.ENOSYS, bytes: 0 },
+        { errno: 0, bytes: 1000 },
+      ],
+    });
+    expect(await fileTransfer(b, ['copy_file_range', 'sendfile'], 1000)).toMatchObject({
+      kind: 'ended',
+      op: 'sendfile',
+    });
     expect(errnoPolicy.opAvailable('copy_file_range')).toBe(false);
     expect(errnoPolicy.opAvailable('sendfile')).toBe(true);
 
@@ -180,10 +291,21 @@ describe('ENOSYS', () => {
     expect(again.copies.map((c) => c.op)).toEqual(['sendfile']);
 
     const only = fakeBinding();
-    const t = FileTransfer.start(only, {
-      ops: ['copy_file_range'], inFd: 3, outFd: 4, inOffset: 0, outOffset: -1, limit: 10,
-      onProgress: () => undefined, shouldContinue: () => true, onEnd: () => undefined,
-    }, []);
+    const t = FileTransfer.start(
+      only,
+      {
+        ops: ['copy_file_range'],
+        inFd: 3,
+        outFd: 4,
+        inOffset: 0,
+        outOffset: -1,
+        limit: 10,
+        onProgress: () => undefined,
+        shouldContinue: () => true,
+        onEnd: () => undefined,
+      },
+      [],
+    );
     expect(t).toBeNull();
     expect(only.dups).toBe(0);
   });
@@ -191,17 +313,41 @@ describe('ENOSYS', () => {
   it('splice too, for both engines', async () => {
     const b = fakeBinding({ splice: [-errno.ENOSYS] });
     const socket = await new Promise<Outcome>((resolve) => {
-      SocketTransfer.start(b, {
-        inFd: 3, outFd: 4, direct: true, outIsFile: false, outOffset: -1,
-        onReceived: () => undefined, onDelivered: () => undefined,
-        shouldContinue: () => true, destinationAlive: () => true, onEnd: resolve,
-      }, []);
+      SocketTransfer.start(
+        b,
+        {
+          inFd: 3,
+          outFd: 4,
+          direct: true,
+          outIsFile: false,
+          outOffset: -1,
+          onReceived: () => undefined,
+          onDelivered: () => undefined,
+          shouldContinue: () => true,
+          destinationAlive: () => true,
+          onEnd: resolve,
+        },
+        [],
+      );
     });
     expect(socket).toMatchObject({ kind: 'declined', reason: 'splice ENOSYS' });
-    expect(SocketTransfer.start(fakeBinding(), {
-      inFd: 3, outFd: 4, direct: true, outIsFile: false, outOffset: -1,
-      onReceived: () => undefined, onDelivered: () => undefined,
-      shouldContinue: () => true, destinationAlive: () => true, onEnd: () => undefined,
-    }, [])).toBeNull();
+    expect(
+      SocketTransfer.start(
+        fakeBinding(),
+        {
+          inFd: 3,
+          outFd: 4,
+          direct: true,
+          outIsFile: false,
+          outOffset: -1,
+          onReceived: () => undefined,
+          onDelivered: () => undefined,
+          shouldContinue: () => true,
+          destinationAlive: () => true,
+          onEnd: () => undefined,
+        },
+        [],
+      ),
+    ).toBeNull();
   });
 });

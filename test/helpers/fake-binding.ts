@@ -9,7 +9,14 @@ const OPS = ['sendfile', 'splice', 'copy_file_range'] as const;
 export type OpName = (typeof OPS)[number];
 
 /** One copy() call as the engine made it. */
-export interface CopyCall { op: OpName; inFd: number; outFd: number; inOffset: number; outOffset: number; len: number }
+export interface CopyCall {
+  op: OpName;
+  inFd: number;
+  outFd: number;
+  inOffset: number;
+  outOffset: number;
+  len: number;
+}
 /** What one copy() call answers: an errno (0 for none) and the bytes moved before it. */
 export type CopyAnswer = { errno: number; bytes: number } | ((call: CopyCall) => { errno: number; bytes: number });
 
