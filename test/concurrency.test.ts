@@ -1,13 +1,13 @@
 // Many transfers at once, some destroyed at random moments: every completed
 // receiver gets exactly its own file, and no fd is left behind.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import * as dns from 'node:dns';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
-import * as dns from 'node:dns';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createReadStream, transferStats } from '../dist/index.js';
-import { fileHash, makeFile, openFdCount, tmpDir } from './helpers/files';
-import { hashingServer } from './helpers/net';
 import { recordTransfers } from './helpers/diag';
+import { fileHash, makeFile, openFdCount, tmpDir } from './helpers/files';
 import { until } from './helpers/wait';
 
 const FILES = 8;
@@ -41,7 +41,10 @@ describe('200 concurrent file→socket transfers', () => {
       let bytes = 0;
       const h = crypto.createHash('sha256');
       s.on('data', (d: Buffer) => {
-        if (tag < 0) { tag = d[0]; d = d.subarray(1); }
+        if (tag < 0) {
+          tag = d[0];
+          d = d.subarray(1);
+        }
         bytes += d.length;
         h.update(d);
       });
@@ -57,28 +60,36 @@ describe('200 concurrent file→socket transfers', () => {
     for (let i = 0; i < N; i++) {
       const file = files[i % FILES];
       const kill = i % 5 === 0;
-      jobs.push(new Promise((resolve) => {
-        const sock = net.connect(port, '127.0.0.1', () => {
-          sock.write(Buffer.from([i % FILES]));
-          const src = createReadStream(file);
-          src.pipe(sock);
+      jobs.push(
+        new Promise((resolve) => {
+          const sock = net.connect(port, '127.0.0.1', () => {
+            sock.write(Buffer.from([i % FILES]));
+            const src = createReadStream(file);
+            src.pipe(sock);
+            sock.on('error', () => undefined);
+            src.on('error', () => undefined);
+            if (kill) {
+              setTimeout(() => {
+                destroyed++;
+                // Either side first; plain pipe() never closes the source for
+                // us (Node's rule), so the test does.
+                if (i % 10 === 0) {
+                  src.destroy();
+                  sock.destroy();
+                } else {
+                  sock.destroy();
+                  src.destroy();
+                }
+              }, Math.random() * 40);
+            }
+            sock.on('close', () => resolve(kill ? 'destroyed' : 'done'));
+          });
           sock.on('error', () => undefined);
-          src.on('error', () => undefined);
-          if (kill) {
-            setTimeout(() => {
-              destroyed++;
-              // Either side first; plain pipe() never closes the source for
-              // us (Node's rule), so the test does.
-              if (i % 10 === 0) { src.destroy(); sock.destroy(); } else { sock.destroy(); src.destroy(); }
-            }, Math.random() * 40);
-          }
-          sock.on('close', () => resolve(kill ? 'destroyed' : 'done'));
-        });
-        sock.on('error', () => undefined);
-      }));
+        }),
+      );
     }
     await Promise.all(jobs);
-    await until(() => results.length === N);  // every receiver saw its connection close
+    await until(() => results.length === N); // every receiver saw its connection close
     await new Promise<void>((r) => server.close(() => r()));
     rec.stop();
 
@@ -112,7 +123,7 @@ describe('event loop and threadpool stay free', () => {
   // they stall. No timing is measured: the work must simply complete while
   // every transfer is still waiting.
   it('fs.readFile, dns.lookup and timers complete while 6 transfers wait on full sockets', async () => {
-    const SIZE_STALLED = 64 * 1024 * 1024;  // far more than loopback socket buffers hold
+    const SIZE_STALLED = 64 * 1024 * 1024; // far more than loopback socket buffers hold
     const big = `${dir}/sparse-64m.bin`;
     const fd = fs.openSync(big, 'w');
     fs.ftruncateSync(fd, SIZE_STALLED);
@@ -122,13 +133,17 @@ describe('event loop and threadpool stay free', () => {
     const peers: net.Socket[] = [];
     const received: Promise<number>[] = [];
     const server = net.createServer((s) => {
-      s.pause();  // reads nothing until released
+      s.pause(); // reads nothing until released
       peers.push(s);
-      received.push(new Promise((resolve) => {
-        let got = 0;
-        s.on('data', (d: Buffer) => { got += d.length; });
-        s.on('end', () => resolve(got));
-      }));
+      received.push(
+        new Promise((resolve) => {
+          let got = 0;
+          s.on('data', (d: Buffer) => {
+            got += d.length;
+          });
+          s.on('end', () => resolve(got));
+        }),
+      );
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const port = (server.address() as net.AddressInfo).port;
@@ -136,9 +151,11 @@ describe('event loop and threadpool stay free', () => {
     const sent: Promise<void>[] = [];
     for (let i = 0; i < STALLED; i++) {
       const sock = net.connect(port, '127.0.0.1');
-      sent.push(new Promise((resolve, reject) => {
-        sock.on('connect', () => createReadStream(big).pipe(sock).on('finish', resolve).on('error', reject));
-      }));
+      sent.push(
+        new Promise((resolve, reject) => {
+          sock.on('connect', () => createReadStream(big).pipe(sock).on('finish', resolve).on('error', reject));
+        }),
+      );
     }
     if (fast) await until(() => transferStats().waiting === STALLED);
 
@@ -152,7 +169,7 @@ describe('event loop and threadpool stay free', () => {
     await Promise.all(work);
     // Still stalled: the work above finished while every transfer waited.
     if (fast) expect(transferStats()).toMatchObject({ running: STALLED, waiting: STALLED });
-    await until(() => peers.length === STALLED);  // all accepted (the kernel queues bytes before accept)
+    await until(() => peers.length === STALLED); // all accepted (the kernel queues bytes before accept)
 
     for (const p of peers) p.resume();
     await Promise.all(sent);

@@ -1,13 +1,14 @@
 // Each destination kind from the table, with the path it took.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import { spawn } from 'node:child_process';
+import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
-import * as crypto from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createReadStream, createWriteStream } from '../dist/index.js';
-import { makeFile, sha256, tmpDir } from './helpers/files';
 import { recordTransfers } from './helpers/diag';
+import { makeFile, sha256, tmpDir } from './helpers/files';
 
 const fast = process.env.ZEROCOPY_DISABLE !== '1';
 let dir: string;
@@ -24,12 +25,19 @@ describe('destinations', () => {
   it('a Unix socket: sendfile', async () => {
     const sockPath = path.join(dir, 'unix.sock');
     let listening!: () => void;
-    const ready = new Promise<void>((r) => { listening = r; });
+    const ready = new Promise<void>((r) => {
+      listening = r;
+    });
     const got = new Promise<string>((resolve) => {
-      const server = net.createServer((s) => {
-        const h = crypto.createHash('sha256');
-        s.on('data', (d) => h.update(d)).on('end', () => { resolve(h.digest('hex')); server.close(); });
-      }).listen(sockPath, listening);
+      const server = net
+        .createServer((s) => {
+          const h = crypto.createHash('sha256');
+          s.on('data', (d) => h.update(d)).on('end', () => {
+            resolve(h.digest('hex'));
+            server.close();
+          });
+        })
+        .listen(sockPath, listening);
     });
     await ready;
     const rec = recordTransfers();
@@ -43,7 +51,9 @@ describe('destinations', () => {
     const rec = recordTransfers();
     const child = spawn('sha256sum', { stdio: ['pipe', 'pipe', 'inherit'] });
     let out = '';
-    child.stdout.on('data', (d) => { out += d; });
+    child.stdout.on('data', (d) => {
+      out += d;
+    });
     createReadStream(file).pipe(child.stdin);
     await new Promise((r) => child.on('close', r));
     rec.stop();
@@ -60,7 +70,9 @@ describe('destinations', () => {
     });
     const reader = spawn('sha256sum', [fifo], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
-    reader.stdout.on('data', (d) => { out += d; });
+    reader.stdout.on('data', (d) => {
+      out += d;
+    });
     const rec = recordTransfers();
     createReadStream(file).pipe(createWriteStream(fifo));
     await new Promise((r) => reader.on('close', r));

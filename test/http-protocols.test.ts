@@ -1,16 +1,17 @@
 // HTTPS and HTTP/2 responses: the kernel cannot write their bytes (TLS
 // encrypts in userspace, HTTP/2 frames every byte into its own streams), so
 // they take Node's path, saying why, with the same body.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http2 from 'node:http2';
 import * as https from 'node:https';
 import type * as net from 'node:net';
 import * as path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createReadStream } from '../dist/index.js';
-import { makeFile, tmpDir } from './helpers/files';
 import { recordTransfers } from './helpers/diag';
+import { makeFile, tmpDir } from './helpers/files';
 
 const fast = process.env.ZEROCOPY_DISABLE !== '1';
 const MiB = 1024 * 1024;
@@ -26,8 +27,27 @@ beforeAll(() => {
   // A throwaway self-signed certificate, made here rather than committed.
   const key = path.join(dir, 'key.pem');
   const cert = path.join(dir, 'cert.pem');
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1',
-    '-nodes', '-keyout', key, '-out', cert, '-days', '2', '-subj', '/CN=localhost'], { stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-keyout',
+      key,
+      '-out',
+      cert,
+      '-days',
+      '2',
+      '-subj',
+      '/CN=localhost',
+    ],
+    { stdio: 'ignore' },
+  );
   tls = { key: fs.readFileSync(key), cert: fs.readFileSync(cert) };
 });
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -38,29 +58,34 @@ function listen(server: net.Server): Promise<number> {
 
 describe('HTTP responses the kernel cannot write', () => {
   it('HTTPS: the normal path (TLS socket), the same body', async () => {
-    const server = https.createServer(tls, (req, res) => {
+    const server = https.createServer(tls, (_req, res) => {
       res.setHeader('Content-Length', content.length);
       createReadStream(file).pipe(res);
     });
     const port = await listen(server);
     const rec = recordTransfers();
     const body = await new Promise<Buffer>((resolve, reject) => {
-      https.get({ host: '127.0.0.1', port, path: '/', rejectUnauthorized: false, agent: false }, (res) => {
-        const parts: Buffer[] = [];
-        res.on('data', (d: Buffer) => parts.push(d));
-        res.on('end', () => resolve(Buffer.concat(parts)));
-        res.on('error', reject);
-      }).on('error', reject);
+      https
+        .get({ host: '127.0.0.1', port, path: '/', rejectUnauthorized: false, agent: false }, (res) => {
+          const parts: Buffer[] = [];
+          res.on('data', (d: Buffer) => parts.push(d));
+          res.on('end', () => resolve(Buffer.concat(parts)));
+          res.on('error', reject);
+        })
+        .on('error', reject);
     });
     rec.stop();
-    await new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); });
+    await new Promise<void>((r) => {
+      server.closeAllConnections();
+      server.close(() => r());
+    });
     expect(body.equals(content)).toBe(true);
     expect(rec.messages.map((m) => m.path)).toEqual(['normal']);
     if (fast) expect(rec.messages[0].reason).toBe('TLS socket');
   });
 
   it('HTTP/2 (compat API): the normal path (HTTP/2 response), the same body', async () => {
-    const server = http2.createServer((req, res) => {
+    const server = http2.createServer((_req, res) => {
       res.setHeader('Content-Length', content.length);
       createReadStream(file).pipe(res);
     });

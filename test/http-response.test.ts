@@ -2,16 +2,17 @@
 // counters, what the application may still do to the response, and the
 // moments a chunk we framed cannot be filled. Real static servers, with
 // stock-vs-zerocopy wire comparisons, are in test/http/.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as net from 'node:net';
 import * as path from 'node:path';
-import * as crypto from 'node:crypto';
 import { pipeline } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createReadStream, transferStats, pipeline as zcPipeline } from '../dist/index.js';
-import { makeFile, tmpDir, fdCountSettles, openFdCount } from './helpers/files';
 import { recordTransfers } from './helpers/diag';
+import { fdCountSettles, makeFile, openFdCount, tmpDir } from './helpers/files';
 import { until } from './helpers/wait';
 
 const fast = process.env.ZEROCOPY_DISABLE !== '1';
@@ -41,11 +42,20 @@ async function serve(handler: Handler): Promise<{ server: http.Server; port: num
   return {
     server,
     port: (server.address() as net.AddressInfo).port,
-    close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }),
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
   };
 }
 
-interface Parsed { head: string; headers: Record<string, string>; body: Buffer; complete: boolean }
+interface Parsed {
+  head: string;
+  headers: Record<string, string>;
+  body: Buffer;
+  complete: boolean;
+}
 
 /** Parses one response from `buf` at `at`; complete=false if the bytes end before its body does. */
 function parseOne(buf: Buffer, at: number, method = 'GET'): { res: Parsed; next: number } | null {
@@ -59,7 +69,8 @@ function parseOne(buf: Buffer, at: number, method = 'GET'): { res: Parsed; next:
   }
   let p = end + 4;
   const status = Number(head.split(' ')[1]);
-  if (method === 'HEAD' || status === 204 || status === 304) return { res: { head, headers, body: Buffer.alloc(0), complete: true }, next: p };
+  if (method === 'HEAD' || status === 204 || status === 304)
+    return { res: { head, headers, body: Buffer.alloc(0), complete: true }, next: p };
   if (headers['content-length'] !== undefined) {
     const n = Number(headers['content-length']);
     const body = buf.subarray(p, Math.min(buf.length, p + n));
@@ -73,11 +84,12 @@ function parseOne(buf: Buffer, at: number, method = 'GET'): { res: Parsed; next:
       const size = parseInt(buf.subarray(p, eol).toString('latin1'), 16);
       p = eol + 2;
       if (size === 0) {
-        const last = buf.indexOf('\r\n', p);  // no trailers here
+        const last = buf.indexOf('\r\n', p); // no trailers here
         return { res: { head, headers, body: Buffer.concat(parts), complete: last === p }, next: p + 2 };
       }
       parts.push(buf.subarray(p, Math.min(buf.length, p + size)));
-      if (p + size + 2 > buf.length) return { res: { head, headers, body: Buffer.concat(parts), complete: false }, next: buf.length };
+      if (p + size + 2 > buf.length)
+        return { res: { head, headers, body: Buffer.concat(parts), complete: false }, next: buf.length };
       p += size + 2;
     }
   }
@@ -90,7 +102,10 @@ function exchange(port: number, request: string, opts: { hold?: boolean } = {}) 
   const chunks: Buffer[] = [];
   let received = 0;
   if (opts.hold) sock.pause();
-  sock.on('data', (d) => { chunks.push(d); received += d.length; });
+  sock.on('data', (d) => {
+    chunks.push(d);
+    received += d.length;
+  });
   const closed = new Promise<Buffer>((resolve) => {
     sock.on('error', () => undefined);
     sock.on('close', () => resolve(Buffer.concat(chunks)));
@@ -102,18 +117,23 @@ function exchange(port: number, request: string, opts: { hold?: boolean } = {}) 
 const get = (p: string, extra = ''): string => `GET ${p} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n${extra}\r\n`;
 
 function fileHandler(f: () => string, withLength: boolean): Handler {
-  return (req, res) => {
+  return (_req, res) => {
     if (withLength) res.setHeader('Content-Length', fs.statSync(f()).size);
     createReadStream(f()).pipe(res);
   };
 }
 
 describe('HTTP response bodies', () => {
-  it.each([['Content-Length', true], ['chunked', false]])('%s: the body as Node sends it, by sendfile, socket.bytesWritten true', async (_n, withLength) => {
+  it.each([
+    ['Content-Length', true],
+    ['chunked', false],
+  ])('%s: the body as Node sends it, by sendfile, socket.bytesWritten true', async (_n, withLength) => {
     let written = -1;
     const srv = await serve((req, res) => {
       const sock = res.socket!;
-      res.on('finish', () => { written = sock.bytesWritten; });
+      res.on('finish', () => {
+        written = sock.bytesWritten;
+      });
       fileHandler(() => file, withLength)(req, res);
     });
     const rec = recordTransfers();
@@ -145,18 +165,48 @@ describe('HTTP response bodies', () => {
 
   it.each([
     ['HEAD', 'HEAD', (res: http.ServerResponse) => res, 'response has no body (HEAD, 204, 304)'],
-    ['Content-Encoding', 'GET', (res: http.ServerResponse) => res.setHeader('Content-Encoding', 'identity'), 'Content-Encoding set'],
-    ['a wrapped res.write', 'GET', (res: http.ServerResponse) => {
-      const write = res.write;
-      res.write = function (this: http.ServerResponse, ...a: unknown[]) { return (write as (...x: unknown[]) => boolean).apply(this, a); } as typeof res.write;
-    }, 'destination write() is wrapped'],
-    ['a wrapped res.end', 'GET', (res: http.ServerResponse) => {
-      const end = res.end;
-      res.end = function (this: http.ServerResponse, ...a: unknown[]) { return (end as (...x: unknown[]) => http.ServerResponse).apply(this, a); } as typeof res.end;
-    }, 'response write()/end() replaced'],
-    ['strictContentLength', 'GET', (res: http.ServerResponse) => { res.strictContentLength = true; res.setHeader('Content-Length', content.length); }, 'strictContentLength'],
+    [
+      'Content-Encoding',
+      'GET',
+      (res: http.ServerResponse) => res.setHeader('Content-Encoding', 'identity'),
+      'Content-Encoding set',
+    ],
+    [
+      'a wrapped res.write',
+      'GET',
+      (res: http.ServerResponse) => {
+        const write = res.write;
+        res.write = function (this: http.ServerResponse, ...a: unknown[]) {
+          return (write as (...x: unknown[]) => boolean).apply(this, a);
+        } as typeof res.write;
+      },
+      'destination write() is wrapped',
+    ],
+    [
+      'a wrapped res.end',
+      'GET',
+      (res: http.ServerResponse) => {
+        const end = res.end;
+        res.end = function (this: http.ServerResponse, ...a: unknown[]) {
+          return (end as (...x: unknown[]) => http.ServerResponse).apply(this, a);
+        } as typeof res.end;
+      },
+      'response write()/end() replaced',
+    ],
+    [
+      'strictContentLength',
+      'GET',
+      (res: http.ServerResponse) => {
+        res.strictContentLength = true;
+        res.setHeader('Content-Length', content.length);
+      },
+      'strictContentLength',
+    ],
   ])('%s: the normal path, with its reason', async (_n, method, prepare, reason) => {
-    const srv = await serve((req, res) => { prepare(res); createReadStream(file).pipe(res); });
+    const srv = await serve((_req, res) => {
+      prepare(res);
+      createReadStream(file).pipe(res);
+    });
     const rec = recordTransfers();
     const raw = await exchange(srv.port, `${method} / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`).closed;
     rec.stop();
@@ -174,7 +224,7 @@ describe('HTTP: a socket source', () => {
     const upstream = net.createServer((s) => s.end(payload));
     await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
     const port = (upstream.address() as net.AddressInfo).port;
-    const srv = await serve((req, res) => {
+    const srv = await serve((_req, res) => {
       const up = net.connect(port, '127.0.0.1', () => zcPipeline(up, res, () => undefined));
     });
     const rec = recordTransfers();
@@ -195,7 +245,10 @@ describe('HTTP: what happens mid-body', () => {
   // then waits for 'drain'.
   async function midway(handler: Handler, extra = '') {
     let response: http.ServerResponse | null = null;
-    const srv = await serve((req, res) => { response = res; handler(req, res); });
+    const srv = await serve((req, res) => {
+      response = res;
+      handler(req, res);
+    });
     const rec = recordTransfers();
     const c = exchange(srv.port, get('/', extra), { hold: true });
     await until(() => (fast ? transferStats().waiting === 1 : response?.writableNeedDrain === true));
@@ -224,8 +277,9 @@ describe('HTTP: what happens mid-body', () => {
       expect(r.complete).toBe(false);
       // Cut below the bytes already queued (the connection is reset), or
       // the kernel found the new end inside the frame (the connection is cut).
-      expect(['source shrank below the bytes sent', 'file shorter than its frame'])
-        .toContain(rec.messages.find((m) => m.path === 'sendfile')?.reason);
+      expect(['source shrank below the bytes sent', 'file shorter than its frame']).toContain(
+        rec.messages.find((m) => m.path === 'sendfile')?.reason,
+      );
     }
   });
 
@@ -240,7 +294,10 @@ describe('HTTP: what happens mid-body', () => {
 
   it("the application's res.write() during the transfer lands after the kernel's bytes, inside the framing", async () => {
     let response!: http.ServerResponse;
-    const { release } = await midway((req, res) => { response = res; createReadStream(long).pipe(res); });
+    const { release } = await midway((_req, res) => {
+      response = res;
+      createReadStream(long).pipe(res);
+    });
     response.write('TAIL');
     const r = await release();
     expect(r.complete).toBe(true);
@@ -248,7 +305,10 @@ describe('HTTP: what happens mid-body', () => {
   });
 
   it('server.close() mid-body: the response in flight completes, then the connection closes', async () => {
-    const { srv, rec, c } = await midway(fileHandler(() => long, true), 'X-Keep: 1\r\n');
+    const { srv, rec, c } = await midway(
+      fileHandler(() => long, true),
+      'X-Keep: 1\r\n',
+    );
     const closed = new Promise<void>((r) => srv.server.close(() => r()));
     c.release();
     const raw = await c.closed;
@@ -262,20 +322,25 @@ describe('HTTP: what happens mid-body', () => {
   it.each([
     ['the client goes away', (_res: http.ServerResponse, c: { sock: net.Socket }) => c.sock.destroy()],
     ['res.destroy()', (res: http.ServerResponse) => res.destroy()],
-    ['server.closeAllConnections()', (_res: http.ServerResponse, _c: unknown, srv: http.Server) => srv.closeAllConnections()],
+    [
+      'server.closeAllConnections()',
+      (_res: http.ServerResponse, _c: unknown, srv: http.Server) => srv.closeAllConnections(),
+    ],
   ])('%s mid-body (pipeline): the file stream closes, no fd stays open, nothing runs on', async (_n, cut) => {
     const fdsBefore = openFdCount();
     let response!: http.ServerResponse;
     let sourceClosed!: () => void;
-    const closedSource = new Promise<void>((r) => { sourceClosed = r; });
-    const { srv, rec, c } = await midway((req, res) => {
+    const closedSource = new Promise<void>((r) => {
+      sourceClosed = r;
+    });
+    const { srv, rec, c } = await midway((_req, res) => {
       response = res;
       const src = createReadStream(long);
       src.on('close', sourceClosed);
       pipeline(src, res, () => undefined);
     });
     cut(response, c, srv.server);
-    c.release();  // a paused client would never read the end of the connection
+    c.release(); // a paused client would never read the end of the connection
     await closedSource;
     await c.closed;
     rec.stop();
@@ -294,7 +359,9 @@ describe('HTTP: sendfile carries a big body', () => {
     fs.appendFileSync(big, crypto.randomBytes(1000));
     let finished = 0;
     const srv = await serve((req, res) => {
-      res.on('finish', () => { finished++; });
+      res.on('finish', () => {
+        finished++;
+      });
       fileHandler(() => big, true)(req, res);
     });
     const rec = recordTransfers();
@@ -311,9 +378,14 @@ describe('HTTP: sendfile carries a big body', () => {
         while (buf.length > 0) {
           if (bodyLeft > 0) {
             const n = Math.min(bodyLeft, buf.length);
-            bodyLeft -= n; got += n; buf = buf.subarray(n);
+            bodyLeft -= n;
+            got += n;
+            buf = buf.subarray(n);
             if (bodyLeft === 0 && headerBytes.length < 3) sock.write(keep);
-            if (got === want) { resolve(); return; }
+            if (got === want) {
+              resolve();
+              return;
+            }
             continue;
           }
           pending = Buffer.concat([pending, buf]);
@@ -337,6 +409,10 @@ describe('HTTP: sendfile carries a big body', () => {
     await srv.close();
     expect(headerBytes).toHaveLength(3);
     const kernel = rec.messages.filter((m) => m.path === 'sendfile').reduce((a, m) => a + m.bytes, 0);
-    if (fast) expect(kernel / want, rec.messages.map((m) => `${m.path} ${m.reason} ${m.bytes}`).join('; ')).toBeGreaterThanOrEqual(0.99);
+    if (fast)
+      expect(
+        kernel / want,
+        rec.messages.map((m) => `${m.path} ${m.reason} ${m.bytes}`).join('; '),
+      ).toBeGreaterThanOrEqual(0.99);
   });
 });

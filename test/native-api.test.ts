@@ -10,9 +10,10 @@
 // that group's signal and stderr (under `npm run test:asan`, the sanitizer's
 // report is in the script's report directory) instead of killing vitest.
 // A new export without a group here fails the first test.
-import { describe, expect, it } from 'vitest';
+
 import * as cp from 'node:child_process';
 import * as path from 'node:path';
+import { describe, expect, it } from 'vitest';
 import { settings } from '../src/config';
 import { native, nativeUnavailableReason } from '../src/native';
 
@@ -503,19 +504,31 @@ const groups = {
 })().catch((e) => { console.error(e); process.exitCode = 70; });
 `;
 
-interface Case { name: string; expected: string; actual: string }
+interface Case {
+  name: string;
+  expected: string;
+  actual: string;
+}
 
-function runGroup(group: string): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
+function runGroup(
+  group: string,
+): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
   const node = [process.execPath, '--expose-gc', '-e', CHILD, root, group];
   // The fd-exhaustion group needs a low limit; the shell sets it for that child only.
-  const [cmd, args] = group === 'fd exhaustion'
-    ? ['/bin/sh', ['-c', 'ulimit -n 64 && exec "$@"', 'sh', ...node]]
-    : [node[0], node.slice(1)];
+  const [cmd, args] =
+    group === 'fd exhaustion'
+      ? ['/bin/sh', ['-c', 'ulimit -n 64 && exec "$@"', 'sh', ...node]]
+      : [node[0], node.slice(1)];
   return new Promise((resolve) => {
     const child = cp.spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '', stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+    let stdout = '',
+      stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      stdout += d;
+    });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+    });
     child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
   });
 }
@@ -527,16 +540,23 @@ describe.skipIf(skip)('native addon: every export, called wrongly, throws or ret
 
   it('every export and FdWatcher method has cases here', () => {
     const exports = Object.keys(native ?? {}).sort();
-    expect(exports.filter((k) => !COVERAGE[k]), 'exports without cases in test/native-api.test.ts').toEqual([]);
+    expect(
+      exports.filter((k) => !COVERAGE[k]),
+      'exports without cases in test/native-api.test.ts',
+    ).toEqual([]);
     const proto = (native!.FdWatcher as unknown as { prototype: object }).prototype;
-    const methods = Object.getOwnPropertyNames(proto).filter((k) => k !== 'constructor').sort();
+    const methods = Object.getOwnPropertyNames(proto)
+      .filter((k) => k !== 'constructor')
+      .sort();
     expect(methods).toEqual(WATCHER_METHODS);
   });
 
   it.each(GROUPS)('%s', async (group) => {
     const r = await runGroup(group);
     const died = r.signal ? `killed by ${r.signal}` : `exit code ${r.code}`;
-    expect(r.signal === null && r.code === 0, `the ${group} child ${died}; stderr:\n${r.stderr.slice(-4000)}`).toBe(true);
+    expect(r.signal === null && r.code === 0, `the ${group} child ${died}; stderr:\n${r.stderr.slice(-4000)}`).toBe(
+      true,
+    );
     const line = r.stdout.split('\n').find((l) => l.startsWith('@@'));
     expect(line, `no results; stderr:\n${r.stderr.slice(-4000)}`).toBeDefined();
     const cases = JSON.parse(line!.slice(2)) as Case[];

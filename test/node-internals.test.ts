@@ -2,15 +2,17 @@
 // running Node. Each access is guarded (a missing field means "decline", not
 // a crash), so a Node release that moves one would otherwise only show up as
 // a fast path quietly not taken: this says which field moved.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { once } from 'node:events';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
-import { once } from 'node:events';
 import { Readable } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nodeInternals, nodeWrites } from '../dist/internal.js';
 
 const internals = { ...nodeInternals, ...nodeWrites };
+
 import { tmpDir } from './helpers/files';
 
 let dir: string;
@@ -36,7 +38,7 @@ afterAll(async () => {
 });
 
 describe(`Node ${process.version}: the private state the fast path reads is there`, () => {
-  it('a socket\'s fd and write queue', () => {
+  it("a socket's fd and write queue", () => {
     expect(internals.socketFd(client)).toBeGreaterThanOrEqual(0);
     expect(internals.socketQueuedBytes(client)).toBe(0);
     const handle = (client as unknown as { _handle: { writeQueueSize: unknown } })._handle;
@@ -86,7 +88,9 @@ describe(`Node ${process.version}: the private state the fast path reads is ther
     expect(internals.hasCustomFs(plain)).toBe(false);
     expect(internals.hasCustomFs(custom)).toBe(true);
     expect(internals.hasCustomFs(viaHandle)).toBe(false);
-    plain.destroy(); custom.destroy(); viaHandle.destroy();
+    plain.destroy();
+    custom.destroy();
+    viaHandle.destroy();
     await once(viaHandle, 'close');
   });
 

@@ -4,16 +4,17 @@
 // transfer started inside that _read() wrote ahead of it (wrong bytes, right
 // length). These tests build that moment on purpose, then race it under CPU
 // load with every byte checked, on every Node version.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import * as cp from 'node:child_process';
 import * as crypto from 'node:crypto';
+import { once } from 'node:events';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
-import { once } from 'node:events';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as zc from '../dist/index.js';
-import { makeFile, sha256, tmpDir } from './helpers/files';
 import { recordTransfers } from './helpers/diag';
+import { makeFile, sha256, tmpDir } from './helpers/files';
 import { until } from './helpers/wait';
 
 const fast = process.env.ZEROCOPY_DISABLE !== '1';
@@ -39,7 +40,9 @@ function whenSourceBuffers(src: fs.ReadStream): Promise<void> {
 /** A byte sink on loopback; resolves with the sha256 of everything one connection sent. */
 async function sink(): Promise<{ port: number; received: Promise<string>; close(): void }> {
   let deliver!: (h: string) => void;
-  const received = new Promise<string>((r) => { deliver = r; });
+  const received = new Promise<string>((r) => {
+    deliver = r;
+  });
   const server = net.createServer((s) => {
     const h = crypto.createHash('sha256');
     s.on('data', (d) => h.update(d));
@@ -108,7 +111,9 @@ describe('under CPU load, many copies at once', () => {
     busy = cp.spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' });
     await once(busy, 'spawn');
   });
-  afterAll(() => { busy.kill('SIGKILL'); });
+  afterAll(() => {
+    busy.kill('SIGKILL');
+  });
 
   it('80 positional and whole-file copies, 16 to sockets: every byte right', async () => {
     const rec = recordTransfers();
@@ -121,7 +126,10 @@ describe('under CPU load, many copies at once', () => {
       server.on('connection', (s) => {
         const h = crypto.createHash('sha256');
         s.on('data', (d) => h.update(d));
-        s.on('end', () => { hashes.push(h.digest('hex')); if (hashes.length === SOCKETS) resolve(hashes); });
+        s.on('end', () => {
+          hashes.push(h.digest('hex'));
+          if (hashes.length === SOCKETS) resolve(hashes);
+        });
       });
     });
     server.listen(0, '127.0.0.1');
@@ -142,20 +150,24 @@ describe('under CPU load, many copies at once', () => {
         ? (ours ? zc.createWriteStream : fs.createWriteStream)(target, { flags: 'r+', start: 4096 })
         : (ours ? zc.createWriteStream : fs.createWriteStream)(target);
       const src = positional ? zc.createReadStream(file, range) : zc.createReadStream(file);
-      jobs.push(new Promise((resolve) => {
-        zc.pipeline(src, dst, (err) => {
-          const got = fs.readFileSync(target);
-          const hash = sha256(positional ? got.subarray(4096) : got);
-          if (err || hash !== (positional ? rangeHash : wholeHash)) wrong.push(`${target}: ${err ?? 'wrong bytes'}`);
-          resolve();
-        });
-      }));
+      jobs.push(
+        new Promise((resolve) => {
+          zc.pipeline(src, dst, (err) => {
+            const got = fs.readFileSync(target);
+            const hash = sha256(positional ? got.subarray(4096) : got);
+            if (err || hash !== (positional ? rangeHash : wholeHash)) wrong.push(`${target}: ${err ?? 'wrong bytes'}`);
+            resolve();
+          });
+        }),
+      );
     }
     for (let i = 0; i < SOCKETS; i++) {
       const sock = net.connect(port, '127.0.0.1');
-      jobs.push(new Promise((resolve, reject) => {
-        zc.pipeline(zc.createReadStream(file), sock, (err) => (err ? reject(err) : resolve()));
-      }));
+      jobs.push(
+        new Promise((resolve, reject) => {
+          zc.pipeline(zc.createReadStream(file), sock, (err) => (err ? reject(err) : resolve()));
+        }),
+      );
     }
     await Promise.all(jobs);
     const received = await allReceived;

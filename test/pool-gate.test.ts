@@ -4,12 +4,13 @@
 // fairness": with a chunk queued per transfer, 1000 transfers made a 4 KiB
 // fs.readFile take 14.8 s). What that buys in latency is measured by the
 // benchmark; here, the bound itself.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createReadStream, createWriteStream, transferStats } from '../dist/index.js';
-import { native, MAX_POOL_JOBS } from '../dist/internal.js';
+import { MAX_POOL_JOBS, native } from '../dist/internal.js';
 import { fileHash, makeFile, tmpDir } from './helpers/files';
 import { connect, hashingServer } from './helpers/net';
 import { until } from './helpers/wait';
@@ -27,7 +28,7 @@ let maxInFlight = 0;
 
 beforeAll(async () => {
   dir = tmpDir();
-  src = makeFile(dir, 'src.bin', 17 * MiB + 3);  // three 8 MiB chunks into a file
+  src = makeFile(dir, 'src.bin', 17 * MiB + 3); // three 8 MiB chunks into a file
   srcHash = await fileHash(src);
   if (!native) return;
   // Counts our jobs on the pool: the gate calls native.copy when a job starts.
@@ -50,7 +51,8 @@ describe.skipIf(!fast)('the threadpool gate', () => {
   it('12 file → file copies: never more than MAX_POOL_JOBS chunks on the pool, every copy exact', async () => {
     maxInFlight = 0;
     const copies = Array.from({ length: 12 }, (_, i) =>
-      pipeline(createReadStream(src), createWriteStream(path.join(dir, `out${i}`))));
+      pipeline(createReadStream(src), createWriteStream(path.join(dir, `out${i}`))),
+    );
     await Promise.all(copies);
     expect(maxInFlight).toBeGreaterThan(0);
     expect(maxInFlight).toBeLessThanOrEqual(MAX_POOL_JOBS);
@@ -60,10 +62,12 @@ describe.skipIf(!fast)('the threadpool gate', () => {
   it('16 file → socket sends: the same bound, every byte received', async () => {
     maxInFlight = 0;
     const sink = await hashingServer();
-    const sends = await Promise.all(Array.from({ length: 16 }, async () => {
-      const sock = await connect(sink.port);
-      return pipeline(createReadStream(src), sock);
-    }));
+    const sends = await Promise.all(
+      Array.from({ length: 16 }, async () => {
+        const sock = await connect(sink.port);
+        return pipeline(createReadStream(src), sock);
+      }),
+    );
     await Promise.all(sends);
     const got = await Promise.all(Array.from({ length: 16 }, () => sink.next()));
     await sink.close();
@@ -83,9 +87,16 @@ describe.skipIf(!fast)('the threadpool gate', () => {
       return { r, w, errors };
     });
     await until(() => transferStats().queued > 0);
-    const closed = flows.map(({ r, w }) => Promise.all([
-      new Promise<void>((res) => r.on('close', () => res())), new Promise<void>((res) => w.on('close', () => res()))]));
-    for (const { r, w } of flows) { r.destroy(); w.destroy(); }
+    const closed = flows.map(({ r, w }) =>
+      Promise.all([
+        new Promise<void>((res) => r.on('close', () => res())),
+        new Promise<void>((res) => w.on('close', () => res())),
+      ]),
+    );
+    for (const { r, w } of flows) {
+      r.destroy();
+      w.destroy();
+    }
     await Promise.all(closed);
     await until(() => transferStats().running === 0);
     expect(transferStats()).toEqual({ running: 0, waiting: 0, onPool: 0, queued: 0 });

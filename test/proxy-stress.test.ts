@@ -1,12 +1,13 @@
 // 500 proxied connections at once, with resets and destroys: every connection
 // that completes gets exactly its own bytes back, nothing leaks, and the event
 // loop keeps answering.
-import { describe, expect, it } from 'vitest';
+
 import * as crypto from 'node:crypto';
 import * as net from 'node:net';
-import { pipeline, pipeStats, drainPipePool, transferStats } from '../dist/index.js';
-import { openFdCount } from './helpers/files';
+import { describe, expect, it } from 'vitest';
+import { drainPipePool, pipeline, pipeStats, transferStats } from '../dist/index.js';
 import { recordTransfers } from './helpers/diag';
+import { openFdCount } from './helpers/files';
 import { until } from './helpers/wait';
 
 const fast = process.env.ZEROCOPY_DISABLE !== '1';
@@ -24,7 +25,10 @@ describe('500 proxied connections', () => {
     let serial = 0;
     const echo = net.createServer({ allowHalfOpen: true }, (s) => {
       s.on('error', () => undefined);
-      if (serial++ % 10 === 3) { s.once('data', () => s.resetAndDestroy()); return; }
+      if (serial++ % 10 === 3) {
+        s.once('data', () => s.resetAndDestroy());
+        return;
+      }
       s.pipe(s);
     });
     const echoPort = await listen(echo);
@@ -37,7 +41,7 @@ describe('500 proxied connections', () => {
 
     const N = 500;
     const payloads = Array.from({ length: N }, (_, i) => {
-      const payload = crypto.randomBytes((i * 7919) % (512 * 1024) + (i % 3 === 0 ? 0 : 64 * 1024));
+      const payload = crypto.randomBytes(((i * 7919) % (512 * 1024)) + (i % 3 === 0 ? 0 : 64 * 1024));
       return { payload, want: crypto.createHash('sha256').update(payload).digest('hex') };
     });
 
@@ -47,22 +51,36 @@ describe('500 proxied connections', () => {
     // by concurrency.test.ts without timing.
     let worst = 0;
     let last = performance.now();
-    const timer = setInterval(() => { const now = performance.now(); worst = Math.max(worst, now - last); last = now; }, 10);
+    const timer = setInterval(() => {
+      const now = performance.now();
+      worst = Math.max(worst, now - last);
+      last = now;
+    }, 10);
 
-    const outcomes = await Promise.all(payloads.map(({ payload, want }, i) => new Promise<string>((resolve) => {
-      const size = payload.length;
-      const h = crypto.createHash('sha256');
-      let got = 0;
-      const c = net.connect({ port: proxyPort, host: '127.0.0.1', allowHalfOpen: true });
-      c.on('error', () => undefined);
-      c.on('data', (d: Buffer) => { h.update(d); got += d.length; });
-      c.on('end', () => resolve(got === size && h.digest('hex') === want ? 'exact' : got < size ? 'short' : 'WRONG'));
-      c.on('close', () => resolve('closed'));
-      c.on('connect', () => {
-        c.end(payload);
-        if (i % 10 === 7) setTimeout(() => c.destroy(), (i % 5) * 3);
-      });
-    })));
+    const outcomes = await Promise.all(
+      payloads.map(
+        ({ payload, want }, i) =>
+          new Promise<string>((resolve) => {
+            const size = payload.length;
+            const h = crypto.createHash('sha256');
+            let got = 0;
+            const c = net.connect({ port: proxyPort, host: '127.0.0.1', allowHalfOpen: true });
+            c.on('error', () => undefined);
+            c.on('data', (d: Buffer) => {
+              h.update(d);
+              got += d.length;
+            });
+            c.on('end', () =>
+              resolve(got === size && h.digest('hex') === want ? 'exact' : got < size ? 'short' : 'WRONG'),
+            );
+            c.on('close', () => resolve('closed'));
+            c.on('connect', () => {
+              c.end(payload);
+              if (i % 10 === 7) setTimeout(() => c.destroy(), (i % 5) * 3);
+            });
+          }),
+      ),
+    );
     clearInterval(timer);
     // server.close() calls back once every connection it accepted has closed.
     await new Promise<void>((r) => proxy.close(() => r()));
@@ -72,7 +90,14 @@ describe('500 proxied connections', () => {
 
     const counts: Record<string, number> = {};
     for (const o of outcomes) counts[o] = (counts[o] ?? 0) + 1;
-    console.log('outcomes', counts, 'worst loop gap ms', worst.toFixed(1), 'spliced', rec.messages.filter((m) => m.path === 'splice').length);
+    console.log(
+      'outcomes',
+      counts,
+      'worst loop gap ms',
+      worst.toFixed(1),
+      'spliced',
+      rec.messages.filter((m) => m.path === 'splice').length,
+    );
     expect(counts.WRONG ?? 0).toBe(0);
     // Connections that were neither reset nor destroyed all complete exactly.
     expect(counts.exact ?? 0).toBeGreaterThanOrEqual(N * 0.8 - 5);

@@ -1,19 +1,20 @@
 // ReadStream as a drop-in fs.ReadStream: identity, counters, options, and when
 // the fast path must step aside.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
-import * as util from 'node:util';
-import { pipeline as pipelineP } from 'node:stream/promises';
 import { PassThrough } from 'node:stream';
+import { pipeline as pipelineP } from 'node:stream/promises';
+import * as util from 'node:util';
 // @ts-expect-error readable-stream ships no types
 import * as rs from 'readable-stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as zc from '../dist/index.js';
 import * as zcp from '../dist/promises.js';
-import { fileHash, makeFile, sha256, tmpDir } from './helpers/files';
-import { hashingServer, connect } from './helpers/net';
 import { recordTransfers } from './helpers/diag';
+import { fileHash, makeFile, sha256, tmpDir } from './helpers/files';
+import { connect, hashingServer } from './helpers/net';
 import { pipeMayBypassWrite } from './helpers/node-facts';
 import { until } from './helpers/wait';
 
@@ -41,11 +42,15 @@ describe('a drop-in fs.ReadStream / fs.WriteStream', () => {
     expect(b).toBeInstanceOf(zc.ReadStream);
     expect(w).toBeInstanceOf(fs.WriteStream);
     expect(zc.ReadStream.name).toBe('ReadStream');
-    a.destroy(); b.destroy(); w.destroy();
+    a.destroy();
+    b.destroy();
+    w.destroy();
   });
 
   it('old-style subclasses calling ReadStream.call(this) work', async () => {
-    function Legacy(this: fs.ReadStream, p: string) { (zc.ReadStream as unknown as Function).call(this, p); }
+    function Legacy(this: fs.ReadStream, p: string) {
+      (zc.ReadStream as unknown as (this: fs.ReadStream, p: string) => void).call(this, p);
+    }
     util.inherits(Legacy, zc.ReadStream as unknown as new () => object);
     const s = new (Legacy as unknown as new (p: string) => fs.ReadStream)(file);
     const chunks: Buffer[] = [];
@@ -165,7 +170,9 @@ describe('file → socket', () => {
   // sendfile result reaches the loop, pipeline() reports a premature close.
   it('a peer that resets errors the socket as Node would', async () => {
     const big = makeFile(dir, 'big.bin', 64 * MiB);
-    const server = net.createServer((s) => { s.once('data', () => s.resetAndDestroy()); });
+    const server = net.createServer((s) => {
+      s.once('data', () => s.resetAndDestroy());
+    });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const sock = await connect((server.address() as net.AddressInfo).port);
     const src = zc.createReadStream(big);
@@ -195,7 +202,12 @@ describe('stepping aside when something observes the data', () => {
 
   it("a 'data' listener", async () => {
     let seen = 0;
-    const paths = await pathFor((src, dst) => { src.on('data', (d) => { seen += d.length; }); src.pipe(dst); });
+    const paths = await pathFor((src, dst) => {
+      src.on('data', (d) => {
+        seen += d.length;
+      });
+      src.pipe(dst);
+    });
     expect(seen).toBe(content.length);
     if (fast) expect(paths).toEqual(['normal']);
   });
@@ -203,15 +215,21 @@ describe('stepping aside when something observes the data', () => {
   it('two destinations', async () => {
     const second = new PassThrough();
     second.resume();
-    const paths = await pathFor((src, dst) => { src.pipe(dst); src.pipe(second); });
-    expect(paths).toEqual([]);  // not a single pipe(): there is no fd-to-fd flow to speak of
+    const paths = await pathFor((src, dst) => {
+      src.pipe(dst);
+      src.pipe(second);
+    });
+    expect(paths).toEqual([]); // not a single pipe(): there is no fd-to-fd flow to speak of
   });
 
   it('a wrapped write()', async () => {
     let seen = 0;
     const paths = await pathFor((src, dst) => {
       const orig = dst.write.bind(dst);
-      dst.write = ((chunk: Buffer, ...rest: never[]) => { seen += chunk.length; return orig(chunk, ...rest); }) as typeof dst.write;
+      dst.write = ((chunk: Buffer, ...rest: never[]) => {
+        seen += chunk.length;
+        return orig(chunk, ...rest);
+      }) as typeof dst.write;
       src.pipe(dst);
     });
     // Node 26's own pipe() may write past an instance's write() (pipeMayBypassWrite).
@@ -234,26 +252,46 @@ describe('stepping aside when something observes the data', () => {
     rec.stop();
     expect(seen).toBe(content.length);
     expect(sha256(fs.readFileSync(target))).toBe(sha256(content));
-    if (fast) expect(rec.messages.map((m) => `${m.path}: ${m.reason}`)).toEqual(['normal: destination class overrides write()']);
+    if (fast)
+      expect(rec.messages.map((m) => `${m.path}: ${m.reason}`)).toEqual([
+        'normal: destination class overrides write()',
+      ]);
   });
 
   it('a readable-stream Transform in the middle, and readable-stream destinations', async () => {
     const rec = recordTransfers();
     let seen = 0;
-    const t = new rs.Transform({ transform(chunk: Buffer, _enc: string, cb: (e: null, c: Buffer) => void) { seen += chunk.length; cb(null, chunk); } });
+    const t = new rs.Transform({
+      transform(chunk: Buffer, _enc: string, cb: (e: null, c: Buffer) => void) {
+        seen += chunk.length;
+        cb(null, chunk);
+      },
+    });
     await pipelineP(zc.createReadStream(file), t as never, zc.createWriteStream(out('rs.bin')));
     const sinkChunks: Buffer[] = [];
-    const w = new rs.Writable({ write(chunk: Buffer, _enc: string, cb: () => void) { sinkChunks.push(chunk); cb(); } });
-    await new Promise<void>((resolve, reject) => rs.pipeline(zc.createReadStream(file), w, (e: Error | null) => (e ? reject(e) : resolve())));
+    const w = new rs.Writable({
+      write(chunk: Buffer, _enc: string, cb: () => void) {
+        sinkChunks.push(chunk);
+        cb();
+      },
+    });
     await new Promise<void>((resolve, reject) =>
-      rs.pipeline(zc.createReadStream(file), zc.createWriteStream(out('rs2.bin')), (e: Error | null) => (e ? reject(e) : resolve())));
+      rs.pipeline(zc.createReadStream(file), w, (e: Error | null) => (e ? reject(e) : resolve())),
+    );
+    await new Promise<void>((resolve, reject) =>
+      rs.pipeline(zc.createReadStream(file), zc.createWriteStream(out('rs2.bin')), (e: Error | null) =>
+        e ? reject(e) : resolve(),
+      ),
+    );
     rec.stop();
     expect(seen).toBe(content.length);
     expect(sha256(fs.readFileSync(out('rs.bin')))).toBe(sha256(content));
     expect(sha256(Buffer.concat(sinkChunks))).toBe(sha256(content));
     expect(sha256(fs.readFileSync(out('rs2.bin')))).toBe(sha256(content));
     // Only the last one, our stream straight into a file, is fd to fd.
-    expect(rec.messages.map((m) => m.path)).toEqual(fast ? ['normal', 'normal', 'copy_file_range'] : ['normal', 'normal', 'normal']);
+    expect(rec.messages.map((m) => m.path)).toEqual(
+      fast ? ['normal', 'normal', 'copy_file_range'] : ['normal', 'normal', 'normal'],
+    );
   });
 
   it('files below the threshold take the normal path', async () => {
@@ -275,7 +313,12 @@ describe('mid-transfer control', () => {
     const dst = zc.createWriteStream(out('unpiped.bin'));
     src.pipe(dst);
     await new Promise<void>((resolve) => {
-      const t = setInterval(() => { if (src.bytesRead > 0) { clearInterval(t); resolve(); } }, 1);
+      const t = setInterval(() => {
+        if (src.bytesRead > 0) {
+          clearInterval(t);
+          resolve();
+        }
+      }, 1);
     });
     src.unpipe(dst);
     // Whatever went to the file, the rest comes out of the stream, in order.
@@ -287,7 +330,7 @@ describe('mid-transfer control', () => {
     expect(sha256(Buffer.concat([head, ...rest]))).toBe(sha256(bigContent));
   });
 
-  it("destroy() mid-transfer closes once, after the native side let go", async () => {
+  it('destroy() mid-transfer closes once, after the native side let go', async () => {
     const big = makeFile(dir, 'destroy.bin', 64 * MiB, 9);
     const src = zc.createReadStream(big);
     const dst = zc.createWriteStream(out('destroyed.bin'));

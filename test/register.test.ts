@@ -1,15 +1,19 @@
 // zerocopy/register: no code change, fs hands out our streams (CJS and ESM).
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeFile, tmpDir } from './helpers/files';
 import { fixture } from './helpers/strace';
 
 const root = path.join(__dirname, '..');
 let dir: string;
 let file: string;
-beforeAll(() => { dir = tmpDir(); file = makeFile(dir, 'src.bin', 2 * 1024 * 1024); });
+beforeAll(() => {
+  dir = tmpDir();
+  file = makeFile(dir, 'src.bin', 2 * 1024 * 1024);
+});
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 function run(args: string[]): string {
@@ -21,8 +25,12 @@ describe('zerocopy/register', () => {
     it(`${flag} makes fs streams ours, also for ESM imports and old-style callers`, () => {
       const out = JSON.parse(run([flag, 'zerocopy/register', fixture('register-check.cjs'), file]));
       expect(out).toEqual({
-        createReadStream: true, withoutNew: true, legacySubclass: true, writeStream: true,
-        esmNamed: true, esmDefault: true,
+        createReadStream: true,
+        withoutNew: true,
+        legacySubclass: true,
+        writeStream: true,
+        esmNamed: true,
+        esmDefault: true,
       });
     });
   }
@@ -42,9 +50,16 @@ describe('zerocopy/register', () => {
   });
 
   it('package entry points resolve from CommonJS and ESM', () => {
-    const cjs = run(['-e', "const z=require('zerocopy'),p=require('zerocopy/promises');console.log(typeof z.createReadStream, typeof z.pipeline, typeof p.pipeline)"]);
+    const cjs = run([
+      '-e',
+      "const z=require('zerocopy'),p=require('zerocopy/promises');console.log(typeof z.createReadStream, typeof z.pipeline, typeof p.pipeline)",
+    ]);
     expect(cjs.trim()).toBe('function function function');
-    const esm = run(['--input-type=module', '-e', "import {createReadStream, pipeline} from 'zerocopy'; import {pipeline as p} from 'zerocopy/promises'; console.log(typeof createReadStream, typeof pipeline, typeof p)"]);
+    const esm = run([
+      '--input-type=module',
+      '-e',
+      "import {createReadStream, pipeline} from 'zerocopy'; import {pipeline as p} from 'zerocopy/promises'; console.log(typeof createReadStream, typeof pipeline, typeof p)",
+    ]);
     expect(esm.trim()).toBe('function function function');
   });
 });

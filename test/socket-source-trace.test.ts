@@ -1,21 +1,24 @@
 // Socket sources, Node's pipe() vs ours: the same scenario runs with Node's
 // fs.WriteStream (Node's own path) and with zerocopy's (which splices), and
 // the event sequences, final properties and bytes are compared.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import type { Writable } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createWriteStream, pipeline } from '../dist/index.js';
-import { tmpDir } from './helpers/files';
 import { recordTransfers } from './helpers/diag';
+import { tmpDir } from './helpers/files';
 import { until } from './helpers/wait';
 
 const fast = process.env.ZEROCOPY_DISABLE !== '1';
 const MiB = 1024 * 1024;
 let dir: string;
-beforeAll(() => { dir = tmpDir(); });
+beforeAll(() => {
+  dir = tmpDir();
+});
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 type Impl = 'node' | 'zerocopy';
@@ -24,7 +27,7 @@ const EVENTS = ['end', 'finish', 'close', 'error', 'pipe', 'unpipe'];
 function record(s: NodeJS.EventEmitter, out: string[]): void {
   for (const e of EVENTS) {
     s.on(e, (x?: unknown) => {
-      const err = e === 'error' ? x as NodeJS.ErrnoException : null;
+      const err = e === 'error' ? (x as NodeJS.ErrnoException) : null;
       out.push(err ? `error(${err.code} ${err.syscall ?? ''})` : e);
     });
   }
@@ -61,17 +64,26 @@ function onceOr(s: NodeJS.EventEmitter, event: string, already: boolean): Promis
 async function run(impl: Impl, sc: Scenario, payload: Buffer) {
   const out = path.join(dir, `${impl}-${Math.random()}.bin`);
   let midwayDone!: () => void;
-  const afterMidway = new Promise<void>((r) => { midwayDone = r; });
+  const afterMidway = new Promise<void>((r) => {
+    midwayDone = r;
+  });
   // The sink keeps what it receives in memory and writes it to `out` once its
   // connection has closed, so both kinds of destination are read back the same
   // way, with nothing still on its way to the disk.
   let sinkBytes = 0;
   const landed = (): number => {
     if (sc.to === 'socket') return sinkBytes;
-    try { return fs.statSync(out).size; } catch { return 0; }
+    try {
+      return fs.statSync(out).size;
+    } catch {
+      return 0;
+    }
   };
   const peerCtx: PeerCtx = { afterMidway, received: (n) => until(() => landed() >= n) };
-  const server = net.createServer((s) => { s.on('error', () => undefined); sc.peer(s, payload, peerCtx); });
+  const server = net.createServer((s) => {
+    s.on('error', () => undefined);
+    sc.peer(s, payload, peerCtx);
+  });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const port = (server.address() as net.AddressInfo).port;
   const src = net.connect({ port, host: '127.0.0.1', allowHalfOpen: sc.allowHalfOpen ?? false });
@@ -84,8 +96,14 @@ async function run(impl: Impl, sc: Scenario, payload: Buffer) {
       sink = net.createServer((c) => {
         const chunks: Buffer[] = [];
         c.on('error', () => undefined);
-        c.on('data', (d: Buffer) => { chunks.push(d); sinkBytes += d.length; });
-        c.on('close', () => { fs.writeFileSync(out, Buffer.concat(chunks)); resolve(); });
+        c.on('data', (d: Buffer) => {
+          chunks.push(d);
+          sinkBytes += d.length;
+        });
+        c.on('close', () => {
+          fs.writeFileSync(out, Buffer.concat(chunks));
+          resolve();
+        });
       });
     });
     await new Promise<void>((r) => sink!.listen(0, '127.0.0.1', r));
@@ -104,10 +122,16 @@ async function run(impl: Impl, sc: Scenario, payload: Buffer) {
   const done = new Promise<void>((resolve) => {
     if (sc.usePipeline) {
       const p = impl === 'node' ? require('node:stream').pipeline : pipeline;
-      p(src, dst, (err: NodeJS.ErrnoException | null) => { result = err ? String(err.code) : 'ok'; resolve(); });
+      p(src, dst, (err: NodeJS.ErrnoException | null) => {
+        result = err ? String(err.code) : 'ok';
+        resolve();
+      });
     } else {
-      const start = (): void => { src.pipe(dst, sc.endFalse ? { end: false } : {}); };
-      if (sc.bufferFirst) src.once('readable', start); else start();
+      const start = (): void => {
+        src.pipe(dst, sc.endFalse ? { end: false } : {});
+      };
+      if (sc.bufferFirst) src.once('readable', start);
+      else start();
       // A half-open socket never closes by itself: its reading side ending is
       // enough. Whatever did not end the destination (end:false, unpipe), the
       // test ends once the source is done.
@@ -149,7 +173,11 @@ async function run(impl: Impl, sc: Scenario, payload: Buffer) {
     state: {
       // Read from the socket at least what landed (Node may have read ahead more).
       src: { destroyed: src.destroyed, readableEnded: src.readableEnded, bytesRead: src.bytesRead >= bytes.length },
-      dst: { destroyed: dst.destroyed, writableFinished: dst.writableFinished, bytesWritten: written(dst as fs.WriteStream, bytes.length) },
+      dst: {
+        destroyed: dst.destroyed,
+        writableFinished: dst.writableFinished,
+        bytesWritten: written(dst as fs.WriteStream, bytes.length),
+      },
       // (for a socket destination, `destroyed` is read after the test closed it)
     },
   };
@@ -162,7 +190,8 @@ async function run(impl: Impl, sc: Scenario, payload: Buffer) {
  * so a destroyed destination's count may be short of what landed.
  */
 function written(ws: fs.WriteStream, landed: number): string {
-  if (ws instanceof fs.WriteStream && ws.destroyed) return ws.bytesWritten <= landed ? 'at most what landed' : 'more than landed';
+  if (ws instanceof fs.WriteStream && ws.destroyed)
+    return ws.bytesWritten <= landed ? 'at most what landed' : 'more than landed';
   return ws.bytesWritten === landed ? 'what landed' : `${ws.bytesWritten} of ${landed} landed`;
 }
 
@@ -191,7 +220,7 @@ function resetAfterDelivery(s: net.Socket, p: Buffer, c: PeerCtx): void {
   void c.received(2 * MiB).then(() => s.resetAndDestroy());
 }
 
-describe('socket → file: event traces equal Node\'s', () => {
+describe("socket → file: event traces equal Node's", () => {
   it('the peer sends and closes', async () => {
     const r = await compare({ peer: (s, p) => s.end(p) });
     expect(r.ours.complete).toBe(true);
@@ -199,7 +228,12 @@ describe('socket → file: event traces equal Node\'s', () => {
   });
 
   it('the peer closes early (after a first part)', async () => {
-    const r = await compare({ peer: (s, p, c) => { s.write(p.subarray(0, MiB)); void c.received(MiB).then(() => s.end()); } });
+    const r = await compare({
+      peer: (s, p, c) => {
+        s.write(p.subarray(0, MiB));
+        void c.received(MiB).then(() => s.end());
+      },
+    });
     expect(r.ours.complete).toBe(false);
   });
 
@@ -216,8 +250,14 @@ describe('socket → file: event traces equal Node\'s', () => {
 
   it('unpipe() mid-stream, then the rest is read by nobody: the destination keeps a prefix', async () => {
     const r = await compare({
-      peer: (s, p, c) => { s.write(p.subarray(0, MiB)); void c.afterMidway.then(() => s.end(p.subarray(MiB))); },
-      midway: (src, dst) => { src.unpipe(dst); src.resume(); },
+      peer: (s, p, c) => {
+        s.write(p.subarray(0, MiB));
+        void c.afterMidway.then(() => s.end(p.subarray(MiB)));
+      },
+      midway: (src, dst) => {
+        src.unpipe(dst);
+        src.resume();
+      },
     });
     expect(r.ours.complete).toBe(false);
   });
@@ -237,7 +277,10 @@ describe('socket → file: event traces equal Node\'s', () => {
   // write in flight (Node's or a kernel chunk) its bytes land uncounted, see written().
   it('pipeline(), the source socket destroyed mid-stream: premature close', async () => {
     const r = await compare({
-      peer: (s, p, c) => { s.write(p.subarray(0, MiB)); void c.afterMidway.then(() => s.end(p.subarray(MiB))); },
+      peer: (s, p, c) => {
+        s.write(p.subarray(0, MiB));
+        void c.afterMidway.then(() => s.end(p.subarray(MiB)));
+      },
       midway: (src) => src.destroy(),
       usePipeline: true,
     });
@@ -253,7 +296,7 @@ describe('socket → file: event traces equal Node\'s', () => {
   });
 });
 
-describe('socket → socket (our pipeline(), the proxy case): event traces equal Node\'s', () => {
+describe("socket → socket (our pipeline(), the proxy case): event traces equal Node's", () => {
   it('the peer sends and closes', async () => {
     const r = await compare({ peer: (s, p) => s.end(p), usePipeline: true, to: 'socket' });
     expect(r.ours.result).toBe('ok');
@@ -264,7 +307,8 @@ describe('socket → socket (our pipeline(), the proxy case): event traces equal
   it('the peer resets mid-stream: read ECONNRESET', async () => {
     const r = await compare({
       peer: resetAfterDelivery,
-      usePipeline: true, to: 'socket',
+      usePipeline: true,
+      to: 'socket',
     });
     expect(r.ours.result).toBe('ECONNRESET');
   });

@@ -1,17 +1,17 @@
 // Sockets and pipes as sources: proxies, uploads to files, stdin — spliced,
 // byte-exact, and behaving as Node's own pipe() does.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn } from 'node:child_process';
+
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createWriteStream, pipeline } from '../dist/index.js';
-import { fileHash, makeFile, sha256, tmpDir } from './helpers/files';
 import { recordTransfers } from './helpers/diag';
+import { fileHash, makeFile, sha256, tmpDir } from './helpers/files';
 import { fixture, runTraced } from './helpers/strace';
-import { until } from './helpers/wait';
 import { lightVolume } from './helpers/volume';
+import { until } from './helpers/wait';
 
 const fast = process.env.ZEROCOPY_DISABLE !== '1';
 const GiB = 1024 * 1024 * 1024;
@@ -21,7 +21,9 @@ const PROXY_BYTES = lightVolume ? GiB / 8 : GiB;
 // The one-way uploads below: what they prove is the path, not the volume.
 const UPLOAD_BYTES = lightVolume ? 64 * MiB : 256 * MiB;
 let dir: string;
-beforeAll(() => { dir = tmpDir(); });
+beforeAll(() => {
+  dir = tmpDir();
+});
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 function listen(server: net.Server): Promise<number> {
@@ -32,7 +34,10 @@ function hashSocket(sock: net.Socket): Promise<{ bytes: number; hash: string }> 
   const h = crypto.createHash('sha256');
   let bytes = 0;
   return new Promise((resolve, reject) => {
-    sock.on('data', (d: Buffer) => { h.update(d); bytes += d.length; });
+    sock.on('data', (d: Buffer) => {
+      h.update(d);
+      bytes += d.length;
+    });
     sock.on('end', () => resolve({ bytes, hash: h.digest('hex') }));
     sock.on('error', reject);
   });
@@ -77,7 +82,10 @@ describe.skipIf(!fast)('spliced, under strace', () => {
     let port = 0;
     let done!: ReturnType<typeof runTraced>;
     await new Promise<void>((resolve) => {
-      done = runTraced(process.execPath, [fixture('socket-to-file.js'), out], dir, (d) => { port = Number(String(d).trim()); resolve(); });
+      done = runTraced(process.execPath, [fixture('socket-to-file.js'), out], dir, (d) => {
+        port = Number(String(d).trim());
+        resolve();
+      });
     });
     const sock = net.connect(port, '127.0.0.1');
     fs.createReadStream(file).pipe(sock);
@@ -107,7 +115,9 @@ describe('socket sources behave as Node', () => {
   it('bytes already buffered when pipe() is called go first, in order', async () => {
     const payload = crypto.randomBytes(8 * MiB);
     const rec = recordTransfers();
-    const server = net.createServer((s) => { s.end(payload); });
+    const server = net.createServer((s) => {
+      s.end(payload);
+    });
     const port = await listen(server);
     const sock = net.connect(port, '127.0.0.1');
     // Let some bytes land in the socket's buffer before piping.
@@ -164,7 +174,13 @@ describe('socket sources behave as Node', () => {
     // socket with nothing left to read (else libuv may report the hang-up as
     // end of file, Node's own race; see socket-source-trace.test.ts).
     const out = path.join(dir, 'reset.bin');
-    const size = (): number => { try { return fs.statSync(out).size; } catch { return 0; } };
+    const size = (): number => {
+      try {
+        return fs.statSync(out).size;
+      } catch {
+        return 0;
+      }
+    };
     const server = net.createServer((s) => {
       s.write(Buffer.alloc(MiB));
       void until(() => size() >= MiB).then(() => s.resetAndDestroy());
@@ -179,13 +195,20 @@ describe('socket sources behave as Node', () => {
   });
 
   it('a destination that resets errors the destination as a write would', async () => {
-    const upstream = net.createServer((s) => { s.once('data', () => s.resetAndDestroy()); });
+    const upstream = net.createServer((s) => {
+      s.once('data', () => s.resetAndDestroy());
+    });
     const upPort = await listen(upstream);
-    const source = net.createServer((s) => { s.on('error', () => undefined); s.write(Buffer.alloc(16 * MiB)); });
+    const source = net.createServer((s) => {
+      s.on('error', () => undefined);
+      s.write(Buffer.alloc(16 * MiB));
+    });
     const srcPort = await listen(source);
     const a = net.connect(srcPort, '127.0.0.1');
     const b = net.connect(upPort, '127.0.0.1');
-    const err = await new Promise<NodeJS.ErrnoException>((resolve) => pipeline(a, b, (e) => resolve(e as NodeJS.ErrnoException)));
+    const err = await new Promise<NodeJS.ErrnoException>((resolve) =>
+      pipeline(a, b, (e) => resolve(e as NodeJS.ErrnoException)),
+    );
     upstream.close();
     source.close();
     expect(['ECONNRESET', 'EPIPE']).toContain(err.code);
@@ -204,7 +227,9 @@ describe('socket sources behave as Node', () => {
     sock.pipe(dst);
     let timedOut = false;
     // Margins for a loaded 2-core machine: bytes every 10 ms, idle after 500.
-    sock.setTimeout(500, () => { timedOut = true; });
+    sock.setTimeout(500, () => {
+      timedOut = true;
+    });
     await new Promise((r) => setTimeout(r, 1200));
     clearInterval(timer);
     expect(timedOut).toBe(false);
@@ -215,7 +240,10 @@ describe('socket sources behave as Node', () => {
 
   it('setTimeout on the source fires when the spliced flow goes idle', async () => {
     let peer: net.Socket | null = null;
-    const server = net.createServer((s) => { peer = s; s.write(Buffer.alloc(MiB)); });
+    const server = net.createServer((s) => {
+      peer = s;
+      s.write(Buffer.alloc(MiB));
+    });
     const port = await listen(server);
     const sock = net.connect(port, '127.0.0.1');
     const dst = createWriteStream(path.join(dir, 'timeout.bin'));

@@ -8,14 +8,15 @@
 // clean end. A file that shrank before the kernel reached the cut ends early
 // and cleanly, as a read loop would. Found by the fault soak
 // (docs/reliability.md, "Fault soak").
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import * as fs from 'node:fs';
 import { createServer as httpCreateServer } from 'node:http';
 import * as net from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createReadStream, pipeline, transferStats } from '../dist/index.js';
 import { native } from '../dist/native.js';
-import { makeFile, tmpDir } from './helpers/files';
 import { recordTransfers } from './helpers/diag';
+import { makeFile, tmpDir } from './helpers/files';
 import { until } from './helpers/wait';
 
 const fast = process.env.ZEROCOPY_DISABLE !== '1' && native !== null;
@@ -23,10 +24,17 @@ const MiB = 1024 * 1024;
 const SIZE = 32 * MiB;
 let dir: string;
 
-beforeAll(() => { dir = tmpDir(); });
+beforeAll(() => {
+  dir = tmpDir();
+});
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-interface Client { bytes: number; prefix: number; ended: 'end' | 'error'; code?: string }
+interface Client {
+  bytes: number;
+  prefix: number;
+  ended: 'end' | 'error';
+  code?: string;
+}
 
 /**
  * A client that reads nothing until `go()`: the server's sendfile fills the
@@ -61,7 +69,12 @@ async function waitingOnFullSocket(rs: fs.ReadStream): Promise<number> {
   return rs.bytesRead;
 }
 
-interface Served { reached: number; result: Promise<NodeJS.ErrnoException | null>; client: ReturnType<typeof lazyClient>; close(): void }
+interface Served {
+  reached: number;
+  result: Promise<NodeJS.ErrnoException | null>;
+  client: ReturnType<typeof lazyClient>;
+  close(): void;
+}
 
 /**
  * One transfer of `file` to a lazy client, through a TCP server (or, with
@@ -77,13 +90,28 @@ async function serveToLazyClient(file: string, http = false): Promise<Served> {
     queued = waitingOnFullSocket(rs);
   };
   const server: net.Server & { closeAllConnections?(): void } = http
-    ? httpCreateServer((req, res) => { res.setHeader('Content-Length', original.length); serve(createReadStream(file), res); })
+    ? httpCreateServer((_req, res) => {
+        res.setHeader('Content-Length', original.length);
+        serve(createReadStream(file), res);
+      })
     : net.createServer((s) => serve(createReadStream(file), s));
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const client = lazyClient((server.address() as net.AddressInfo).port, http ? 'GET / HTTP/1.1\r\nHost: x\r\n\r\n' : null, original);
+  const client = lazyClient(
+    (server.address() as net.AddressInfo).port,
+    http ? 'GET / HTTP/1.1\r\nHost: x\r\n\r\n' : null,
+    original,
+  );
   await until(() => queued !== undefined);
   const reached = await queued;
-  return { reached, result, client, close: () => { server.closeAllConnections?.(); server.close(); } };
+  return {
+    reached,
+    result,
+    client,
+    close: () => {
+      server.closeAllConnections?.();
+      server.close();
+    },
+  };
 }
 
 describe.skipIf(!fast)('a source file that shrinks under the kernel', () => {
@@ -102,7 +130,9 @@ describe.skipIf(!fast)('a source file that shrinks under the kernel', () => {
     expect(got.ended).toBe('error');
     expect(got.code).toBe('ECONNRESET');
     expect(got.prefix).toBeGreaterThanOrEqual(Math.min(cut, got.bytes));
-    expect(rec.messages.some((m) => m.reason === 'source shrank below the bytes sent' && m.path === 'sendfile')).toBe(true);
+    expect(rec.messages.some((m) => m.reason === 'source shrank below the bytes sent' && m.path === 'sendfile')).toBe(
+      true,
+    );
   });
 
   it('HTTP, Content-Length: cut below the bytes queued: the response never completes', async () => {
@@ -114,7 +144,7 @@ describe.skipIf(!fast)('a source file that shrinks under the kernel', () => {
     const [err, got] = await Promise.all([result, client.done]);
     rec.stop();
     close();
-    expect(err).not.toBeNull();  // the response closed before its end, as after any failed write
+    expect(err).not.toBeNull(); // the response closed before its end, as after any failed write
     expect(got.ended).toBe('error');
     expect(got.bytes).toBeLessThan(SIZE);
     const shrank = rec.messages.find((m) => m.reason === 'source shrank below the bytes sent');

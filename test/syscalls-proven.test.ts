@@ -1,8 +1,9 @@
 // Each fast path, proven under strace: the bytes arrive exactly, and (nearly)
 // all of them were moved by the syscall the path promises.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fileHash, makeFile, tmpDir } from './helpers/files';
 import { hashingServer } from './helpers/net';
 import { fixture, runTraced } from './helpers/strace';

@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Writable } from 'node:stream';
 import { expect } from 'vitest';
-import { mask, RunCtx, RunResult, SourceRange, Trace } from '../helpers/trace';
+import { mask, type RunCtx, type RunResult, type SourceRange, type Trace } from '../helpers/trace';
 
 export const KiB = 1024;
 export const MiB = 1024 * 1024;
@@ -21,7 +21,7 @@ export function makeSource(dir: string, name: string, size: number, seed = 1): s
   const cipher = crypto.createCipheriv('aes-128-ctr', key, Buffer.alloc(16));
   const fd = fs.openSync(file, 'w');
   const zeros = Buffer.alloc(Math.min(size, 4 * MiB));
-  for (let left = size; left > 0;) {
+  for (let left = size; left > 0; ) {
     const n = Math.min(left, zeros.length);
     fs.writeSync(fd, cipher.update(zeros.subarray(0, n)));
     left -= n;
@@ -34,8 +34,12 @@ export type DestKind = 'ws-ours' | 'ws-node' | 'tcp' | 'unix';
 export const DEST_KINDS: DestKind[] = ['ws-ours', 'ws-node', 'tcp', 'unix'];
 
 /** A destination of the given kind, watched as `label`; `ws-node` is Node's WriteStream even in the zerocopy run. */
-export async function makeDest(ctx: RunCtx, label: string, kind: DestKind,
-  opts: { prefixOf?: SourceRange; flags?: string; start?: number; slow?: boolean } = {}): Promise<Writable> {
+export async function makeDest(
+  ctx: RunCtx,
+  label: string,
+  kind: DestKind,
+  opts: { prefixOf?: SourceRange; flags?: string; start?: number; slow?: boolean } = {},
+): Promise<Writable> {
   if (kind === 'tcp' || kind === 'unix') {
     return ctx.socketDest(label, kind, {
       prefixOf: opts.prefixOf,

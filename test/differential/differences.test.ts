@@ -18,10 +18,10 @@ import type * as net from 'node:net';
 import * as path from 'node:path';
 import * as stream from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runOnce, runBoth, tookFastPath } from '../helpers/trace';
 import { tmpDir } from '../helpers/files';
-import { closed, makeSource, MiB } from './common';
+import { runBoth, runOnce, tookFastPath } from '../helpers/trace';
 import { lightVolume } from '../helpers/volume';
+import { closed, MiB, makeSource } from './common';
 
 let dir: string;
 let file: string;
@@ -34,7 +34,6 @@ beforeAll(() => {
   big = makeSource(dir, 'big', 32 * MiB, 32);
 });
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
-
 
 describe('differences found by the differential tests (each fails while the difference exists)', () => {
   // Node: after pipe() moved the file, src.readableDidRead === true and
@@ -49,8 +48,10 @@ describe('differences found by the differential tests (each fails while the diff
       ctx.note('isDisturbed', (stream as unknown as { isDisturbed(s: unknown): boolean }).isDisturbed(src));
     });
     expect(tookFastPath(r.raw.zerocopy)).toBe(true);
-    expect({ readableDidRead: r.zerocopy.streams.src.state.readableDidRead, isDisturbed: r.zerocopy.notes.isDisturbed })
-      .toEqual({ readableDidRead: r.node.streams.src.state.readableDidRead, isDisturbed: r.node.notes.isDisturbed });
+    expect({
+      readableDidRead: r.zerocopy.streams.src.state.readableDidRead,
+      isDisturbed: r.zerocopy.notes.isDisturbed,
+    }).toEqual({ readableDidRead: r.node.streams.src.state.readableDidRead, isDisturbed: r.node.notes.isDisturbed });
   });
 
   // Node: a 3 MiB file piped into an fs.WriteStream emits 'drain' on the
@@ -95,7 +96,11 @@ describe('differences found by the differential tests (each fails while the diff
     const pick = (t: typeof r.node) => {
       const s = t.snapshots['destination opening'];
       return {
-        src: { bytesRead: s.src.bytesRead, readableLength: s.src.readableLength, readableFlowing: s.src.readableFlowing },
+        src: {
+          bytesRead: s.src.bytesRead,
+          readableLength: s.src.readableLength,
+          readableFlowing: s.src.readableFlowing,
+        },
         dst: { writableLength: s.dst.writableLength, writableNeedDrain: s.dst.writableNeedDrain },
       };
     };
@@ -137,8 +142,10 @@ describe('differences found by the differential tests (each fails while the diff
         const events = trace.streams.dst.events.join();
         if (!NODE.has(events)) {
           const lost = raw.transfers.filter((t) => t.error).map((t) => `${t.reason}: ${t.error}`);
-          other[impl].push(`run ${runs[impl]}: socket ${events}; pipeline got ` +
-            `${JSON.stringify(trace.results.pipeline)}; transfer: ${lost.join() || 'no error'}`);
+          other[impl].push(
+            `run ${runs[impl]}: socket ${events}; pipeline got ` +
+              `${JSON.stringify(trace.results.pipeline)}; transfer: ${lost.join() || 'no error'}`,
+          );
         }
       }
     }

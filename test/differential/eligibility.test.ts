@@ -6,11 +6,11 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { declinedFastPath, fastPathOff, rangeHash, runBoth, tookFastPath } from '../helpers/trace';
-import { tmpDir } from '../helpers/files';
 import { transferStats } from '../../dist/index.js';
+import { tmpDir } from '../helpers/files';
 import { pipeMayBypassWrite } from '../helpers/node-facts';
-import { closed, DEST_KINDS, delay, expectEquivalent, makeDest, makeSource, MiB } from './common';
+import { declinedFastPath, fastPathOff, rangeHash, runBoth, tookFastPath } from '../helpers/trace';
+import { closed, DEST_KINDS, delay, expectEquivalent, MiB, makeDest, makeSource } from './common';
 
 const SIZE = 3 * MiB + 5;
 let dir: string;
@@ -36,7 +36,10 @@ describe.each(DEST_KINDS)('to %s', (kind) => {
       const dst = await makeDest(ctx, 'dst', kind);
       const h = crypto.createHash('sha256');
       let chunks = 0;
-      src.on('data', (c: Buffer | string) => { h.update(c); chunks++; });
+      src.on('data', (c: Buffer | string) => {
+        h.update(c);
+        chunks++;
+      });
       src.pipe(dst);
       await closed(ctx, 'src', 'dst');
       ctx.note('listener', { chunks, sha256: h.digest('hex') });
@@ -61,21 +64,29 @@ describe.each(DEST_KINDS)('to %s', (kind) => {
   });
 
   it('two destinations: normal path, both get every byte', async () => {
-    const r = await runBoth(async (ctx) => {
-      const src = ctx.source('src', file);
-      const dst = await makeDest(ctx, 'dst', kind);
-      const dst2 = ctx.fileDest('dst2');
-      src.pipe(dst);
-      src.pipe(dst2);
-      await closed(ctx, 'src', 'dst', 'dst2');
-    }, { order: [['src:end', 'dst:finish'], ['src:end', 'dst2:finish']] });
+    const r = await runBoth(
+      async (ctx) => {
+        const src = ctx.source('src', file);
+        const dst = await makeDest(ctx, 'dst', kind);
+        const dst2 = ctx.fileDest('dst2');
+        src.pipe(dst);
+        src.pipe(dst2);
+        await closed(ctx, 'src', 'dst', 'dst2');
+      },
+      {
+        order: [
+          ['src:end', 'dst:finish'],
+          ['src:end', 'dst2:finish'],
+        ],
+      },
+    );
     expectEquivalent(r);
     expect(r.node.outputs.dst.sha256).toBe(rangeHash(file, 0, SIZE));
     expect(r.node.outputs.dst2.sha256).toBe(rangeHash(file, 0, SIZE));
     expect(declinedFastPath(r.raw.zerocopy), reasons(r).join()).toBe(true);
   });
 
-  it("a destination whose write() was wrapped to watch the data: normal path, the wrapper sees every byte", async () => {
+  it('a destination whose write() was wrapped to watch the data: normal path, the wrapper sees every byte', async () => {
     const r = await runBoth(async (ctx) => {
       const src = ctx.source('src', file);
       const dst = await makeDest(ctx, 'dst', kind);
@@ -103,8 +114,10 @@ describe.each(DEST_KINDS)('to %s', (kind) => {
   // The kernel chunk in flight when it came is read back from the file and
   // emitted to it (src/fastpath/replay-unseen.ts); `late` adds it near the
   // end, where the chunk in flight is often the last one.
-  it.each([['a MiB in', MiB], ['near the end', BIG - 4 * MiB]])(
-    "a 'data' listener added mid-transfer (%s) sees every byte from that moment on", async (_n, after) => {
+  it.each([
+    ['a MiB in', MiB],
+    ['near the end', BIG - 4 * MiB],
+  ])("a 'data' listener added mid-transfer (%s) sees every byte from that moment on", async (_n, after) => {
     const r = await runBoth(async (ctx) => {
       const src = ctx.source('src', big);
       const dst = await makeDest(ctx, 'dst', kind);
@@ -113,11 +126,18 @@ describe.each(DEST_KINDS)('to %s', (kind) => {
       const emitted = src.bytesRead - src.readableLength;
       const h = crypto.createHash('sha256');
       let seen = 0;
-      src.on('data', (c: Buffer | string) => { h.update(c); seen += c.length; });
+      src.on('data', (c: Buffer | string) => {
+        h.update(c);
+        seen += c.length;
+      });
       await closed(ctx, 'src', 'dst');
       const sha = h.digest('hex');
-      ctx.note('listener saw exactly the bytes after it was added',
-        seen === BIG - emitted && sha === rangeHash(big, emitted, seen) ? true : `saw ${seen} of the ${BIG - emitted} after it`);
+      ctx.note(
+        'listener saw exactly the bytes after it was added',
+        seen === BIG - emitted && sha === rangeHash(big, emitted, seen)
+          ? true
+          : `saw ${seen} of the ${BIG - emitted} after it`,
+      );
     });
     expectEquivalent(r, ['streams.src.state.bytesRead']);
     expect(r.node.outputs.dst.sha256).toBe(rangeHash(big, 0, BIG));
@@ -153,7 +173,12 @@ describe.each(DEST_KINDS)('to %s', (kind) => {
       src.pipe(ctx.fileDest('dst2'));
       await closed(ctx, 'src', 'dst', 'dst2');
     });
-    expectEquivalent(r, ['streams.src.state.bytesRead', 'notes.from', 'outputs.dst2', 'streams.dst2.state.bytesWritten']);
+    expectEquivalent(r, [
+      'streams.src.state.bytesRead',
+      'notes.from',
+      'outputs.dst2',
+      'streams.dst2.state.bytesWritten',
+    ]);
     for (const t of [r.node, r.zerocopy]) {
       const from = t.notes.from as number;
       expect(t.outputs.dst.sha256).toBe(rangeHash(big, 0, BIG));
@@ -164,18 +189,21 @@ describe.each(DEST_KINDS)('to %s', (kind) => {
 });
 
 describe('destinations the kernel path cannot take', () => {
-  it.each(['ws-ours', 'ws-node'] as const)("an O_APPEND %s ({ flags: 'a' }): normal path, appended after existing content", async (kind) => {
-    const r = await runBoth(async (ctx) => {
-      fs.writeFileSync(path.join(ctx.dir, 'dst.out'), 'existing content\n');
-      const src = ctx.source('src', file);
-      const dst = await makeDest(ctx, 'dst', kind, { flags: 'a' });
-      src.pipe(dst);
-      await closed(ctx, 'src', 'dst');
-    });
-    expectEquivalent(r);
-    expect(r.node.outputs.dst.bytes).toBe(SIZE + 17);
-    expect(reasons(r)).toEqual([fastPathOff ? 'normal: ZEROCOPY_DISABLE' : 'normal: destination is O_APPEND']);
-  });
+  it.each(['ws-ours', 'ws-node'] as const)(
+    "an O_APPEND %s ({ flags: 'a' }): normal path, appended after existing content",
+    async (kind) => {
+      const r = await runBoth(async (ctx) => {
+        fs.writeFileSync(path.join(ctx.dir, 'dst.out'), 'existing content\n');
+        const src = ctx.source('src', file);
+        const dst = await makeDest(ctx, 'dst', kind, { flags: 'a' });
+        src.pipe(dst);
+        await closed(ctx, 'src', 'dst');
+      });
+      expectEquivalent(r);
+      expect(r.node.outputs.dst.bytes).toBe(SIZE + 17);
+      expect(reasons(r)).toEqual([fastPathOff ? 'normal: ZEROCOPY_DISABLE' : 'normal: destination is O_APPEND']);
+    },
+  );
 
   it.each(['pipe', 'pipeline'] as const)('/dev/null (a character device) via %s: normal path', async (mode) => {
     const r = await runBoth(async (ctx) => {
@@ -206,11 +234,15 @@ describe('pause() mid-transfer', () => {
       src.pause();
       // The kernel stops at its chunk boundary, then Node's read refills the
       // paused buffer once (Node's own flow may instead go on: 'drain' resumes it).
-      await ctx.until(() => transferStats().running === 0 &&
-        (src.readableLength >= src.readableHighWaterMark || src.readableEnded || !src.isPaused()));
+      await ctx.until(
+        () =>
+          transferStats().running === 0 &&
+          (src.readableLength >= src.readableHighWaterMark || src.readableEnded || !src.isPaused()),
+      );
       // The sender's own counters: bytes already in a socket's buffers still
       // reach the receiver after the pause, and that is no movement of ours.
-      const moved = (): string => JSON.stringify({ read: src.bytesRead, written: (dst as { bytesWritten?: number }).bytesWritten });
+      const moved = (): string =>
+        JSON.stringify({ read: src.bytesRead, written: (dst as { bytesWritten?: number }).bytesWritten });
       const before = moved();
       await delay(100);
       ctx.note('nothing moved while paused', before === moved() ? true : `${before} -> ${moved()}`);

@@ -7,10 +7,10 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import type { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RunCtx, RunResult, runBoth, tookFastPath, Trace } from '../helpers/trace';
 import { tmpDir } from '../helpers/files';
 import { pauseIgnoresDestroyed } from '../helpers/node-facts';
-import { closed, DEST_KINDS, DestKind, delay, expectEquivalent, makeDest, makeSource, MiB } from './common';
+import { type RunCtx, type RunResult, runBoth, type Trace, tookFastPath } from '../helpers/trace';
+import { closed, DEST_KINDS, type DestKind, delay, expectEquivalent, MiB, makeDest, makeSource } from './common';
 
 const SIZE = 32 * MiB;
 let dir: string;
@@ -28,8 +28,14 @@ function progress(...labels: string[]): string[] {
   for (const l of labels) {
     // readableLength: what Node had read ahead into the source's buffer when
     // the interruption came (ours reads ahead only after a kernel transfer stops).
-    out.push(`streams.${l}.state.bytesRead`, `streams.${l}.state.bytesWritten`, `streams.${l}.state.pos`,
-      `streams.${l}.state.readableLength`, `outputs.${l}.bytes`, `outputs.${l}.sha256`);
+    out.push(
+      `streams.${l}.state.bytesRead`,
+      `streams.${l}.state.bytesWritten`,
+      `streams.${l}.state.pos`,
+      `streams.${l}.state.readableLength`,
+      `outputs.${l}.bytes`,
+      `outputs.${l}.sha256`,
+    );
   }
   return out;
 }
@@ -49,14 +55,23 @@ async function firstBytes(ctx: RunCtx, src: fs.ReadStream, dst = 'dst'): Promise
  * means every write is done, 'close' that the fd is gone. Call the returned
  * function once things have settled.
  */
-function unchangedAfter(ctx: RunCtx, label: string, s: Writable, event: 'finish' | 'close', kind: DestKind): () => Promise<void> {
+function unchangedAfter(
+  ctx: RunCtx,
+  label: string,
+  s: Writable,
+  event: 'finish' | 'close',
+  kind: DestKind,
+): () => Promise<void> {
   const file = kind === 'ws-ours' || kind === 'ws-node';
-  const read = (): string => JSON.stringify({
-    bytesWritten: (s as unknown as { bytesWritten: number }).bytesWritten,
-    ...(file ? { fileSize: ctx.received(label) } : {}),
-  });
+  const read = (): string =>
+    JSON.stringify({
+      bytesWritten: (s as unknown as { bytesWritten: number }).bytesWritten,
+      ...(file ? { fileSize: ctx.received(label) } : {}),
+    });
   let at = 'never emitted';
-  s.once(event, () => { at = read(); });
+  s.once(event, () => {
+    at = read();
+  });
   return async () => {
     await delay(50);
     ctx.note(`${label} unchanged after '${event}'`, at === read() ? true : `at ${event}: ${at}, later: ${read()}`);
@@ -105,7 +120,12 @@ function expectMidway(r: RunResult, labels: string[], volatile: string[] = []): 
 
 describe.each(DEST_KINDS)('to %s', (kind: DestKind) => {
   // `file` exists once beforeAll ran: read it when the output is checked.
-  const prefix = { get file() { return file; }, start: 0 };
+  const prefix = {
+    get file() {
+      return file;
+    },
+    start: 0,
+  };
 
   it('AbortSignal aborts the source mid-transfer (pipe): AbortError, destination left open', async () => {
     const r = await runBoth(async (ctx) => {
@@ -120,7 +140,11 @@ describe.each(DEST_KINDS)('to %s', (kind: DestKind) => {
       dst.end();
       await ctx.once('dst', 'close');
     });
-    expectMidway(r, ['src', 'dst'], ['snapshots.source closed.src.bytesRead', 'snapshots.source closed.dst.bytesWritten']);
+    expectMidway(
+      r,
+      ['src', 'dst'],
+      ['snapshots.source closed.src.bytesRead', 'snapshots.source closed.dst.bytesWritten'],
+    );
     expect(r.node.streams.src.events).toEqual(['open', 'ready', 'error(ABORT_ERR)', 'close']);
     expect(r.zerocopy.outputs.dst.bytes).toBeLessThan(SIZE);
     expect(tookFastPath(r.raw.zerocopy)).toBe(true);
@@ -154,7 +178,11 @@ describe.each(DEST_KINDS)('to %s', (kind: DestKind) => {
       dst.end();
       await ctx.once('dst', 'close');
     });
-    expectMidway(r, ['src', 'dst'], ['snapshots.source closed.src.bytesRead', 'snapshots.source closed.dst.bytesWritten']);
+    expectMidway(
+      r,
+      ['src', 'dst'],
+      ['snapshots.source closed.src.bytesRead', 'snapshots.source closed.dst.bytesWritten'],
+    );
     expect(r.node.streams.src.events).toEqual(['open', 'ready', 'close']);
     expect(tookFastPath(r.raw.zerocopy)).toBe(true);
   });
@@ -190,9 +218,15 @@ describe.each(DEST_KINDS)('to %s', (kind: DestKind) => {
     });
     foldWriteInFlight(r.node);
     foldWriteInFlight(r.zerocopy);
-    expectMidway(r, ['src', 'dst'], [
-      'snapshots.destination closed.src.bytesRead', 'snapshots.destination closed.dst.bytesWritten',
-      'snapshots.destination closed.src.readableLength']);
+    expectMidway(
+      r,
+      ['src', 'dst'],
+      [
+        'snapshots.destination closed.src.bytesRead',
+        'snapshots.destination closed.dst.bytesWritten',
+        'snapshots.destination closed.src.readableLength',
+      ],
+    );
     expect(r.node.snapshots['destination closed'].src).toMatchObject({ destroyed: false, readableFlowing: false });
     expect(tookFastPath(r.raw.zerocopy)).toBe(true);
   });
@@ -220,29 +254,39 @@ describe.each(DEST_KINDS)('to %s', (kind: DestKind) => {
   });
 
   it('unpipe() mid-transfer, then a later pipe() continues from the next byte', async () => {
-    const r = await runBoth(async (ctx) => {
-      const src = ctx.source('src', file);
-      const dst1 = await makeDest(ctx, 'dst1', kind, { prefixOf: prefix });
-      const dst2 = await makeDest(ctx, 'dst2', kind, { prefixOf: { file, start: () => ctx.received('dst1') } });
-      src.pipe(dst1);
-      await firstBytes(ctx, src, 'dst1');
-      src.unpipe(dst1);
-      ctx.snapshot('unpiped');
-      // After unpipe() and end(), 'finish' means every byte written to dst1
-      // is done: nothing may land (or be counted) after it.
-      const afterFinish = unchangedAfter(ctx, 'dst1', dst1, 'finish', kind);
-      const afterClose = unchangedAfter(ctx, 'dst1', dst1, 'close', kind);
-      dst1.end();
-      await ctx.once('dst1', 'close');
-      await afterFinish();
-      await afterClose();
-      src.pipe(dst2);
-      await closed(ctx, 'src', 'dst2');
-    }, { order: [['src:end', 'dst2:finish']] });
-    expectMidway(r, ['src', 'dst1', 'dst2'], [
-      'snapshots.unpiped.src.bytesRead', 'snapshots.unpiped.src.readableLength',
-      'snapshots.unpiped.dst1.bytesWritten', 'snapshots.unpiped.dst1.writableLength',
-      'snapshots.unpiped.dst1.writableNeedDrain']);
+    const r = await runBoth(
+      async (ctx) => {
+        const src = ctx.source('src', file);
+        const dst1 = await makeDest(ctx, 'dst1', kind, { prefixOf: prefix });
+        const dst2 = await makeDest(ctx, 'dst2', kind, { prefixOf: { file, start: () => ctx.received('dst1') } });
+        src.pipe(dst1);
+        await firstBytes(ctx, src, 'dst1');
+        src.unpipe(dst1);
+        ctx.snapshot('unpiped');
+        // After unpipe() and end(), 'finish' means every byte written to dst1
+        // is done: nothing may land (or be counted) after it.
+        const afterFinish = unchangedAfter(ctx, 'dst1', dst1, 'finish', kind);
+        const afterClose = unchangedAfter(ctx, 'dst1', dst1, 'close', kind);
+        dst1.end();
+        await ctx.once('dst1', 'close');
+        await afterFinish();
+        await afterClose();
+        src.pipe(dst2);
+        await closed(ctx, 'src', 'dst2');
+      },
+      { order: [['src:end', 'dst2:finish']] },
+    );
+    expectMidway(
+      r,
+      ['src', 'dst1', 'dst2'],
+      [
+        'snapshots.unpiped.src.bytesRead',
+        'snapshots.unpiped.src.readableLength',
+        'snapshots.unpiped.dst1.bytesWritten',
+        'snapshots.unpiped.dst1.writableLength',
+        'snapshots.unpiped.dst1.writableNeedDrain',
+      ],
+    );
     for (const t of [r.node, r.zerocopy]) {
       expect(t.outputs.dst1.bytes + t.outputs.dst2.bytes).toBe(SIZE);
       expect(t.streams.src.state.bytesRead).toBe(SIZE);
@@ -263,7 +307,10 @@ describe('unpipe() mid-transfer, then reading', () => {
       await ctx.once('dst', 'close');
       const h = crypto.createHash('sha256');
       let bytes = 0;
-      src.on('data', (c: Buffer | string) => { h.update(c); bytes += c.length; });
+      src.on('data', (c: Buffer | string) => {
+        h.update(c);
+        bytes += c.length;
+      });
       src.resume(); // unpipe() paused it explicitly: a 'data' listener alone does not resume
       await ctx.once('src', 'end');
       const rest = { bytes, sha256: h.digest('hex') };
@@ -287,7 +334,8 @@ describe('unpipe() mid-transfer, then reading', () => {
 // 'end' before the error) are accepted here so this test stays
 // deterministic; differences.test.ts checks TCP outcomes against Node's.
 const RESET_ERRORS = ['ECONNRESET read', 'ECONNRESET write', 'EPIPE write'];
-const RESET_OUTCOME = /^pipe,(end,)?(error\((ECONNRESET read|ECONNRESET write|EPIPE write)\)|prefinish,finish),unpipe,close$/;
+const RESET_OUTCOME =
+  /^pipe,(end,)?(error\((ECONNRESET read|ECONNRESET write|EPIPE write)\)|prefinish,finish),unpipe,close$/;
 
 /** The error the reset produced ('' for a clean EOF), after checking the outcome is well formed. */
 function resetOutcome(t: Trace, where: string): string {
@@ -306,30 +354,40 @@ function resetOutcome(t: Trace, where: string): string {
 
 // The peer resets once 1 MiB has arrived: past the first reads, which are Node's own.
 describe('a destination socket whose peer resets', () => {
-  it.each(['tcp', 'unix'] as const)('%s, pipe(): the socket errors as Node\'s would, the source is unpiped and paused', async (kind) => {
-    const r = await runBoth(async (ctx) => {
-      const src = ctx.source('src', file);
-      const dst = await ctx.socketDest('dst', kind, { resetAfter: MiB, prefixOf: { file, start: 0 } });
-      src.pipe(dst);
-      await ctx.once('dst', 'close');
-      await delay(30);
-      ctx.snapshot('destination closed');
-      src.destroy();
-      await ctx.once('src', 'close');
-    });
-    const outcome = { node: resetOutcome(r.node, 'node'), zerocopy: resetOutcome(r.zerocopy, 'zerocopy') };
-    const volatile = ['snapshots.destination closed.src.bytesRead', 'snapshots.destination closed.src.readableLength',
-      'snapshots.destination closed.dst.bytesWritten', 'snapshots.destination closed.dst.errored',
-      'streams.dst.state.errored', 'streams.dst.events'];
-    // An EOF also changes the socket's end flags: compare those only between like outcomes.
-    if (r.node.streams.dst.events.includes('end') !== r.zerocopy.streams.dst.events.includes('end') ||
-      (outcome.node === '') !== (outcome.zerocopy === '')) {
-      volatile.push('streams.dst.state', 'snapshots.destination closed.dst');
-    }
-    expectMidway(r, ['src', 'dst'], volatile);
-    expect(r.node.snapshots['destination closed'].src).toMatchObject({ destroyed: false, readableFlowing: false });
-    expect(tookFastPath(r.raw.zerocopy)).toBe(true);
-  });
+  it.each(['tcp', 'unix'] as const)(
+    "%s, pipe(): the socket errors as Node's would, the source is unpiped and paused",
+    async (kind) => {
+      const r = await runBoth(async (ctx) => {
+        const src = ctx.source('src', file);
+        const dst = await ctx.socketDest('dst', kind, { resetAfter: MiB, prefixOf: { file, start: 0 } });
+        src.pipe(dst);
+        await ctx.once('dst', 'close');
+        await delay(30);
+        ctx.snapshot('destination closed');
+        src.destroy();
+        await ctx.once('src', 'close');
+      });
+      const outcome = { node: resetOutcome(r.node, 'node'), zerocopy: resetOutcome(r.zerocopy, 'zerocopy') };
+      const volatile = [
+        'snapshots.destination closed.src.bytesRead',
+        'snapshots.destination closed.src.readableLength',
+        'snapshots.destination closed.dst.bytesWritten',
+        'snapshots.destination closed.dst.errored',
+        'streams.dst.state.errored',
+        'streams.dst.events',
+      ];
+      // An EOF also changes the socket's end flags: compare those only between like outcomes.
+      if (
+        r.node.streams.dst.events.includes('end') !== r.zerocopy.streams.dst.events.includes('end') ||
+        (outcome.node === '') !== (outcome.zerocopy === '')
+      ) {
+        volatile.push('streams.dst.state', 'snapshots.destination closed.dst');
+      }
+      expectMidway(r, ['src', 'dst'], volatile);
+      expect(r.node.snapshots['destination closed'].src).toMatchObject({ destroyed: false, readableFlowing: false });
+      expect(tookFastPath(r.raw.zerocopy)).toBe(true);
+    },
+  );
 
   it.each(['tcp', 'unix'] as const)('%s, pipeline(): the callback gets the socket error', async (kind) => {
     const r = await runBoth(async (ctx) => {
@@ -338,8 +396,13 @@ describe('a destination socket whose peer resets', () => {
       await ctx.pipeline('pipeline', src, dst);
       await closed(ctx, 'src', 'dst');
     });
-    const volatile = ['streams.dst.state.errored', 'streams.dst.events', 'results.pipeline',
-      'streams.src.state.errored', 'streams.src.events'];
+    const volatile = [
+      'streams.dst.state.errored',
+      'streams.dst.events',
+      'results.pipeline',
+      'streams.src.state.errored',
+      'streams.src.events',
+    ];
     const outcomes: string[] = [];
     for (const impl of ['node', 'zerocopy'] as const) {
       const e = resetOutcome(r[impl], impl);
@@ -352,8 +415,11 @@ describe('a destination socket whose peer resets', () => {
         expect(r[impl].streams.src.events).toEqual(['open', 'ready', `error(${e})`, 'close']);
       }
     }
-    if (r.node.streams.dst.events.includes('end') !== r.zerocopy.streams.dst.events.includes('end') ||
-      (outcomes[0] === '') !== (outcomes[1] === '')) volatile.push('streams.dst.state', 'streams.src.state');
+    if (
+      r.node.streams.dst.events.includes('end') !== r.zerocopy.streams.dst.events.includes('end') ||
+      (outcomes[0] === '') !== (outcomes[1] === '')
+    )
+      volatile.push('streams.dst.state', 'streams.src.state');
     expectMidway(r, ['src', 'dst'], volatile);
     expect(tookFastPath(r.raw.zerocopy)).toBe(true);
   });

@@ -6,9 +6,19 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fastPathOff, Output, rangeHash, runBoth, tookFastPath } from '../helpers/trace';
 import { tmpDir } from '../helpers/files';
-import { closed, DEST_KINDS, DestKind, expectEquivalent, kernelExpected, KiB, makeDest, makeSource, MiB } from './common';
+import { fastPathOff, type Output, rangeHash, runBoth, tookFastPath } from '../helpers/trace';
+import {
+  closed,
+  DEST_KINDS,
+  type DestKind,
+  expectEquivalent,
+  KiB,
+  kernelExpected,
+  MiB,
+  makeDest,
+  makeSource,
+} from './common';
 
 let dir: string;
 let small: string; // 64 KiB + 7
@@ -32,7 +42,9 @@ type WriteOptions = Parameters<typeof fs.createWriteStream>[1];
 
 /** An fs.open (for a stream's `fs` option) that opens only once `gate` has resolved. */
 function openAfter(gate: Promise<unknown>): typeof fs.open {
-  return ((...args: unknown[]) => { void gate.then(() => (fs.open as (...a: unknown[]) => void)(...args)); }) as typeof fs.open;
+  return ((...args: unknown[]) => {
+    void gate.then(() => (fs.open as (...a: unknown[]) => void)(...args));
+  }) as typeof fs.open;
 }
 
 describe('start/end options (end inclusive)', () => {
@@ -70,16 +82,24 @@ describe('start/end options (end inclusive)', () => {
 
 describe('pipe(dst, { end: false })', () => {
   it.each(DEST_KINDS)('leaves %s open; a later write and end() follow the file', async (kind) => {
-    const r = await runBoth(async (ctx) => {
-      const src = ctx.source('src', big);
-      const dst = await makeDest(ctx, 'dst', kind);
-      src.pipe(dst, { end: false });
-      await ctx.once('src', 'end');
-      await ctx.once('src', 'close');
-      ctx.snapshot('after source close');
-      dst.end('TRAILER');
-      await ctx.once('dst', 'close');
-    }, { order: [['src:end', 'dst:unpipe'], ['src:close', 'dst:finish']] });
+    const r = await runBoth(
+      async (ctx) => {
+        const src = ctx.source('src', big);
+        const dst = await makeDest(ctx, 'dst', kind);
+        src.pipe(dst, { end: false });
+        await ctx.once('src', 'end');
+        await ctx.once('src', 'close');
+        ctx.snapshot('after source close');
+        dst.end('TRAILER');
+        await ctx.once('dst', 'close');
+      },
+      {
+        order: [
+          ['src:end', 'dst:unpipe'],
+          ['src:close', 'dst:finish'],
+        ],
+      },
+    );
     expectEquivalent(r);
     expect(r.node.outputs.dst.sha256).toBe(hashOf(Buffer.concat([fs.readFileSync(big), Buffer.from('TRAILER')])));
     expect(r.node.snapshots['after source close'].dst.writableEnded).toBe(false);
@@ -89,14 +109,23 @@ describe('pipe(dst, { end: false })', () => {
 
 describe('finished()', () => {
   it.each(DEST_KINDS)('reports both ends of a pipe to %s', async (kind) => {
-    const r = await runBoth(async (ctx) => {
-      const src = ctx.source('src', big);
-      const dst = await makeDest(ctx, 'dst', kind);
-      const done = Promise.all([ctx.finished('finished(src)', src), ctx.finished('finished(dst)', dst)]);
-      src.pipe(dst);
-      await done;
-      await closed(ctx, 'src', 'dst');
-    }, { order: [['src:end', 'dst:finish'], ['src:close', 'result:finished(src)'], ['dst:finish', 'result:finished(dst)']] });
+    const r = await runBoth(
+      async (ctx) => {
+        const src = ctx.source('src', big);
+        const dst = await makeDest(ctx, 'dst', kind);
+        const done = Promise.all([ctx.finished('finished(src)', src), ctx.finished('finished(dst)', dst)]);
+        src.pipe(dst);
+        await done;
+        await closed(ctx, 'src', 'dst');
+      },
+      {
+        order: [
+          ['src:end', 'dst:finish'],
+          ['src:close', 'result:finished(src)'],
+          ['dst:finish', 'result:finished(dst)'],
+        ],
+      },
+    );
     expectEquivalent(r);
     expect(r.node.results).toEqual({ 'finished(src)': 'undefined', 'finished(dst)': 'undefined' });
     expect(tookFastPath(r.raw.zerocopy)).toBe(true);
@@ -112,7 +141,17 @@ describe('fd and FileHandle sources', () => {
       const dst = await makeDest(ctx, 'dst', kind);
       src.pipe(dst);
       await closed(ctx, 'src', 'dst');
-      ctx.note('fd closed by autoClose', (() => { try { fs.fstatSync(fd); return false; } catch { return true; } })());
+      ctx.note(
+        'fd closed by autoClose',
+        (() => {
+          try {
+            fs.fstatSync(fd);
+            return false;
+          } catch {
+            return true;
+          }
+        })(),
+      );
     });
     expectEquivalent(r);
     expect(r.node.outputs.dst).toEqual({ bytes: BIG - 100, sha256: rangeHash(big, 100, BIG - 100) });
@@ -246,8 +285,13 @@ describe('a destination that is not open yet', () => {
       const got = await new Promise<Output>((resolve, reject) => {
         const h = crypto.createHash('sha256');
         let bytes = 0;
-        fs.createReadStream(fifo).on('data', (d) => { h.update(d); bytes += d.length; })
-          .on('error', reject).on('end', () => resolve({ bytes, sha256: h.digest('hex') }));
+        fs.createReadStream(fifo)
+          .on('data', (d) => {
+            h.update(d);
+            bytes += d.length;
+          })
+          .on('error', reject)
+          .on('end', () => resolve({ bytes, sha256: h.digest('hex') }));
       });
       ctx.note('fifo reader', got);
       await closed(ctx, 'src', 'dst');
@@ -283,8 +327,12 @@ describe('a destination that is not open yet', () => {
 
   it('a WriteStream whose open fails (ENOENT) after the first chunk reached it: pipe() unpipes and leaves the source paused', async () => {
     const r = await runBoth(async (ctx) => {
-      const dst = ctx.watch('dst', ctx.api.createWriteStream(path.join(ctx.dir, 'missing-dir', 'out'),
-        { fs: { ...fs, open: openAfter(ctx.once('src', 'data')) } } as WriteOptions));
+      const dst = ctx.watch(
+        'dst',
+        ctx.api.createWriteStream(path.join(ctx.dir, 'missing-dir', 'out'), {
+          fs: { ...fs, open: openAfter(ctx.once('src', 'data')) },
+        } as WriteOptions),
+      );
       const src = ctx.source('src', big);
       src.pipe(dst);
       await ctx.once('dst', 'close');
@@ -301,19 +349,22 @@ describe('a destination that is not open yet', () => {
     expect(r.node.streams.src.state).toMatchObject({ readableFlowing: false, readableDidRead: true });
   });
 
-  it.each(['ws-ours', 'ws-node'] as DestKind[])('pipeline() into a %s whose open fails: the callback gets ENOENT', async (kind) => {
-    const r = await runBoth(async (ctx) => {
-      const src = ctx.source('src', big);
-      const create = kind === 'ws-node' ? fs.createWriteStream : ctx.api.createWriteStream;
-      const dst = ctx.watch('dst', create(path.join(ctx.dir, 'missing-dir', 'out')));
-      await ctx.pipeline('pipeline', src, dst);
-      await closed(ctx, 'src', 'dst');
-    });
-    // Whether the source read (and emitted) its first chunk before the open
-    // failed is a race in Node itself: bytesRead and readableDidRead vary.
-    expectEquivalent(r, ['streams.src.state.bytesRead', 'streams.src.state.readableDidRead']);
-    expect(r.node.results.pipeline).toMatchObject({ code: 'ENOENT', syscall: 'open' });
-  });
+  it.each(['ws-ours', 'ws-node'] as DestKind[])(
+    'pipeline() into a %s whose open fails: the callback gets ENOENT',
+    async (kind) => {
+      const r = await runBoth(async (ctx) => {
+        const src = ctx.source('src', big);
+        const create = kind === 'ws-node' ? fs.createWriteStream : ctx.api.createWriteStream;
+        const dst = ctx.watch('dst', create(path.join(ctx.dir, 'missing-dir', 'out')));
+        await ctx.pipeline('pipeline', src, dst);
+        await closed(ctx, 'src', 'dst');
+      });
+      // Whether the source read (and emitted) its first chunk before the open
+      // failed is a race in Node itself: bytesRead and readableDidRead vary.
+      expectEquivalent(r, ['streams.src.state.bytesRead', 'streams.src.state.readableDidRead']);
+      expect(r.node.results.pipeline).toMatchObject({ code: 'ENOENT', syscall: 'open' });
+    },
+  );
 });
 
 describe('a missing source file', () => {
@@ -339,7 +390,7 @@ describe('a missing source file', () => {
 
   it.each(DEST_KINDS)('pipeline() to %s: the callback gets ENOENT and the destination is destroyed', async (kind) => {
     const r = await runBoth(async (ctx) => {
-      const dst = await makeDest(ctx, 'dst', kind);  // then the source, as above
+      const dst = await makeDest(ctx, 'dst', kind); // then the source, as above
       const src = ctx.source('src', path.join(ctx.dir, 'no-such-file'));
       await ctx.pipelinePromise('promises', src, dst);
       await closed(ctx, 'src', 'dst');

@@ -9,8 +9,18 @@ import * as fs from 'node:fs';
 import * as fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fdCountSettles, openFdCount, tmpDir } from '../helpers/files';
-import { RunCtx, runBoth, tookFastPath, Trace } from '../helpers/trace';
-import { closed, DEST_KINDS, DestKind, expectEquivalent, kernelExpected, KiB, makeDest, makeSource, MiB } from './common';
+import { type RunCtx, runBoth, type Trace, tookFastPath } from '../helpers/trace';
+import {
+  closed,
+  DEST_KINDS,
+  type DestKind,
+  expectEquivalent,
+  KiB,
+  kernelExpected,
+  MiB,
+  makeDest,
+  makeSource,
+} from './common';
 
 const MAX = 8 * MiB;
 const seed = process.env.FC_SEED ? Number(process.env.FC_SEED) : undefined;
@@ -26,13 +36,16 @@ function sourceOf(size: number): string {
   return f;
 }
 
-beforeAll(() => { dir = tmpDir(); });
+beforeAll(() => {
+  dir = tmpDir();
+});
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 const sizeArb = fc.oneof(
   fc.integer({ min: 0, max: MAX }),
   // exactly at, or one byte around, a multiple of 64 KiB (Node's read size)
-  fc.tuple(fc.integer({ min: 0, max: MAX / (64 * KiB) }), fc.constantFrom(-1, 0, 0, 1))
+  fc
+    .tuple(fc.integer({ min: 0, max: MAX / (64 * KiB) }), fc.constantFrom(-1, 0, 0, 1))
     .map(([k, d]) => Math.min(MAX, Math.max(0, k * 64 * KiB + d))),
   fc.constantFrom(0, 1, 4096),
 );
@@ -54,53 +67,60 @@ function expectedLength(size: number, range: { start?: number; end?: number }): 
   return Math.max(0, last - start + 1);
 }
 
-const plainArb = sizeArb.chain((size) => fc.record({
-  size: fc.constant(size),
-  range: rangeArb(size),
-  kind: fc.constantFrom(...DEST_KINDS),
-  mode: fc.constantFrom('pipe', 'pipe-end-false', 'pipeline', 'promises'),
-  // a socket peer that stops reading for 2 ms every 256 KiB
-  slow: fc.boolean(),
-}));
+const plainArb = sizeArb.chain((size) =>
+  fc.record({
+    size: fc.constant(size),
+    range: rangeArb(size),
+    kind: fc.constantFrom(...DEST_KINDS),
+    mode: fc.constantFrom('pipe', 'pipe-end-false', 'pipeline', 'promises'),
+    // a socket peer that stops reading for 2 ms every 256 KiB
+    slow: fc.boolean(),
+  }),
+);
 
 describe('property: random transfers give equal traces', () => {
   it('size × range × destination × mode', async () => {
-    await fc.assert(fc.asyncProperty(plainArb, async ({ size, range, kind, mode, slow }) => {
-      const file = sourceOf(size);
-      const fds = openFdCount();
-      const r = await runBoth(async (ctx) => {
-        const src = ctx.source('src', file, range);
-        const dst = await makeDest(ctx, 'dst', kind as DestKind, { slow });
-        if (mode === 'pipe') src.pipe(dst);
-        else if (mode === 'pipe-end-false') src.pipe(dst, { end: false });
-        else if (mode === 'pipeline') await ctx.pipeline('pipeline', src, dst);
-        else await ctx.pipelinePromise('promises', src, dst);
-        await ctx.once('src', 'close');
-        if (mode === 'pipe-end-false') {
-          await ctx.once('src', 'end');
-          dst.end();
+    await fc.assert(
+      fc.asyncProperty(plainArb, async ({ size, range, kind, mode, slow }) => {
+        const file = sourceOf(size);
+        const fds = openFdCount();
+        const r = await runBoth(async (ctx) => {
+          const src = ctx.source('src', file, range);
+          const dst = await makeDest(ctx, 'dst', kind as DestKind, { slow });
+          if (mode === 'pipe') src.pipe(dst);
+          else if (mode === 'pipe-end-false') src.pipe(dst, { end: false });
+          else if (mode === 'pipeline') await ctx.pipeline('pipeline', src, dst);
+          else await ctx.pipelinePromise('promises', src, dst);
+          await ctx.once('src', 'close');
+          if (mode === 'pipe-end-false') {
+            await ctx.once('src', 'end');
+            dst.end();
+          }
+          await ctx.once('dst', 'close');
+        });
+        expectEquivalent(r);
+        const length = expectedLength(size, range);
+        expect(r.node.outputs.dst.bytes).toBe(length);
+        if (kernelExpected(length, kind as DestKind)) {
+          expect(tookFastPath(r.raw.zerocopy), JSON.stringify(r.raw.zerocopy.transfers)).toBe(true);
         }
-        await ctx.once('dst', 'close');
-      });
-      expectEquivalent(r);
-      const length = expectedLength(size, range);
-      expect(r.node.outputs.dst.bytes).toBe(length);
-      if (kernelExpected(length, kind as DestKind)) {
-        expect(tookFastPath(r.raw.zerocopy), JSON.stringify(r.raw.zerocopy.transfers)).toBe(true);
-      }
-      expect(await fdCountSettles(fds), 'fds leaked').toBe(fds);
-    }), { numRuns: 40, endOnFailure: true, ...(seed !== undefined ? { seed } : {}) });
+        expect(await fdCountSettles(fds), 'fds leaked').toBe(fds);
+      }),
+      { numRuns: 40, endOnFailure: true, ...(seed !== undefined ? { seed } : {}) },
+    );
   }, 300_000);
 });
 
-const interruptArb = fc.integer({ min: 64 * KiB, max: MAX }).chain((size) => fc.record({
-  size: fc.constant(size),
-  range: rangeArb(size),
-  kind: fc.constantFrom(...DEST_KINDS),
-  pipeline: fc.boolean(),
-  what: fc.constantFrom('destroy-src', 'destroy-dst', 'unpipe'),
-  at: fc.integer({ min: 1, max: size }),
-}));
+const interruptArb = fc.integer({ min: 64 * KiB, max: MAX }).chain((size) =>
+  fc.record({
+    size: fc.constant(size),
+    range: rangeArb(size),
+    kind: fc.constantFrom(...DEST_KINDS),
+    pipeline: fc.boolean(),
+    what: fc.constantFrom('destroy-src', 'destroy-dst', 'unpipe'),
+    at: fc.integer({ min: 1, max: size }),
+  }),
+);
 
 const NODE_ERRORS = new Set(['ERR_STREAM_PREMATURE_CLOSE', 'ERR_STREAM_DESTROYED']);
 
@@ -113,7 +133,11 @@ function expectInvariants(t: Trace, where: string): void {
     const closes = s.events.filter((e) => e === 'close').length;
     expect(closes, `${where}: ${label} closes at most once`).toBeLessThanOrEqual(1);
     const afterClose = s.events.slice(s.events.indexOf('close') + 1);
-    if (closes) expect(afterClose.filter((e) => e !== 'unpipe'), `${where}: ${label} events after close`).toEqual([]);
+    if (closes)
+      expect(
+        afterClose.filter((e) => e !== 'unpipe'),
+        `${where}: ${label} events after close`,
+      ).toEqual([]);
     const errors = s.events.filter((e) => e.startsWith('error('));
     expect(errors.length, `${where}: ${label} errors at most once`).toBeLessThanOrEqual(1);
     for (const e of errors) expect(NODE_ERRORS.has(e.slice(6, -1)), `${where}: ${label} ${e}`).toBe(true);
@@ -122,48 +146,63 @@ function expectInvariants(t: Trace, where: string): void {
 
 describe('property: interruptions at a random byte count keep the invariants', () => {
   it('destroy of either side, or unpipe and continue', async () => {
-    await fc.assert(fc.asyncProperty(interruptArb, async ({ size, range, kind, pipeline, what, at }) => {
-      const file = sourceOf(size);
-      const start = range.start ?? 0;
-      const length = expectedLength(size, range);
-      const usePipeline = pipeline && what !== 'unpipe';
-      const fds = openFdCount();
-      const r = await runBoth(async (ctx: RunCtx) => {
-        const src = ctx.source('src', file, range);
-        const dst = await makeDest(ctx, 'dst', kind as DestKind, { prefixOf: { file, start } });
-        let ended = false;
-        src.once('end', () => { ended = true; });
-        src.once('close', () => { ended = true; });
-        const done = usePipeline ? ctx.pipeline('pipeline', src, dst) : (src.pipe(dst), Promise.resolve());
-        await ctx.until(() => ended || ctx.received('dst') >= Math.min(at, length));
-        if (what === 'destroy-src') {
-          src.destroy();
-          await ctx.once('src', 'close');
-          if (!usePipeline && !dst.writableEnded) dst.end();
-          await done;
-          await ctx.once('dst', 'close');
-        } else if (what === 'destroy-dst') {
-          dst.destroy();
-          await done;
-          await ctx.once('dst', 'close');
-          if (!src.destroyed) src.destroy();
-          await ctx.once('src', 'close');
-        } else {
-          src.unpipe(dst);
-          if (!dst.writableEnded) dst.end();
-          await ctx.once('dst', 'close');
-          const dst2 = ctx.fileDest('dst2', { prefixOf: { file, start: () => start + ctx.received('dst') } });
-          src.pipe(dst2);
-          await closed(ctx, 'src', 'dst2');
+    await fc.assert(
+      fc.asyncProperty(interruptArb, async ({ size, range, kind, pipeline, what, at }) => {
+        const file = sourceOf(size);
+        const start = range.start ?? 0;
+        const length = expectedLength(size, range);
+        const usePipeline = pipeline && what !== 'unpipe';
+        const fds = openFdCount();
+        const r = await runBoth(async (ctx: RunCtx) => {
+          const src = ctx.source('src', file, range);
+          const dst = await makeDest(ctx, 'dst', kind as DestKind, { prefixOf: { file, start } });
+          let ended = false;
+          src.once('end', () => {
+            ended = true;
+          });
+          src.once('close', () => {
+            ended = true;
+          });
+          let done: Promise<unknown>;
+          if (usePipeline) done = ctx.pipeline('pipeline', src, dst);
+          else {
+            src.pipe(dst);
+            done = Promise.resolve();
+          }
+          await ctx.until(() => ended || ctx.received('dst') >= Math.min(at, length));
+          if (what === 'destroy-src') {
+            src.destroy();
+            await ctx.once('src', 'close');
+            if (!usePipeline && !dst.writableEnded) dst.end();
+            await done;
+            await ctx.once('dst', 'close');
+          } else if (what === 'destroy-dst') {
+            dst.destroy();
+            await done;
+            await ctx.once('dst', 'close');
+            if (!src.destroyed) src.destroy();
+            await ctx.once('src', 'close');
+          } else {
+            src.unpipe(dst);
+            if (!dst.writableEnded) dst.end();
+            await ctx.once('dst', 'close');
+            const dst2 = ctx.fileDest('dst2', { prefixOf: { file, start: () => start + ctx.received('dst') } });
+            src.pipe(dst2);
+            await closed(ctx, 'src', 'dst2');
+          }
+        });
+        for (const impl of ['node', 'zerocopy'] as const) {
+          expectInvariants(r[impl], impl);
+          if (what === 'unpipe') {
+            expect(
+              r[impl].outputs.dst.bytes + r[impl].outputs.dst2.bytes,
+              `${impl}: unpipe + pipe deliver the range once`,
+            ).toBe(length);
+          }
         }
-      });
-      for (const impl of ['node', 'zerocopy'] as const) {
-        expectInvariants(r[impl], impl);
-        if (what === 'unpipe') {
-          expect(r[impl].outputs.dst.bytes + r[impl].outputs.dst2.bytes, `${impl}: unpipe + pipe deliver the range once`).toBe(length);
-        }
-      }
-      expect(await fdCountSettles(fds), 'fds leaked').toBe(fds);
-    }), { numRuns: 30, endOnFailure: true, ...(seed !== undefined ? { seed } : {}) });
+        expect(await fdCountSettles(fds), 'fds leaked').toBe(fds);
+      }),
+      { numRuns: 30, endOnFailure: true, ...(seed !== undefined ? { seed } : {}) },
+    );
   }, 300_000);
 });

@@ -4,7 +4,9 @@ import type { TransferMessage } from '../../src/diagnostics';
 
 export function recordTransfers(): { messages: TransferMessage[]; stop(): void } {
   const messages: TransferMessage[] = [];
-  const listener = (m: unknown): void => { messages.push(m as TransferMessage); };
+  const listener = (m: unknown): void => {
+    messages.push(m as TransferMessage);
+  };
   dc.subscribe('zerocopy:transfer', listener);
   return { messages, stop: () => dc.unsubscribe('zerocopy:transfer', listener) };
 }

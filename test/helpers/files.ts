@@ -36,7 +36,9 @@ export function sha256(data: Buffer): string {
 export function fileHash(file: string, start = 0, end = Infinity): Promise<string> {
   return new Promise((resolve, reject) => {
     const h = crypto.createHash('sha256');
-    fs.createReadStream(file, { start, end }).on('data', (d) => h.update(d)).on('error', reject)
+    fs.createReadStream(file, { start, end })
+      .on('data', (d) => h.update(d))
+      .on('error', reject)
       .on('end', () => resolve(h.digest('hex')));
   });
 }
@@ -61,7 +63,11 @@ export function openFdCount(): number {
   const tmp = os.tmpdir();
   for (const fd of fs.readdirSync('/proc/self/fd')) {
     let target: string;
-    try { target = fs.readlinkSync(`/proc/self/fd/${fd}`); } catch { continue; }
+    try {
+      target = fs.readlinkSync(`/proc/self/fd/${fd}`);
+    } catch {
+      continue;
+    }
     if (target.startsWith('socket:') || target.startsWith('pipe:') || target.startsWith(tmp)) n++;
   }
   return n;

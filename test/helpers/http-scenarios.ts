@@ -11,16 +11,32 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { expect } from 'vitest';
-import { makeSource, KiB, MiB } from '../differential/common';
-import { BodyDigest, comparable, DigestKind, exchange, Exchange, ExchangeOptions, header, WireRequest, WireResponse } from './http-wire';
-import { Fds, Mode, MODES, Pair, RequestRecord, Server, ServerLog } from './http-server';
+import { KiB, MiB, makeSource } from '../differential/common';
+import { type Fds, MODES, type Mode, type Pair, type RequestRecord, type Server, type ServerLog } from './http-server';
+import {
+  BodyDigest,
+  comparable,
+  type DigestKind,
+  type Exchange,
+  type ExchangeOptions,
+  exchange,
+  header,
+  type WireRequest,
+  type WireResponse,
+} from './http-wire';
 
 export { KiB, MiB };
 
 /** The test corpus: random (AES-CTR) bytes, different at every offset. `.txt` so compression applies. */
 export const FILES: ReadonlyArray<readonly [name: string, size: number]> = [
-  ['f0.txt', 0], ['f1.txt', 1], ['f4k.txt', 4 * KiB], ['f64k.txt', 64 * KiB], ['f200k.txt', 200 * KiB],
-  ['f1m.txt', MiB], ['f8m.txt', 8 * MiB], ['f64m.txt', 64 * MiB],
+  ['f0.txt', 0],
+  ['f1.txt', 1],
+  ['f4k.txt', 4 * KiB],
+  ['f64k.txt', 64 * KiB],
+  ['f200k.txt', 200 * KiB],
+  ['f1m.txt', MiB],
+  ['f8m.txt', 8 * MiB],
+  ['f64m.txt', 64 * MiB],
 ];
 
 export interface Corpus {
@@ -43,7 +59,10 @@ export async function makeCorpus(dir: string, files = FILES, kind: DigestKind = 
 
 export function addFile(corpus: Corpus, name: string, file: string): void {
   const size = fs.statSync(file).size;
-  corpus.hashes.set(`/${name}`, corpus.digestOf ? corpus.digestOf(`/${name}`, 0, size) : rangeHash(file, 0, Infinity, corpus.kind));
+  corpus.hashes.set(
+    `/${name}`,
+    corpus.digestOf ? corpus.digestOf(`/${name}`, 0, size) : rangeHash(file, 0, Infinity, corpus.kind),
+  );
   corpus.sizes.set(`/${name}`, size);
 }
 
@@ -53,7 +72,7 @@ export function rangeHash(file: string, start: number, length: number, kind: Dig
   const fd = fs.openSync(file, 'r');
   const buf = Buffer.allocUnsafe(4 * MiB);
   try {
-    for (let pos = start, left = length; left > 0;) {
+    for (let pos = start, left = length; left > 0; ) {
       const n = fs.readSync(fd, buf, 0, Math.min(buf.length, left), pos);
       if (n === 0) break;
       d.update(buf.subarray(0, n));
@@ -72,22 +91,33 @@ export function rangeHash(file: string, start: number, length: number, kind: Dig
 export const GZIP: WireRequest['headers'] = [['Accept-Encoding', 'gzip']];
 
 export const get = (p: string, headers: WireRequest['headers'] = GZIP): WireRequest => ({ path: p, headers });
-export const head = (p: string, headers: WireRequest['headers'] = GZIP): WireRequest => ({ method: 'HEAD', path: p, headers });
+export const head = (p: string, headers: WireRequest['headers'] = GZIP): WireRequest => ({
+  method: 'HEAD',
+  path: p,
+  headers,
+});
 export const range = (p: string, spec: string): WireRequest => ({ path: p, headers: [...GZIP!, ['Range', spec]] });
 /** The last request of a sequence: answered only if the connection was still usable. */
 export const PROBE = get('/f1.txt');
 
 // ---- running and comparing -------------------------------------------------
 
-export interface Both { stock: Exchange; zerocopy: Exchange; logs: Record<Mode, ServerLog> }
+export interface Both {
+  stock: Exchange;
+  zerocopy: Exchange;
+  logs: Record<Mode, ServerLog>;
+}
 
 /**
  * Runs the exchange against both servers at once (stats and logs reset
  * first) and waits until each server has seen its connection close. The
  * caller compares (expectSame, or its own checks).
  */
-export async function runBoth(pair: Pair, requests: WireRequest[] | ((s: Server) => Promise<WireRequest[]>),
-  options: ExchangeOptions | ((s: Server) => ExchangeOptions) = {}): Promise<Both> {
+export async function runBoth(
+  pair: Pair,
+  requests: WireRequest[] | ((s: Server) => Promise<WireRequest[]>),
+  options: ExchangeOptions | ((s: Server) => ExchangeOptions) = {},
+): Promise<Both> {
   const one = async (s: Server): Promise<[Exchange, ServerLog]> => {
     await s.reset();
     const reqs = typeof requests === 'function' ? await requests(s) : requests;
@@ -107,8 +137,13 @@ export async function runBoth(pair: Pair, requests: WireRequest[] | ((s: Server)
 function serverView(log: ServerLog): unknown {
   return {
     requests: log.requests.map((r: RequestRecord) => ({
-      method: r.method, url: r.url, status: r.status, events: r.events,
-      headersSent: r.headersSent, writableFinished: r.writableFinished, writableEnded: r.writableEnded,
+      method: r.method,
+      url: r.url,
+      status: r.status,
+      events: r.events,
+      headersSent: r.headersSent,
+      writableFinished: r.writableFinished,
+      writableEnded: r.writableEnded,
     })),
     connections: log.connections.map((c) => ({ timeouts: c.timeouts })),
   };
@@ -126,7 +161,9 @@ export function expectSame(both: Both, corpus: Corpus, requests: WireRequest[]):
     const x = both[mode];
     expect(x.error, `${mode}: client error`).toBeUndefined();
     expect(both.logs[mode].connections.length, `${mode}: connections`).toBe(1);
-    expect(both.logs[mode].connections[0].bytesWritten, `${mode}: socket.bytesWritten vs bytes received`).toBe(x.rawBytes);
+    expect(both.logs[mode].connections[0].bytesWritten, `${mode}: socket.bytesWritten vs bytes received`).toBe(
+      x.rawBytes,
+    );
     expectBodiesRight(x, corpus, requests, mode);
   }
 }
@@ -150,7 +187,9 @@ export function expectBodiesRight(x: Exchange, corpus: Corpus, requests: WireReq
       expect(m, `${mode}: Content-Range of ${p}`).not.toBeNull();
       const start = Number(m![1]);
       const length = Number(m![2]) - start + 1;
-      const digest = corpus.digestOf ? corpus.digestOf(p, start, length) : rangeHash(path.join(corpus.dir, p), start, length, corpus.kind);
+      const digest = corpus.digestOf
+        ? corpus.digestOf(p, start, length)
+        : rangeHash(path.join(corpus.dir, p), start, length, corpus.kind);
       expect(res.body, `${mode}: body of ${p} ${m![0]}`).toEqual({ length, digest });
     }
   });
@@ -172,14 +211,27 @@ export function everySize(maxSize = Infinity): WireRequest[] {
 
 /** Several requests in one write: full bodies, a HEAD, a Range, a 404 and an empty file among them. */
 export const PIPELINED: WireRequest[] = [
-  get('/f4k.txt'), get('/f1m.txt'), head('/f8m.txt'), get('/missing.txt'), get('/f200k.txt'),
-  get('/f8m.txt'), get('/f0.txt'), range('/f64k.txt', 'bytes=100-2000'), get('/f64k.txt'), PROBE,
+  get('/f4k.txt'),
+  get('/f1m.txt'),
+  head('/f8m.txt'),
+  get('/missing.txt'),
+  get('/f200k.txt'),
+  get('/f8m.txt'),
+  get('/f0.txt'),
+  range('/f64k.txt', 'bytes=100-2000'),
+  get('/f64k.txt'),
+  PROBE,
 ];
 
 /** Single ranges: bounded, suffix, open-ended, one byte, big, and one not satisfiable. */
 export const RANGES: WireRequest[] = [
-  range('/f1m.txt', 'bytes=100-200000'), range('/f1m.txt', 'bytes=-150000'), range('/f8m.txt', 'bytes=100-4000099'),
-  range('/f8m.txt', 'bytes=5000000-'), range('/f4k.txt', 'bytes=0-0'), range('/f4k.txt', 'bytes=999999-'), PROBE,
+  range('/f1m.txt', 'bytes=100-200000'),
+  range('/f1m.txt', 'bytes=-150000'),
+  range('/f8m.txt', 'bytes=100-4000099'),
+  range('/f8m.txt', 'bytes=5000000-'),
+  range('/f4k.txt', 'bytes=0-0'),
+  range('/f4k.txt', 'bytes=999999-'),
+  PROBE,
 ];
 
 /** HEADs of several sizes (their validators are used by conditionalRequests). */
@@ -195,7 +247,11 @@ export function conditionalRequests(heads: Exchange): WireRequest[] {
   heads.responses.slice(0, HEADS.length - 1).forEach((res, i) => {
     const etag = header(res, 'etag');
     const modified = header(res, 'last-modified');
-    const extra: [string, string][] = etag ? [['If-None-Match', etag]] : modified ? [['If-Modified-Since', modified]] : [];
+    const extra: [string, string][] = etag
+      ? [['If-None-Match', etag]]
+      : modified
+        ? [['If-Modified-Since', modified]]
+        : [];
     out.push(get(HEADS[i].path, [...GZIP!, ...extra]));
   });
   return [...out, PROBE];
@@ -210,16 +266,28 @@ export function conditionalRequests(heads: Exchange): WireRequest[] {
  * buffers can hold (≤ 4 MiB to send, a receive window that grows with
  * reading, to 32 MiB at most), or the server never meets a full socket.
  */
-export function slowReader(server: Server, index: number, at: number[], pressured: boolean[]): ExchangeOptions['onData'] {
+export function slowReader(
+  server: Server,
+  index: number,
+  at: number[],
+  pressured: boolean[],
+): ExchangeOptions['onData'] {
   let next = 0;
   return (p) => {
     if (p.index === index && next < at.length && p.bodyBytes >= at[next]) {
       next++;
-      return server.blocked().then((b) => { pressured.push(b); });
+      return server.blocked().then((b) => {
+        pressured.push(b);
+      });
     }
     return undefined;
   };
 }
 
 /** The fds that a transfer could leak: sockets, pipes, files under the corpus, native transfers. */
-export const leakable = (f: Fds): unknown => ({ sockets: f.sockets, pipes: f.pipes, files: f.files, running: f.running });
+export const leakable = (f: Fds): unknown => ({
+  sockets: f.sockets,
+  pipes: f.pipes,
+  files: f.files,
+  running: f.running,
+});

@@ -1,16 +1,27 @@
 // The static-file server fixture (test/fixtures/http-server.js) as a child
 // process, run stock or with the register hook, and its IPC requests.
-import { fork, ChildProcess } from 'node:child_process';
+import { type ChildProcess, fork } from 'node:child_process';
 import * as path from 'node:path';
 
 export type Mode = 'stock' | 'zerocopy';
 export const MODES: Mode[] = ['stock', 'zerocopy'];
 
 export type Framework =
-  | 'plain' | 'plain-chunked' | 'express' | 'express-sendfile' | 'express-compression'
-  | 'fastify' | 'koa-send' | 'koa-static' | 'sirv' | 'serve-handler';
+  | 'plain'
+  | 'plain-chunked'
+  | 'express'
+  | 'express-sendfile'
+  | 'express-compression'
+  | 'fastify'
+  | 'koa-send'
+  | 'koa-static'
+  | 'sirv'
+  | 'serve-handler';
 
-export interface ServerOptions { timeout?: number; keepAliveTimeout?: number }
+export interface ServerOptions {
+  timeout?: number;
+  keepAliveTimeout?: number;
+}
 
 export interface Stats {
   sendfileBytes: number;
@@ -18,18 +29,36 @@ export interface Stats {
   counts: Record<string, number>;
   reasons: Record<string, number>;
 }
-export interface Fds { total: number; sockets: number; pipes: number; files: number; running: number }
+export interface Fds {
+  total: number;
+  sockets: number;
+  pipes: number;
+  files: number;
+  running: number;
+}
 export interface RequestRecord {
-  method: string; url: string; connection: number; status: number;
-  events: string[]; headersSent: boolean; writableFinished: boolean; writableEnded: boolean;
+  method: string;
+  url: string;
+  connection: number;
+  status: number;
+  events: string[];
+  headersSent: boolean;
+  writableFinished: boolean;
+  writableEnded: boolean;
   transfers: Array<{ path: string; reason: string; bytes: number }>;
 }
 export interface ConnectionRecord {
-  id: number; bytesWritten: number; bytesRead: number;
+  id: number;
+  bytesWritten: number;
+  bytesRead: number;
   /** Socket 'timeout' events, and at each: socket.bytesWritten, kernel transfers running and waiting for room, libuv's write queue. */
-  timeouts: number; timeoutAt: Array<{ bytesWritten: number; running: number; waiting: number; queued: number }>;
+  timeouts: number;
+  timeoutAt: Array<{ bytesWritten: number; running: number; waiting: number; queued: number }>;
 }
-export interface ServerLog { requests: RequestRecord[]; connections: ConnectionRecord[] }
+export interface ServerLog {
+  requests: RequestRecord[];
+  connections: ConnectionRecord[];
+}
 
 const root = path.join(__dirname, '..', '..');
 const fixture = path.join(root, 'test', 'fixtures', 'http-server.js');
@@ -40,18 +69,27 @@ export class Server {
   private pending = new Map<number, { resolve: (m: Record<string, unknown>) => void; reject: (e: Error) => void }>();
   private exited: Promise<void>;
 
-  private constructor(readonly mode: Mode, readonly framework: Framework, readonly child: ChildProcess, readonly port: number) {
+  private constructor(
+    readonly mode: Mode,
+    readonly framework: Framework,
+    readonly child: ChildProcess,
+    readonly port: number,
+  ) {
     this.exited = new Promise((r) => {
       if (child.exitCode !== null || child.signalCode !== null) r();
       else child.once('exit', () => r());
     });
     child.on('message', (m: { id?: number }) => {
       const cb = m.id !== undefined ? this.pending.get(m.id) : undefined;
-      if (cb) { this.pending.delete(m.id!); cb.resolve(m as Record<string, unknown>); }
+      if (cb) {
+        this.pending.delete(m.id!);
+        cb.resolve(m as Record<string, unknown>);
+      }
     });
     // A server that dies fails what waits on it, instead of hanging the test.
     child.on('exit', (code, signal) => {
-      for (const { reject } of this.pending.values()) reject(new Error(`${framework} (${mode}) exited (${code ?? signal})`));
+      for (const { reject } of this.pending.values())
+        reject(new Error(`${framework} (${mode}) exited (${code ?? signal})`));
       this.pending.clear();
     });
   }
@@ -62,7 +100,8 @@ export class Server {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     return new Promise((resolve, reject) => {
-      const onExit = (code: number | null): void => reject(new Error(`${framework} (${mode}) exited with ${code} before listening`));
+      const onExit = (code: number | null): void =>
+        reject(new Error(`${framework} (${mode}) exited with ${code} before listening`));
       child.once('exit', onExit);
       child.once('error', reject);
       child.once('message', (m: { type?: string; port?: number; zerocopy?: boolean }) => {
@@ -80,19 +119,32 @@ export class Server {
   request<T>(type: string, extra: Record<string, unknown> = {}): Promise<T> {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
-      if (!this.child.connected) { reject(new Error(`${this.framework} (${this.mode}) is gone`)); return; }
+      if (!this.child.connected) {
+        reject(new Error(`${this.framework} (${this.mode}) is gone`));
+        return;
+      }
       this.pending.set(id, { resolve: resolve as (m: Record<string, unknown>) => void, reject });
       this.child.send({ ...extra, id, type });
     });
   }
 
   /** server.setTimeout / server.keepAliveTimeout, for the connections to come. */
-  configure(options: ServerOptions): Promise<void> { return this.request('configure', { ...options }); }
+  configure(options: ServerOptions): Promise<void> {
+    return this.request('configure', { ...options });
+  }
 
-  stats(): Promise<Stats> { return this.request('stats'); }
-  reset(): Promise<void> { return this.request('reset'); }
-  fds(): Promise<Fds> { return this.request('fds'); }
-  log(): Promise<ServerLog> { return this.request('log'); }
+  stats(): Promise<Stats> {
+    return this.request('stats');
+  }
+  reset(): Promise<void> {
+    return this.request('reset');
+  }
+  fds(): Promise<Fds> {
+    return this.request('fds');
+  }
+  log(): Promise<ServerLog> {
+    return this.request('log');
+  }
 
   /**
    * Resolves once the kernel has refused the server bytes (a write queued in
@@ -150,7 +202,8 @@ export class Server {
    */
   async closeNaturally(): Promise<number | string | null> {
     const code = new Promise<number | string | null>((r) => {
-      if (this.child.exitCode !== null || this.child.signalCode !== null) r(this.child.exitCode ?? this.child.signalCode);
+      if (this.child.exitCode !== null || this.child.signalCode !== null)
+        r(this.child.exitCode ?? this.child.signalCode);
       else this.child.once('exit', (c, s) => r(c ?? s));
     });
     this.child.send({ id: -1, type: 'close', natural: true });
@@ -163,13 +216,16 @@ export class Server {
 }
 
 /** One server of each mode on the same root. */
-export interface Pair { stock: Server; zerocopy: Server }
+export interface Pair {
+  stock: Server;
+  zerocopy: Server;
+}
 
 export async function startPair(framework: Framework, dir: string, options: ServerOptions = {}): Promise<Pair> {
   const [stock, zerocopy] = await Promise.allSettled(MODES.map((m) => Server.start(m, framework, dir, options)));
   if (stock.status === 'rejected' || zerocopy.status === 'rejected') {
     for (const s of [stock, zerocopy]) if (s.status === 'fulfilled') s.value.kill();
-    throw (stock.status === 'rejected' ? stock.reason : (zerocopy as PromiseRejectedResult).reason);
+    throw stock.status === 'rejected' ? stock.reason : (zerocopy as PromiseRejectedResult).reason;
   }
   return { stock: stock.value, zerocopy: zerocopy.value };
 }

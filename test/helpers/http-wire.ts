@@ -65,7 +65,7 @@ export interface ExchangeOptions {
    * pauses the socket (the kernel stops taking bytes once its buffers are
    * full) until it settles; 'destroy' destroys the socket there.
    */
-  onData?: (p: Progress) => void | Promise<unknown> | 'destroy';
+  onData?: (p: Progress) => undefined | Promise<unknown> | 'destroy';
 }
 
 export interface Exchange {
@@ -101,9 +101,12 @@ export class BodyDigest {
   }
 
   update(data: Buffer): void {
-    if (!this.block) { this.hash.update(data); return; }
+    if (!this.block) {
+      this.hash.update(data);
+      return;
+    }
     this.total += data.length;
-    for (let off = 0; off < data.length;) {
+    for (let off = 0; off < data.length; ) {
       const n = data.copy(this.block, this.fill, off, Math.min(data.length, off + BLOCK - this.fill));
       off += n;
       this.fill += n;
@@ -114,7 +117,10 @@ export class BodyDigest {
   private flush(): void {
     const b = this.block!.subarray(0, this.fill);
     if (b.equals(ZERO_BLOCK.subarray(0, this.fill))) this.hash.update('z');
-    else { this.hash.update('d'); this.hash.update(b); }
+    else {
+      this.hash.update('d');
+      this.hash.update(b);
+    }
     this.fill = 0;
   }
 
@@ -160,10 +166,15 @@ export class ResponseParser {
   private hash: BodyDigest | null = null;
   private markHash: BodyDigest | null = null;
 
-  constructor(private readonly nextMethod: () => string, private readonly digestKind: DigestKind = 'sha256',
-    private readonly mark?: number) {}
+  constructor(
+    private readonly nextMethod: () => string,
+    private readonly digestKind: DigestKind = 'sha256',
+    private readonly mark?: number,
+  ) {}
 
-  get bodyBytes(): number { return this.current?.body.length ?? 0; }
+  get bodyBytes(): number {
+    return this.current?.body.length ?? 0;
+  }
 
   push(chunk: Buffer): void {
     let off = 0;
@@ -201,11 +212,17 @@ export class ResponseParser {
           const piece = chunk.subarray(off, nl < 0 ? chunk.length : nl + 1);
           off += piece.length;
           this.line = Buffer.concat([this.line, piece]);
-          if (this.line.length > 8192) { this.fail('chunk-size or trailer line longer than 8 KiB'); break; }
+          if (this.line.length > 8192) {
+            this.fail('chunk-size or trailer line longer than 8 KiB');
+            break;
+          }
           if (nl < 0) break;
           const text = this.line.toString('latin1');
           this.line = Buffer.alloc(0);
-          if (!text.endsWith('\r\n')) { this.fail(`bare LF in chunked framing: ${JSON.stringify(text)}`); break; }
+          if (!text.endsWith('\r\n')) {
+            this.fail(`bare LF in chunked framing: ${JSON.stringify(text)}`);
+            break;
+          }
           const content = text.slice(0, -2);
           if (this.state === 'trailers') {
             if (content === '') this.endResponse(true);
@@ -213,7 +230,10 @@ export class ResponseParser {
             break;
           }
           const size = content.split(';')[0].trim();
-          if (!/^[0-9a-fA-F]+$/.test(size)) { this.fail(`bad chunk size ${JSON.stringify(content)}`); break; }
+          if (!/^[0-9a-fA-F]+$/.test(size)) {
+            this.fail(`bad chunk size ${JSON.stringify(content)}`);
+            break;
+          }
           this.remaining = parseInt(size, 16);
           this.state = this.remaining === 0 ? 'trailers' : 'chunk-data';
           break;
@@ -223,13 +243,19 @@ export class ResponseParser {
           this.body(chunk.subarray(off, off + n));
           off += n;
           this.remaining -= n;
-          if (this.remaining === 0) { this.state = 'chunk-crlf'; this.remaining = 2; }
+          if (this.remaining === 0) {
+            this.state = 'chunk-crlf';
+            this.remaining = 2;
+          }
           break;
         }
         case 'chunk-crlf': {
           const expected = '\r\n'.slice(2 - this.remaining);
           const n = Math.min(this.remaining, chunk.length - off);
-          if (chunk.toString('latin1', off, off + n) !== expected.slice(0, n)) { this.fail('chunk data not followed by CRLF'); break; }
+          if (chunk.toString('latin1', off, off + n) !== expected.slice(0, n)) {
+            this.fail('chunk data not followed by CRLF');
+            break;
+          }
           off += n;
           this.remaining -= n;
           if (this.remaining === 0) this.state = 'chunk-size';
@@ -247,20 +273,28 @@ export class ResponseParser {
   finish(clean: boolean): void {
     if (this.state === 'close' && clean) this.endResponse(true);
     else if (this.current) this.endResponse(false);
-    else if (this.head.length > 0 && !this.error) this.fail(`connection ended inside a response head (${this.head.length} bytes)`);
+    else if (this.head.length > 0 && !this.error)
+      this.fail(`connection ended inside a response head (${this.head.length} bytes)`);
   }
 
   private startResponse(text: string): void {
     const lines = text.split('\r\n');
     const statusLine = lines.shift()!;
     const m = /^HTTP\/1\.[01] (\d{3})(?: .*)?$/.exec(statusLine);
-    if (!m) { this.fail(`bad status line ${JSON.stringify(statusLine)}`); return; }
+    if (!m) {
+      this.fail(`bad status line ${JSON.stringify(statusLine)}`);
+      return;
+    }
     const status = Number(m[1]);
     const all = lines.map(splitHeader);
     const res: WireResponse = {
-      statusLine, status,
+      statusLine,
+      status,
       headers: all.filter(([k]) => !DROPPED_HEADERS.has(k.toLowerCase())),
-      framing: 'none', complete: false, body: { length: 0, digest: emptyDigest(this.digestKind) }, trailers: [],
+      framing: 'none',
+      complete: false,
+      body: { length: 0, digest: emptyDigest(this.digestKind) },
+      trailers: [],
     };
     if (status >= 100 && status < 200) return; // informational: the real response follows
     const method = this.nextMethod();
@@ -275,7 +309,10 @@ export class ResponseParser {
       res.framing = 'chunked';
       this.state = 'chunk-size';
     } else if (cl !== undefined) {
-      if (!/^\d+$/.test(cl)) { this.fail(`bad Content-Length ${JSON.stringify(cl)}`); return; }
+      if (!/^\d+$/.test(cl)) {
+        this.fail(`bad Content-Length ${JSON.stringify(cl)}`);
+        return;
+      }
       res.framing = 'length';
       this.remaining = Number(cl);
       this.state = 'length';
@@ -335,8 +372,12 @@ export function exchange(port: number, requests: WireRequest[], options: Exchang
     // reads, not 16384 'data' events of a fresh 64 KiB buffer each. Nothing
     // keeps a reference to the buffer: the parser copies or hashes at once.
     const socket = net.connect({
-      port, host: '127.0.0.1',
-      onread: { buffer: Buffer.allocUnsafe(options.readSize ?? 1 << 20), callback: (n: number, buf: Buffer) => onChunk(buf.subarray(0, n)) },
+      port,
+      host: '127.0.0.1',
+      onread: {
+        buffer: Buffer.allocUnsafe(options.readSize ?? 1 << 20),
+        callback: (n: number, buf: Buffer) => onChunk(buf.subarray(0, n)),
+      },
     });
     let rawBytes = 0;
     let sent = 0;
@@ -362,7 +403,9 @@ export function exchange(port: number, requests: WireRequest[], options: Exchang
       if (parser.responses.length >= requests.length) {
         if (options.linger) return;
         clientEnded = true;
-        const end = (): void => { if (!destroyed) socket.end(); };
+        const end = (): void => {
+          if (!destroyed) socket.end();
+        };
         if (options.beforeEnd) options.beforeEnd(parser.responses.length).then(end, end);
         else end();
       } else if (!options.pipelined && !lastHadClose() && sent === parser.responses.length) {
@@ -376,16 +419,30 @@ export function exchange(port: number, requests: WireRequest[], options: Exchang
       rawBytes += chunk.length;
       const before = parser.responses.length;
       parser.push(chunk);
-      if (parser.error) { error = `parse: ${parser.error}`; destroyed = true; socket.destroy(); return false; }
+      if (parser.error) {
+        error = `parse: ${parser.error}`;
+        destroyed = true;
+        socket.destroy();
+        return false;
+      }
       const r = options.onData?.({ socket, index: parser.responses.length, bodyBytes: parser.bodyBytes, rawBytes });
-      if (r === 'destroy') { destroyed = true; socket.destroy(); return false; }
+      if (r === 'destroy') {
+        destroyed = true;
+        socket.destroy();
+        return false;
+      }
       afterResponses(before);
       if (r && typeof (r as Promise<unknown>).then === 'function') {
-        (r as Promise<unknown>).then(() => { if (!socket.destroyed) socket.resume(); }, (e) => {
-          error = `onData: ${String(e)}`;
-          destroyed = true;
-          socket.destroy();
-        });
+        (r as Promise<unknown>).then(
+          () => {
+            if (!socket.destroyed) socket.resume();
+          },
+          (e) => {
+            error = `onData: ${String(e)}`;
+            destroyed = true;
+            socket.destroy();
+          },
+        );
         return false;
       }
       return true;
@@ -394,7 +451,9 @@ export function exchange(port: number, requests: WireRequest[], options: Exchang
       if (!clientEnded) serverEnded = true;
       // allowHalfOpen is off: Node ends our side too.
     });
-    socket.on('error', (e: NodeJS.ErrnoException) => { error ??= e.code ?? e.message; });
+    socket.on('error', (e: NodeJS.ErrnoException) => {
+      error ??= e.code ?? e.message;
+    });
     socket.on('close', () => {
       if (settled) return;
       settled = true;

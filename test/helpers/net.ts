@@ -2,22 +2,37 @@
 import * as crypto from 'node:crypto';
 import * as net from 'node:net';
 
-export interface Received { bytes: number; hash: string; error?: Error }
+export interface Received {
+  bytes: number;
+  hash: string;
+  error?: Error;
+}
 
 /** A server whose connections are hashed; resolves each connection's result in order of arrival. */
-export async function hashingServer(): Promise<{ port: number; server: net.Server; next(): Promise<Received>; close(): Promise<void> }> {
+export async function hashingServer(): Promise<{
+  port: number;
+  server: net.Server;
+  next(): Promise<Received>;
+  close(): Promise<void>;
+}> {
   const waiting: Array<(r: Received) => void> = [];
   const done: Received[] = [];
   const server = net.createServer((s) => {
     const h = crypto.createHash('sha256');
     let bytes = 0;
     let error: Error | undefined;
-    s.on('data', (d) => { h.update(d); bytes += d.length; });
-    s.on('error', (e) => { error = e; });
+    s.on('data', (d) => {
+      h.update(d);
+      bytes += d.length;
+    });
+    s.on('error', (e) => {
+      error = e;
+    });
     s.on('close', () => {
       const r = { bytes, hash: h.digest('hex'), error };
       const w = waiting.shift();
-      if (w) w(r); else done.push(r);
+      if (w) w(r);
+      else done.push(r);
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -25,10 +40,12 @@ export async function hashingServer(): Promise<{ port: number; server: net.Serve
   return {
     port,
     server,
-    next: () => new Promise<Received>((resolve) => {
-      const r = done.shift();
-      if (r) resolve(r); else waiting.push(resolve);
-    }),
+    next: () =>
+      new Promise<Received>((resolve) => {
+        const r = done.shift();
+        if (r) resolve(r);
+        else waiting.push(resolve);
+      }),
     close: () => new Promise<void>((r) => server.close(() => r())),
   };
 }

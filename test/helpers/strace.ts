@@ -22,22 +22,36 @@ export function parseStrace(text: string): Moved {
   return moved;
 }
 
-export interface Traced { code: number | null; moved: Moved; stdout: Buffer; stderr: string }
+export interface Traced {
+  code: number | null;
+  moved: Moved;
+  stdout: Buffer;
+  stderr: string;
+}
 
 /**
  * strace -f the command. `onStdout` sees its output as it comes (a server
  * fixture prints its port there).
  */
-export function runTraced(command: string, args: string[], dir: string,
-  onStdout?: (chunk: Buffer) => void): Promise<Traced> {
+export function runTraced(
+  command: string,
+  args: string[],
+  dir: string,
+  onStdout?: (chunk: Buffer) => void,
+): Promise<Traced> {
   const out = path.join(dir, `strace-${process.pid}-${Date.now()}-${Math.random()}.txt`);
-  const child = spawn('strace', ['-f', '-qq', '-e', 'trace=sendfile,splice,copy_file_range', '-o', out, command, ...args],
-    { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(
+    'strace',
+    ['-f', '-qq', '-e', 'trace=sendfile,splice,copy_file_range', '-o', out, command, ...args],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   if (onStdout) child.stdout.on('data', onStdout);
   const stdout: Buffer[] = [];
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => stdout.push(d));
-  child.stderr.on('data', (d: Buffer) => { stderr += d; });
+  child.stderr.on('data', (d: Buffer) => {
+    stderr += d;
+  });
   return new Promise((resolve, reject) => {
     child.on('error', reject);
     child.on('close', (code) => {

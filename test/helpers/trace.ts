@@ -21,12 +21,12 @@
 // test can check the fast path ran, or declined. Events are recorded until
 // the final state is captured; cleanup afterwards is not part of the trace.
 import * as crypto from 'node:crypto';
+import type { EventEmitter } from 'node:events';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import * as stream from 'node:stream';
 import * as streamPromises from 'node:stream/promises';
-import type { EventEmitter } from 'node:events';
 import * as zc from '../../dist/index.js';
 import { recordTransfers } from './diag';
 import { tmpDir } from './files';
@@ -95,7 +95,14 @@ export interface Raw {
   impl: Impl;
   flow: Record<string, Record<string, number>>;
   log: string[];
-  transfers: Array<{ path: string; reason: string; bytes: number; source: string; destination: string; error?: string }>;
+  transfers: Array<{
+    path: string;
+    reason: string;
+    bytes: number;
+    source: string;
+    destination: string;
+    error?: string;
+  }>;
 }
 
 export interface RunResult {
@@ -109,9 +116,22 @@ const FLOW_EVENTS = new Set(['data', 'drain', 'pause', 'resume', 'readable']);
 
 /** Public stream properties whose final values are compared. */
 const STATE_KEYS = [
-  'bytesRead', 'bytesWritten', 'pos', 'pending', 'destroyed', 'closed',
-  'readableEnded', 'readableFlowing', 'readableLength', 'readableAborted', 'readableDidRead',
-  'writableFinished', 'writableEnded', 'writableLength', 'writableNeedDrain', 'errored',
+  'bytesRead',
+  'bytesWritten',
+  'pos',
+  'pending',
+  'destroyed',
+  'closed',
+  'readableEnded',
+  'readableFlowing',
+  'readableLength',
+  'readableAborted',
+  'readableDidRead',
+  'writableFinished',
+  'writableEnded',
+  'writableLength',
+  'writableNeedDrain',
+  'errored',
 ] as const;
 
 export interface ReceiverOptions {
@@ -125,7 +145,10 @@ export interface ReceiverOptions {
 }
 
 /** A byte range of a source file; `start` may be computed once the run is over (after earlier outputs). */
-export interface SourceRange { file: string; start?: number | (() => number) }
+export interface SourceRange {
+  file: string;
+  start?: number | (() => number);
+}
 
 export interface RunCtx {
   impl: Impl;
@@ -141,9 +164,16 @@ export interface RunCtx {
    * A destination file in this run's directory (`impl: 'node'` forces Node's
    * WriteStream in the zerocopy run too). Its content is an output.
    */
-  fileDest(label: string, options?: WriteStreamOptions & { impl?: 'ours' | 'node'; name?: string; prefixOf?: SourceRange }): fs.WriteStream;
+  fileDest(
+    label: string,
+    options?: WriteStreamOptions & { impl?: 'ours' | 'node'; name?: string; prefixOf?: SourceRange },
+  ): fs.WriteStream;
   /** A connected client socket (TCP loopback or Unix socket) to a hashing receiver; the receiver's view is an output. */
-  socketDest(label: string, kind: 'tcp' | 'unix', options?: ReceiverOptions & { prefixOf?: SourceRange }): Promise<net.Socket>;
+  socketDest(
+    label: string,
+    kind: 'tcp' | 'unix',
+    options?: ReceiverOptions & { prefixOf?: SourceRange },
+  ): Promise<net.Socket>;
   /** Declares an output whose bytes are read from a file after the run. */
   fileOutput(label: string, file: string, prefixOf?: SourceRange): void;
   /** Declares an output produced by the scenario itself (read once the run is over). */
@@ -165,7 +195,11 @@ export interface RunCtx {
   /** stream/promises pipeline, recording how the promise settled. */
   pipelinePromise(name: string, ...streams: stream.Stream[]): Promise<void>;
   /** finished(), recording what its callback received. */
-  finished(name: string, s: NodeJS.ReadableStream | NodeJS.WritableStream, options?: stream.FinishedOptions): Promise<void>;
+  finished(
+    name: string,
+    s: NodeJS.ReadableStream | NodeJS.WritableStream,
+    options?: stream.FinishedOptions,
+  ): Promise<void>;
 }
 
 export type Scenario = (ctx: RunCtx) => Promise<void>;
@@ -269,18 +303,32 @@ export function rangeHash(file: string, start: number, length: number): string {
   return h.digest('hex');
 }
 
-interface Conn { bytes: number; hash: crypto.Hash; error?: string; done: Promise<Output> }
+interface Conn {
+  bytes: number;
+  hash: crypto.Hash;
+  error?: string;
+  done: Promise<Output>;
+}
 
 class Receiver {
   readonly conns: Conn[] = [];
   private waiting: Array<(c: Conn) => void> = [];
-  constructor(readonly server: net.Server, private readonly opts: ReceiverOptions) {
+  constructor(
+    readonly server: net.Server,
+    private readonly opts: ReceiverOptions,
+  ) {
     server.on('connection', (s) => this.accept(s));
   }
 
   private accept(s: net.Socket): void {
     let resolve!: (o: Output) => void;
-    const conn: Conn = { bytes: 0, hash: crypto.createHash('sha256'), done: new Promise((r) => { resolve = r; }) };
+    const conn: Conn = {
+      bytes: 0,
+      hash: crypto.createHash('sha256'),
+      done: new Promise((r) => {
+        resolve = r;
+      }),
+    };
     this.conns.push(conn);
     let nextSlow = this.opts.slowEvery ?? Infinity;
     s.on('data', (d: Buffer) => {
@@ -289,7 +337,11 @@ class Receiver {
       conn.bytes += d.length;
       if (this.opts.resetAfter !== undefined && conn.bytes >= this.opts.resetAfter) {
         // RST on TCP; a Unix socket has none, closing it is the closest.
-        try { s.resetAndDestroy(); } catch { s.destroy(); }
+        try {
+          s.resetAndDestroy();
+        } catch {
+          s.destroy();
+        }
         return;
       }
       this.opts.onData?.(conn.bytes);
@@ -299,7 +351,9 @@ class Receiver {
         setTimeout(() => s.resume(), this.opts.slowMs ?? 1);
       }
     });
-    s.on('error', (e: NodeJS.ErrnoException) => { conn.error = e.code ?? e.message; });
+    s.on('error', (e: NodeJS.ErrnoException) => {
+      conn.error = e.code ?? e.message;
+    });
     s.on('close', () => {
       const out: Output = { bytes: conn.bytes, sha256: conn.hash.digest('hex') };
       if (conn.error) out.error = conn.error;
@@ -311,8 +365,16 @@ class Receiver {
 
   nextConn(): Promise<Conn> {
     const c = this.conns.find((x) => !(x as { taken?: boolean }).taken);
-    if (c) { (c as { taken?: boolean }).taken = true; return Promise.resolve(c); }
-    return new Promise((r) => this.waiting.push((x) => { (x as { taken?: boolean }).taken = true; r(x); }));
+    if (c) {
+      (c as { taken?: boolean }).taken = true;
+      return Promise.resolve(c);
+    }
+    return new Promise((r) =>
+      this.waiting.push((x) => {
+        (x as { taken?: boolean }).taken = true;
+        r(x);
+      }),
+    );
   }
 }
 
@@ -324,12 +386,19 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout;
   return Promise.race([
     p,
-    new Promise<T>((_, reject) => { timer = setTimeout(() => reject(new Error(`timeout: ${what}`)), ms); }),
+    new Promise<T>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`timeout: ${what}`)), ms);
+    }),
   ]).finally(() => clearTimeout(timer));
 }
 
 /** Runs the scenario once with one implementation. */
-export async function runOnce(impl: Impl, scenario: Scenario, options: RunOptions = {}, base?: string): Promise<{ trace: Trace; raw: Raw }> {
+export async function runOnce(
+  impl: Impl,
+  scenario: Scenario,
+  options: RunOptions = {},
+  base?: string,
+): Promise<{ trace: Trace; raw: Raw }> {
   if (base === undefined) {
     // A run of its own: its base folder goes with it.
     const own = tmpDir();
@@ -376,7 +445,8 @@ export async function runOnce(impl: Impl, scenario: Scenario, options: RunOption
       (s as { emit: typeof emit }).emit = function (this: EventEmitter, name: string | symbol, ...args: unknown[]) {
         if (typeof name === 'string' && recording) {
           if (FLOW_EVENTS.has(name)) {
-            const f = (raw.flow[label] ??= {});
+            raw.flow[label] ??= {};
+            const f = raw.flow[label];
             f[name] = (f[name] ?? 0) + 1;
           } else {
             streamTrace(label).events.push(eventName(name, args));
@@ -404,7 +474,13 @@ export async function runOnce(impl: Impl, scenario: Scenario, options: RunOption
     fileOutput(label, file, prefixOf) {
       outputs.set(label, {
         read: async () => sha256File(file),
-        now: () => { try { return fs.statSync(file).size; } catch { return 0; } },
+        now: () => {
+          try {
+            return fs.statSync(file).size;
+          } catch {
+            return 0;
+          }
+        },
         prefixOf,
       });
     },
@@ -423,7 +499,10 @@ export async function runOnce(impl: Impl, scenario: Scenario, options: RunOption
         connectTo = { path: p };
       }
       const sock = await new Promise<net.Socket>((resolve, reject) => {
-        const c = net.connect(connectTo, () => { c.removeListener('error', reject); resolve(c); });
+        const c = net.connect(connectTo, () => {
+          c.removeListener('error', reject);
+          resolve(c);
+        });
         c.once('error', reject);
       });
       const conn = await receiver.nextConn();
@@ -524,7 +603,9 @@ export async function runOnce(impl: Impl, scenario: Scenario, options: RunOption
     zc.configure(previous);
     for (const m of rec.messages) {
       raw.transfers.push({
-        path: m.path, reason: m.reason, bytes: m.bytes,
+        path: m.path,
+        reason: m.reason,
+        bytes: m.bytes,
         source: labels.get(m.source as object) ?? '?',
         destination: labels.get(m.destination as object) ?? '?',
         ...(m.error ? { error: String(m.error.message) } : {}),
@@ -540,7 +621,7 @@ export async function runOnce(impl: Impl, scenario: Scenario, options: RunOption
     try {
       const out = await withTimeout(o.read(), 10_000, `output ${label}`);
       if (o.prefixOf) {
-        const start = typeof o.prefixOf.start === 'function' ? o.prefixOf.start() : o.prefixOf.start ?? 0;
+        const start = typeof o.prefixOf.start === 'function' ? o.prefixOf.start() : (o.prefixOf.start ?? 0);
         out.prefix = out.sha256 === rangeHash(o.prefixOf.file, start, out.bytes);
       }
       trace.outputs[label] = out;

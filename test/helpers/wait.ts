@@ -10,7 +10,8 @@
 export function until(cond: () => boolean, turns = Infinity): Promise<void> {
   return new Promise((resolve) => {
     const check = (): void => {
-      if (cond() || --turns <= 0) resolve(); else setImmediate(check);
+      if (cond() || --turns <= 0) resolve();
+      else setImmediate(check);
     };
     check();
   });

@@ -2,15 +2,27 @@
 // sent, a server timeout during a long slow transfer, a keep-alive timeout
 // closing an idle connection after a response, and a server process that
 // exits by itself once closed with responses mid-body.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeSource } from '../differential/common';
 import { tmpDir } from '../helpers/files';
-import { closePair, Mode, MODES, Pair, Server, startPair } from '../helpers/http-server';
+import {
+  type Corpus,
+  expectSame,
+  FILES,
+  fastPathOff,
+  get,
+  MiB,
+  makeCorpus,
+  PROBE,
+  rangeHash,
+  runBoth,
+} from '../helpers/http-scenarios';
+import { closePair, MODES, type Mode, type Pair, Server, startPair } from '../helpers/http-server';
 import { header } from '../helpers/http-wire';
-import { Corpus, expectSame, fastPathOff, FILES, get, makeCorpus, MiB, PROBE, rangeHash, runBoth } from '../helpers/http-scenarios';
 
 const VICTIM_SIZE = 64 * MiB;
 const TRUNCATED_TO = MiB;
@@ -19,7 +31,7 @@ const TRUNCATED_TO = MiB;
 const VICTIM_DATA = TRUNCATED_TO;
 
 const FRAMEWORKS = ['plain', 'plain-chunked', 'express'] as const;
-type Fw = typeof FRAMEWORKS[number];
+type Fw = (typeof FRAMEWORKS)[number];
 
 // Each scenario runs for the three servers at once (it.concurrent): they
 // mostly wait — on a slow reader, on an idle timeout.
@@ -28,10 +40,15 @@ let reference: string;
 const pairs = new Map<Fw, Pair>();
 beforeAll(async () => {
   // The probe, the 8 and 64 MiB files: what these tests need besides the victims.
-  corpus = await makeCorpus(tmpDir(), FILES.filter(([name]) => ['f1.txt', 'f8m.txt', 'f64m.txt'].includes(name)));
+  corpus = await makeCorpus(
+    tmpDir(),
+    FILES.filter(([name]) => ['f1.txt', 'f8m.txt', 'f64m.txt'].includes(name)),
+  );
   reference = victim(path.join(corpus.dir, 'reference'));
   const started = await Promise.allSettled(FRAMEWORKS.map((fw) => startPair(fw, corpus.dir)));
-  started.forEach((r, i) => { if (r.status === 'fulfilled') pairs.set(FRAMEWORKS[i], r.value); });
+  started.forEach((r, i) => {
+    if (r.status === 'fulfilled') pairs.set(FRAMEWORKS[i], r.value);
+  });
   const failed = started.find((r) => r.status === 'rejected');
   if (failed) throw (failed as PromiseRejectedResult).reason;
 });
@@ -81,16 +98,23 @@ describe('a file truncated while it is sent: never a clean response with a wrong
     // body is right exactly when it is a prefix of the file.
     const files = { stock: '', zerocopy: '' };
     for (const mode of MODES) files[mode] = victim(path.join(corpus.dir, `victim-${framework}-${mode}.txt`));
-    const both = await runBoth(pair, (s) => Promise.resolve([get(`/${path.basename(files[s.mode])}`, [['Connection', 'close']])]), (s) => {
-      let truncated = false;
-      return {
-        mark: TRUNCATED_TO,
-        onData: (p) => {
-          if (!truncated && p.bodyBytes > 0) { truncated = true; fs.truncateSync(files[s.mode], TRUNCATED_TO); }
-          return undefined;
-        },
-      };
-    });
+    const both = await runBoth(
+      pair,
+      (s) => Promise.resolve([get(`/${path.basename(files[s.mode])}`, [['Connection', 'close']])]),
+      (s) => {
+        let truncated = false;
+        return {
+          mark: TRUNCATED_TO,
+          onData: (p) => {
+            if (!truncated && p.bodyBytes > 0) {
+              truncated = true;
+              fs.truncateSync(files[s.mode], TRUNCATED_TO);
+            }
+            return undefined;
+          },
+        };
+      },
+    );
     const chunked = framework === 'plain-chunked';
     const prefix = rangeHash(reference, 0, TRUNCATED_TO);
     for (const mode of MODES) {
@@ -105,13 +129,19 @@ describe('a file truncated while it is sent: never a clean response with a wrong
       // what the client had not read yet: a shorter failed body, still the
       // file's first bytes.
       if (mode === 'zerocopy' && !res!.complete && res!.body.length < TRUNCATED_TO) {
-        expect(res!.body.digest, `${mode}: a reset body is a prefix of the file`).toBe(rangeHash(reference, 0, res!.body.length));
+        expect(res!.body.digest, `${mode}: a reset body is a prefix of the file`).toBe(
+          rangeHash(reference, 0, res!.body.length),
+        );
       } else {
         expect(res!.body.length).toBeGreaterThanOrEqual(TRUNCATED_TO);
         expect(res!.head, `${mode}: the first 1 MiB is the file's`).toEqual({ length: TRUNCATED_TO, digest: prefix });
       }
       const exactPrefix = res!.body.digest === rangeHash(reference, 0, res!.body.length);
-      if (mode === 'stock' || res!.complete) expect(exactPrefix, `${mode}: ${res!.body.length} bytes (complete: ${res!.complete}), a prefix of the file`).toBe(true);
+      if (mode === 'stock' || res!.complete)
+        expect(
+          exactPrefix,
+          `${mode}: ${res!.body.length} bytes (complete: ${res!.complete}), a prefix of the file`,
+        ).toBe(true);
       if (!chunked) {
         expect(header(res, 'content-length')).toBe(String(VICTIM_SIZE));
         expect(x.responses, `${mode}: no complete response`).toHaveLength(0);
@@ -163,7 +193,10 @@ describe('server.setTimeout(1500): a transfer slower than that, bytes flowing al
       });
       for (const mode of MODES) {
         const c = both.logs[mode].connections[0];
-        expect(c.timeouts, `${mode}: socket timeouts, at ${JSON.stringify(c.timeoutAt)} (the client had ${both[mode].rawBytes})`).toBe(0);
+        expect(
+          c.timeouts,
+          `${mode}: socket timeouts, at ${JSON.stringify(c.timeoutAt)} (the client had ${both[mode].rawBytes})`,
+        ).toBe(0);
         // The slow phase ran out with part of the body still to come (at
         // 256 KiB a pause, 64 MiB takes 256 of them, ≥ 2.56 s).
         expect(slowUntil[mode], `${mode}: body bytes when the slow phase ended`).toBeGreaterThan(0);
@@ -177,21 +210,25 @@ describe('server.setTimeout(1500): a transfer slower than that, bytes flowing al
 });
 
 describe('keepAliveTimeout: the server closes the idle connection after an 8 MiB response, as stock', () => {
-  it.concurrent.each(FRAMEWORKS)('%s, stock vs zerocopy', async (framework) => {
-    const pair = pairs.get(framework)!;
-    await Promise.all(MODES.map((m) => pair[m].configure({ keepAliveTimeout: 100 })));
-    try {
-      const requests = [get('/f8m.txt')];
-      const both = await runBoth(pair, requests, { linger: true });
-      expectSame(both, corpus, requests);
-      for (const mode of MODES) {
-        expect(both[mode].closedBy).toBe('server');
-        expect(both[mode].responses).toHaveLength(1);
+  it.concurrent.each(FRAMEWORKS)(
+    '%s, stock vs zerocopy',
+    async (framework) => {
+      const pair = pairs.get(framework)!;
+      await Promise.all(MODES.map((m) => pair[m].configure({ keepAliveTimeout: 100 })));
+      try {
+        const requests = [get('/f8m.txt')];
+        const both = await runBoth(pair, requests, { linger: true });
+        expectSame(both, corpus, requests);
+        for (const mode of MODES) {
+          expect(both[mode].closedBy).toBe('server');
+          expect(both[mode].responses).toHaveLength(1);
+        }
+      } finally {
+        await Promise.all(MODES.map((m) => pair[m].configure({ keepAliveTimeout: 5000 })));
       }
-    } finally {
-      await Promise.all(MODES.map((m) => pair[m].configure({ keepAliveTimeout: 5000 })));
-    }
-  }, 30_000);
+    },
+    30_000,
+  );
 });
 
 describe('server.close() and closeAllConnections() with responses mid-body to clients that stopped reading: the process exits by itself', () => {
@@ -203,21 +240,23 @@ describe('server.close() and closeAllConnections() with responses mid-body to cl
     const servers = await Promise.all(MODES.map((m) => Server.start(m, framework, corpus.dir)));
     const clients: net.Socket[] = [];
     try {
-      const codes = await Promise.all(servers.map(async (server) => {
-        for (let i = 0; i < 2; i++) {
-          const c = net.connect(server.port, '127.0.0.1');
-          c.on('error', () => {});  // the server's close may reset it
-          clients.push(c);
-          c.write('GET /f64m.txt HTTP/1.1\r\nHost: x\r\n\r\n');
-          await new Promise((r) => c.once('data', r));
-          c.pause();
-        }
-        expect(await server.blocked(), `${server.mode}: the server is held up by its clients`).toBe(true);
-        if (server.mode === 'zerocopy' && !fastPathOff) {
-          expect((await server.fds()).running, 'kernel transfers waiting on the clients').toBeGreaterThan(0);
-        }
-        return server.closeNaturally();
-      }));
+      const codes = await Promise.all(
+        servers.map(async (server) => {
+          for (let i = 0; i < 2; i++) {
+            const c = net.connect(server.port, '127.0.0.1');
+            c.on('error', () => {}); // the server's close may reset it
+            clients.push(c);
+            c.write('GET /f64m.txt HTTP/1.1\r\nHost: x\r\n\r\n');
+            await new Promise((r) => c.once('data', r));
+            c.pause();
+          }
+          expect(await server.blocked(), `${server.mode}: the server is held up by its clients`).toBe(true);
+          if (server.mode === 'zerocopy' && !fastPathOff) {
+            expect((await server.fds()).running, 'kernel transfers waiting on the clients').toBeGreaterThan(0);
+          }
+          return server.closeNaturally();
+        }),
+      );
       expect(codes).toEqual([0, 0]);
     } finally {
       for (const c of clients) c.destroy();

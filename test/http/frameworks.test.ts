@@ -4,18 +4,43 @@
 // of 1 MiB and more, the zerocopy run must have moved ≥ 99% of the body
 // bytes with sendfile — except behind the compression middleware, which
 // replaces res.write/res.end: there the fast path must decline, with a reason.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import * as fs from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tmpDir } from '../helpers/files';
-import { closePair, Framework, Mode, MODES, Pair, startPair, Stats } from '../helpers/http-server';
-import { header } from '../helpers/http-wire';
 import {
-  Both, bodyBytes, conditionalRequests, Corpus, everySize, expectSame, fastPathOff, get, HEADS,
-  KiB, leakable, makeCorpus, MiB, PIPELINED, PROBE, RANGES, runBoth, slowReader,
+  type Both,
+  bodyBytes,
+  type Corpus,
+  conditionalRequests,
+  everySize,
+  expectSame,
+  fastPathOff,
+  get,
+  HEADS,
+  KiB,
+  leakable,
+  MiB,
+  makeCorpus,
+  PIPELINED,
+  PROBE,
+  RANGES,
+  runBoth,
+  slowReader,
 } from '../helpers/http-scenarios';
+import { closePair, type Framework, MODES, type Mode, type Pair, type Stats, startPair } from '../helpers/http-server';
+import { header } from '../helpers/http-wire';
 
 const FAST: Framework[] = [
-  'plain', 'plain-chunked', 'express', 'express-sendfile', 'fastify', 'koa-send', 'koa-static', 'sirv', 'serve-handler',
+  'plain',
+  'plain-chunked',
+  'express',
+  'express-sendfile',
+  'fastify',
+  'koa-send',
+  'koa-static',
+  'sirv',
+  'serve-handler',
 ];
 
 /**
@@ -51,7 +76,9 @@ describe.each(ALL)('%s, stock vs zerocopy', (framework) => {
   // gzip of random bytes runs at ~30 MB/s: the compressing server gets no 64 MiB body.
   const compressing = framework === 'express-compression';
   let pair: Pair;
-  beforeAll(async () => { pair = await starting.get(framework)!; });
+  beforeAll(async () => {
+    pair = await starting.get(framework)!;
+  });
   afterAll(() => closePair(pair));
 
   // First: the fd counts before it are those of a server that has served
@@ -91,7 +118,8 @@ describe.each(ALL)('%s, stock vs zerocopy', (framework) => {
     expect(both.stock.responses).toHaveLength(requests.length);
     expect(both.stock.closedBy).toBe('client');
     if (!compressing) {
-      for (const mode of MODES) expect(pressured[mode], `${mode}: blocked at every stop`).toEqual(stops.map(() => true));
+      for (const mode of MODES)
+        expect(pressured[mode], `${mode}: blocked at every stop`).toEqual(stops.map(() => true));
     }
     keepAlive = { both, stats };
   });
@@ -111,13 +139,15 @@ describe.each(ALL)('%s, stock vs zerocopy', (framework) => {
   it('HEAD, then conditional GETs with the validators it gave (304 where supported)', async () => {
     const heads = await runBoth(pair, HEADS);
     expectSame(heads, corpus, HEADS);
-    const cond = await runBoth(pair, (s) => Promise.resolve(conditionalRequests(s === pair.stock ? heads.stock : heads.zerocopy)));
+    const cond = await runBoth(pair, (s) =>
+      Promise.resolve(conditionalRequests(s === pair.stock ? heads.stock : heads.zerocopy)),
+    );
     expectSame(cond, corpus, conditionalRequests(heads.stock));
     expect(cond.stock.responses).toHaveLength(HEADS.length);
   });
 
   if (!compressing) {
-    it('sendfile moved ≥ 99% of the keep-alive run\'s body bytes of bodies of 1 MiB and more', () => {
+    it("sendfile moved ≥ 99% of the keep-alive run's body bytes of bodies of 1 MiB and more", () => {
       expect(keepAlive, 'the keep-alive test ran to its end').toBeDefined();
       const { both, stats } = keepAlive!;
       // Node reads a file's first 128 KiB itself (see README), so a 1 MiB
@@ -125,7 +155,11 @@ describe.each(ALL)('%s, stock vs zerocopy', (framework) => {
       const total = bodyBytes(both.zerocopy.responses);
       expect(total).toBe(73 * MiB);
       if (fastPathOff) expect(stats.sendfileBytes).toBe(0);
-      else expect(stats.sendfileBytes / total, `sendfile moved ${stats.sendfileBytes} of ${total}; declined: ${JSON.stringify(stats.reasons)}`).toBeGreaterThanOrEqual(0.99);
+      else
+        expect(
+          stats.sendfileBytes / total,
+          `sendfile moved ${stats.sendfileBytes} of ${total}; declined: ${JSON.stringify(stats.reasons)}`,
+        ).toBeGreaterThanOrEqual(0.99);
     });
   } else {
     it('compression: the fast path declines with a reason; bytes as stock, a slow reader too', async () => {

@@ -4,23 +4,45 @@
 // are digested by 64 KiB blocks ('sparse', see BodyDigest): exact, and cheap
 // for runs of zeros. Express gets the last 256 MiB rather than the whole
 // GiB: the same code path, at a quarter of the suite's time.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tmpDir } from '../helpers/files';
-import { BodyDigest } from '../helpers/http-wire';
-import { closePair, Pair, startPair, Stats } from '../helpers/http-server';
 import {
-  Both, bodyBytes, Corpus, expectSame, fastPathOff, FILES, get, makeCorpus, addFile, MiB, PROBE, range, rangeHash, runBoth,
+  addFile,
+  type Both,
+  bodyBytes,
+  type Corpus,
+  expectSame,
+  FILES,
+  fastPathOff,
+  get,
+  MiB,
+  makeCorpus,
+  PROBE,
+  range,
+  rangeHash,
+  runBoth,
 } from '../helpers/http-scenarios';
+import { closePair, type Pair, type Stats, startPair } from '../helpers/http-server';
+import { BodyDigest } from '../helpers/http-wire';
 
 const GiB = 1024 * MiB;
-const ISLANDS: Array<[offset: number, length: number]> = [[0, 256 * 1024], [300 * MiB + 12345, MiB], [GiB - 200 * 1024, 200 * 1024]];
+const ISLANDS: Array<[offset: number, length: number]> = [
+  [0, 256 * 1024],
+  [300 * MiB + 12345, MiB],
+  [GiB - 200 * 1024, 200 * 1024],
+];
 
 let corpus: Corpus;
 beforeAll(async () => {
-  corpus = await makeCorpus(tmpDir(), FILES.filter(([name]) => name === 'f1.txt'), 'sparse');
+  corpus = await makeCorpus(
+    tmpDir(),
+    FILES.filter(([name]) => name === 'f1.txt'),
+    'sparse',
+  );
   const file = path.join(corpus.dir, 'sparse-1g.txt');
   const fd = fs.openSync(file, 'w');
   fs.ftruncateSync(fd, GiB);
@@ -29,9 +51,10 @@ beforeAll(async () => {
   fs.closeSync(fd);
   // What the file holds is known: its digests are made from that, not by
   // reading the GiB back (and paging it in) in this process.
-  corpus.digestOf = (p, start, length) => (p === '/sparse-1g.txt'
-    ? virtualDigest(islands, start, length)
-    : rangeHash(path.join(corpus.dir, p), start, length, 'sparse'));
+  corpus.digestOf = (p, start, length) =>
+    p === '/sparse-1g.txt'
+      ? virtualDigest(islands, start, length)
+      : rangeHash(path.join(corpus.dir, p), start, length, 'sparse');
   addFile(corpus, 'sparse-1g.txt', file);
 });
 
@@ -45,8 +68,15 @@ function virtualDigest(islands: ReadonlyArray<readonly [number, Buffer]>, start:
     const from = Math.max(offset, start);
     const to = Math.min(offset + data.length, end);
     const upTo = Math.min(from, end);
-    for (let n; pos < upTo; pos += n) d.update(zeros.subarray(0, n = Math.min(zeros.length, upTo - pos)));
-    if (to > from) { d.update(data.subarray(from - offset, to - offset)); pos = to; }
+    while (pos < upTo) {
+      const n = Math.min(zeros.length, upTo - pos);
+      d.update(zeros.subarray(0, n));
+      pos += n;
+    }
+    if (to > from) {
+      d.update(data.subarray(from - offset, to - offset));
+      pos = to;
+    }
   }
   return d.digest();
 }
@@ -65,20 +95,27 @@ const BODIES = { plain: GiB + 2 * MiB, express: 256 * MiB + 2 * MiB };
 
 describe.each(['plain', 'express'] as const)('%s: a 1 GiB sparse file, stock vs zerocopy', (framework) => {
   let pair: Pair;
-  beforeAll(async () => { pair = await startPair(framework, corpus.dir); });
+  beforeAll(async () => {
+    pair = await startPair(framework, corpus.dir);
+  });
   afterAll(() => closePair(pair));
 
   // The sendfile proof below is about this run's bodies.
   let run: { both: Both; stats: Stats } | undefined;
 
-  it(framework === 'plain' ? 'whole and by ranges, on one keep-alive connection' : 'its last 256 MiB and more ranges, on one keep-alive connection', async () => {
-    const requests = REQUESTS[framework];
-    const both = await runBoth(pair, requests, { digest: 'sparse' });
-    const stats = await pair.zerocopy.stats();
-    expectSame(both, corpus, requests);
-    expect(both.stock.responses.map((r) => r.status)).toEqual([framework === 'plain' ? 200 : 206, 206, 206, 200]);
-    run = { both, stats };
-  });
+  it(
+    framework === 'plain'
+      ? 'whole and by ranges, on one keep-alive connection'
+      : 'its last 256 MiB and more ranges, on one keep-alive connection',
+    async () => {
+      const requests = REQUESTS[framework];
+      const both = await runBoth(pair, requests, { digest: 'sparse' });
+      const stats = await pair.zerocopy.stats();
+      expectSame(both, corpus, requests);
+      expect(both.stock.responses.map((r) => r.status)).toEqual([framework === 'plain' ? 200 : 206, 206, 206, 200]);
+      run = { both, stats };
+    },
+  );
 
   it('sendfile moved ≥ 99% of the bytes of its bodies of 1 MiB and more', () => {
     expect(run, 'the transfer test ran to its end').toBeDefined();
@@ -86,6 +123,10 @@ describe.each(['plain', 'express'] as const)('%s: a 1 GiB sparse file, stock vs 
     const total = bodyBytes(both.zerocopy.responses);
     expect(total).toBe(BODIES[framework]);
     if (fastPathOff) expect(stats.sendfileBytes).toBe(0);
-    else expect(stats.sendfileBytes / total, `sendfile moved ${stats.sendfileBytes} of ${total}; declined: ${JSON.stringify(stats.reasons)}`).toBeGreaterThanOrEqual(0.99);
+    else
+      expect(
+        stats.sendfileBytes / total,
+        `sendfile moved ${stats.sendfileBytes} of ${total}; declined: ${JSON.stringify(stats.reasons)}`,
+      ).toBeGreaterThanOrEqual(0.99);
   });
 });

@@ -1,9 +1,10 @@
 // The raw HTTP client's parser (test/helpers/http-wire.ts), checked on
 // crafted bytes cut at every offset: the HTTP tests can only be as right as
 // it is.
-import { describe, expect, it } from 'vitest';
+
 import * as crypto from 'node:crypto';
 import * as net from 'node:net';
+import { describe, expect, it } from 'vitest';
 import { BodyDigest, exchange, ResponseParser } from '../helpers/http-wire';
 
 const sha = (s: string | Buffer): string => crypto.createHash('sha256').update(s).digest('hex');
@@ -52,7 +53,10 @@ describe('the raw HTTP response parser', () => {
     const p = parse(WIRE, METHODS);
     expect(p.error).toBeNull();
     expect(summary(p)).toEqual(expected);
-    expect(p.responses[0].headers).toEqual([['Content-Length', '5'], ['X-Case', 'KeepMe']]);
+    expect(p.responses[0].headers).toEqual([
+      ['Content-Length', '5'],
+      ['X-Case', 'KeepMe'],
+    ]);
   });
 
   it('gives the same answer however the bytes are cut', () => {
@@ -61,7 +65,11 @@ describe('the raw HTTP response parser', () => {
       expect(p.error, `cut at ${cut}`).toBeNull();
       expect(summary(p), `cut at ${cut}`).toEqual(expected);
     }
-    const bytewise = parse(WIRE, METHODS, Array.from({ length: WIRE.length - 1 }, (_, i) => i + 1));
+    const bytewise = parse(
+      WIRE,
+      METHODS,
+      Array.from({ length: WIRE.length - 1 }, (_, i) => i + 1),
+    );
     expect(summary(bytewise)).toEqual(expected);
   });
 
@@ -107,7 +115,9 @@ describe('the raw HTTP response parser', () => {
     const server = net.createServer((s) => {
       s.on('data', (d) => {
         seen.push(d.toString('latin1'));
-        s.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok');
+        s.write(
+          'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok',
+        );
         s.end();
       });
     });
@@ -119,7 +129,9 @@ describe('the raw HTTP response parser', () => {
       expect(seen[0]).toBe(['/a', '/b', '/c'].map((p) => `GET ${p} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`).join(''));
       expect(x.responses.map((r) => r.body.length)).toEqual([2, 2]);
       expect(x.closedBy).toBe('server');
-      expect(x.rawBytes).toBe(Buffer.byteLength('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok') * 2 + 'Connection: close\r\n'.length);
+      expect(x.rawBytes).toBe(
+        Buffer.byteLength('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok') * 2 + 'Connection: close\r\n'.length,
+      );
     } finally {
       await new Promise<void>((r) => server.close(() => r()));
     }
