@@ -70,7 +70,7 @@ for need in LICENSE README.md package.json binding.gyp scripts/build/install.js 
             prebuilds/linux-x64/zerocopy.glibc.node prebuilds/linux-arm64/zerocopy.glibc.node; do
   grep -qxF "$need" "$scratch/files.txt" || fail "tarball lacks $need"
 done
-if unwanted="$(grep -E '^(test|bench|src|\.ci|build|node_modules)/|\.map$|^scripts/(?!build/install\.js$)' -P "$scratch/files.txt")"; then
+if unwanted="$(grep -P '^(test|bench|src|\.ci|build|node_modules)/|\.map$|^scripts/(?!build/install\.js$)' "$scratch/files.txt")"; then
   fail "tarball holds files users do not need:"; echo "$unwanted" | sed 's/^/  /'
 fi
 
