@@ -18,7 +18,7 @@ import { settings } from '../src/config';
 import { native, nativeUnavailableReason } from '../src/native';
 
 const root = path.join(__dirname, '..');
-// Set by scripts/test-asan.sh: there, a missing addon would leave nothing tested.
+// Set by scripts/ci/test-asan.sh: there, a missing addon would leave nothing tested.
 const expectAddon = process.env.ZEROCOPY_EXPECT_ADDON === '1';
 // ZEROCOPY_DISABLE=1 leaves the addon as it is (the library just never calls
 // it), so a second run of these cases there would prove nothing new.

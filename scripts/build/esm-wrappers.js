@@ -8,7 +8,7 @@
 const fs = require('node:fs');
 const path = require('node:path');
 
-const dist = path.join(__dirname, '..', 'dist');
+const dist = path.join(__dirname, '..', '..', 'dist');
 for (const name of ['index', 'promises', 'register']) {
   const cjs = require(path.join(dist, `${name}.js`));
   const names = Object.keys(cjs).filter((k) => k !== 'default' && k !== '__esModule');

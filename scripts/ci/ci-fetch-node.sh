@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Usage: scripts/ci-fetch-node.sh MAJOR [CACHE_DIR] [ARCH]
+# Usage: scripts/ci/ci-fetch-node.sh MAJOR [CACHE_DIR] [ARCH]
 #
 # Makes a Node.js MAJOR binary available without touching package.json or the
 # lockfile: the npm registry package node-linux-ARCH@MAJOR (ARCH x64 by
@@ -9,10 +9,10 @@
 # and reused on later runs as long as it still runs and reports MAJOR. An arm64
 # binary on an x86_64 host is run through qemu-aarch64-static
 # (QEMU_LD_PREFIX=/usr/aarch64-linux-gnu, Debian's cross libc), which the
-# caller provides (scripts/arm64-check.sh).
+# caller provides (scripts/pack/arm64-check.sh).
 #
 # Prints the directory holding `node` as the only line on stdout (progress goes
-# to stderr), so callers can do: PATH="$(scripts/ci-fetch-node.sh 22):$PATH".
+# to stderr), so callers can do: PATH="$(scripts/ci/ci-fetch-node.sh 22):$PATH".
 set -euo pipefail
 
 major="${1:?usage: ci-fetch-node.sh MAJOR [CACHE_DIR]}"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Usage: scripts/lint-package.sh [TARBALL]   (npm run lint:package)
+# Usage: scripts/pack/lint-package.sh [TARBALL]   (npm run lint:package)
 #
 # Lints the package as published, with the tools made for it: publint (the
 # package.json fields against the files they point at) and
@@ -8,7 +8,7 @@
 # packed tarball (npm pack, unless one is given) and must report nothing:
 # publint --strict makes its warnings errors; attw exits non-zero on any problem.
 set -euo pipefail
-cd "$(dirname "${BASH_SOURCE[0]}")/.."
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 if [ $# -ge 1 ]; then
   tarball="$(readlink -f "$1")"
 else

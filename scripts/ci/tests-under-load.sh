@@ -1,16 +1,16 @@
 #!/usr/bin/env bash
-# Usage: scripts/tests-under-load.sh LOOPS [NODE_MAJOR...] [-- vitest args]
+# Usage: scripts/ci/tests-under-load.sh LOOPS [NODE_MAJOR...] [-- vitest args]
 #
 # Runs the vitest suite (or the files given after --) LOOPS times on each Node
 # major (default: the machine's node), with a busy process spinning beside it:
 # on these 2-core machines that is what makes races show themselves. Node
-# 22/24/26 are fetched as CI fetches them (scripts/ci-fetch-node.sh). Prints
+# 22/24/26 are fetched as CI fetches them (scripts/ci/ci-fetch-node.sh). Prints
 # one line per run and, last, "N passed, N failed" counted in runs. Logs go to
 # $TMPDIR/zerocopy-under-load (OUT to change it).
 #
-#   scripts/tests-under-load.sh 20 20 22 24 26 -- test/differential test/socket-source.test.ts test/socket-source-trace.test.ts
+#   scripts/ci/tests-under-load.sh 20 20 22 24 26 -- test/differential test/socket-source.test.ts test/socket-source-trace.test.ts
 set -uo pipefail
-cd "$(dirname "${BASH_SOURCE[0]}")/.."
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 loops="${1:?usage: tests-under-load.sh LOOPS [NODE_MAJOR...] [-- vitest args]}"; shift
 majors=()
 while [ $# -gt 0 ] && [ "$1" != "--" ]; do majors+=("$1"); shift; done
@@ -31,7 +31,7 @@ fi
 passed=0 failed=0
 for major in "${majors[@]}"; do
   if [ "$major" = "$system_major" ]; then bin="$(command -v node)"
-  else bin="$(scripts/ci-fetch-node.sh "$major")/node" || { echo "cannot fetch Node $major"; exit 1; }; fi
+  else bin="$(scripts/ci/ci-fetch-node.sh "$major")/node" || { echo "cannot fetch Node $major"; exit 1; }; fi
   for i in $(seq "$loops"); do
     log="$out/node$major-$i.log"
     if "$bin" node_modules/vitest/vitest.mjs run "$@" >"$log" 2>&1; then

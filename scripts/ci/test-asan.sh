@@ -17,7 +17,7 @@
 # sanitizer reports go, default <copy>/asan-reports; kept when a report exists).
 set -euo pipefail
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 T0=$(date +%s)
 WORK="${ZEROCOPY_ASAN_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/zerocopy-asan.XXXXXX")}"
 mkdir -p "$WORK"

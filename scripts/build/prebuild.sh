@@ -9,7 +9,7 @@
 # Both with `prebuildify --napi --strip --tag-libc` (one N-API build serves Node
 # 20-26; the glibc tag keeps node-gyp-build from offering them on musl), each in
 # a scratch copy of binding.gyp + native/, so build/Release (the developer's and
-# the tests' source build) is never touched. scripts/prebuild/glibc-compat.h is
+# the tests' source build) is never touched. scripts/build/prebuild/glibc-compat.h is
 # force-included so the binaries load on glibc >= 2.28 (Node's own floor); the
 # script checks the symbol versions it ends up with.
 #
@@ -18,7 +18,7 @@
 #
 # The cross compiler is installed with apt-get when missing (root or sudo).
 set -euo pipefail
-cd "$(dirname "${BASH_SOURCE[0]}")/.."
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 ROOT="$PWD"
 GLIBC_FLOOR="2.28"
 ARCHES=(x64 arm64)
@@ -27,7 +27,7 @@ if [ "${1:-}" = "--if-stale" ]; then
   stale=""
   for arch in "${ARCHES[@]}"; do
     f="prebuilds/linux-$arch/zerocopy.glibc.node"
-    if [ ! -f "$f" ] || [ -n "$(find binding.gyp native scripts/prebuild.sh scripts/prebuild -newer "$f" -print -quit)" ]; then
+    if [ ! -f "$f" ] || [ -n "$(find binding.gyp native scripts/build/prebuild.sh scripts/build/prebuild -newer "$f" -print -quit)" ]; then
       stale="$stale $arch"
     fi
   done
@@ -58,7 +58,7 @@ build() {
   mkdir -p "$dir"
   cp -r binding.gyp native package.json "$dir/"
   ln -s "$ROOT/node_modules" "$dir/node_modules"   # node-addon-api's headers, prebuildify, node-gyp
-  local -a env=(CPPFLAGS="-include $ROOT/scripts/prebuild/glibc-compat.h")
+  local -a env=(CPPFLAGS="-include $ROOT/scripts/build/prebuild/glibc-compat.h")
   if [ "$arch" = arm64 ]; then
     env+=(CC=aarch64-linux-gnu-gcc CXX=aarch64-linux-gnu-g++ LINK=aarch64-linux-gnu-g++
           PREBUILD_STRIP_BIN=aarch64-linux-gnu-strip)

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Usage: scripts/http-ab.sh SERVER SIZE [ROUNDS]
+# Usage: bench/tools/http-ab.sh SERVER SIZE [ROUNDS]
 #   SERVER: node | express | fastify (bench/http/<SERVER>-server.js); SIZE: e.g. 4k, 64k
 #
 # A quick A/B of one static-file server, stock against --require dist/register.js:
@@ -8,7 +8,7 @@
 # (zerocopy / stock req/s) is printed last. On a shared 2-core machine the slices
 # of one pair see the same neighbours, which the full bench's longer runs do not.
 set -euo pipefail
-cd "$(dirname "${BASH_SOURCE[0]}")/.."
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 server="bench/http/${1:?server}-server.js"; size="${2:?size}"; rounds="${3:-12}"
 command -v wrk >/dev/null || apt-get install -y wrk >/dev/null
 [ -f dist/register.js ] || npm run build:ts >/dev/null

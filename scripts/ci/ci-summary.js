@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Usage: node scripts/ci-summary.js LABEL=EXITCODE=REPORT.json ...
+// Usage: node scripts/ci/ci-summary.js LABEL=EXITCODE=REPORT.json ...
 //
 // Reads the vitest JSON reports written by .ci/run, prints one line per run
 // plus the failing tests, then, as its last line, "N passed, N failed" summed

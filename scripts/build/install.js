@@ -1,5 +1,5 @@
 // The package's install script. A prebuilt binary (prebuilds/, see
-// scripts/prebuild.sh) needs no install step at all: node-gyp-build finds it
+// scripts/build/prebuild.sh) needs no install step at all: node-gyp-build finds it
 // at run time, so zerocopy keeps its fast path where install scripts are
 // skipped (pnpm 10, Bun, npm's allowScripts). This script only matters where
 // no prebuild fits this machine: it compiles the addon from native/ when a
@@ -11,7 +11,7 @@ const fs = require('node:fs');
 const path = require('node:path');
 const { spawnSync } = require('node:child_process');
 
-const root = path.join(__dirname, '..');
+const root = path.join(__dirname, '..', '..');
 // node-gyp-build's own libc rule: the prebuilds are tagged glibc, Alpine is musl.
 const libc = process.env.LIBC || (fs.existsSync('/etc/alpine-release') ? 'musl' : 'glibc');
 const target = `${process.platform}-${process.arch}`;
