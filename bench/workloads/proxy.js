@@ -3,7 +3,7 @@
 // its own process, so its CPU time, peak RSS and event-loop delay belong to
 // this variant alone. Called by bench/run.js:
 //
-//   node [--require zerocopy/register] bench/proxy.js '<json job>'
+//   node [--require zerocopy/register] bench/workloads/proxy.js '<json job>'
 //
 // Listens on 127.0.0.1 (any port) and prints "PORT <n>"; accepts ONE client,
 // connects to 127.0.0.1:job.upstreamPort and joins the two sockets the way a
@@ -38,7 +38,7 @@ const LOOP_RESOLUTION_MS = 1;
 const paths = {};     // transfers per path taken (splice, normal)
 const reasons = {};   // the reasons seen per path, with counts
 let pipeline = stream.pipeline;
-if (job.variant === 'zerocopy') pipeline = require(path.join(__dirname, '..')).pipeline;
+if (job.variant === 'zerocopy') pipeline = require(path.join(__dirname, '..', '..')).pipeline;
 if (job.variant !== 'node') {
   require('node:diagnostics_channel').subscribe('zerocopy:transfer', (m) => {
     paths[m.path] = (paths[m.path] || 0) + 1;
@@ -55,7 +55,7 @@ process.on('uncaughtException', fail);
 process.on('unhandledRejection', fail);
 setTimeout(() => fail(new Error('proxy timed out')), job.timeoutMs || 120000).unref();
 
-// Peak RSS of this process (VmHWM), as in bench/sender.js.
+// Peak RSS of this process (VmHWM), as in bench/workloads/sender.js.
 function peakRssKiB() {
   const m = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync('/proc/self/status', 'utf8'));
   return m ? Number(m[1]) : process.resourceUsage().maxRSS;

@@ -2,7 +2,7 @@
 // One sender run in its own process, so its CPU time, peak RSS and event-loop
 // delay belong to this variant alone. Called by bench/run.js:
 //
-//   node bench/sender.js '<json job>'
+//   node bench/workloads/sender.js '<json job>'
 //
 // job.mode:
 //   'socket' — connect `conns` loopback connections to the receiver, send the
@@ -33,7 +33,7 @@ let impl;
 const paths = {};     // flows per path taken (sendfile, splice, copy_file_range, normal)
 const reasons = {};   // the first reason seen per path
 if (job.variant === 'zerocopy') {
-  impl = require(path.join(__dirname, '..'));
+  impl = require(path.join(__dirname, '..', '..'));
   // Count which path each flow took, to show the fast path really ran. Kept
   // cheap: it runs once per flow inside the measured process.
   require('node:diagnostics_channel').subscribe('zerocopy:transfer', (m) => {

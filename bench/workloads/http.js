@@ -1,5 +1,5 @@
 'use strict';
-// The HTTP static-file workload of `npm run bench` (BENCH_ONLY=http for it alone).
+// The HTTP static-file workload of `npm run bench` (`-- --only http` for it alone).
 //
 // Servers, each its own process pinned to core 0 (`taskset -c 0`), load from
 // wrk pinned to core 1 (`taskset -c 1 wrk -t1 -cN -dS --latency`):
@@ -30,18 +30,7 @@
 // after the run, wrk's own CPU from /proc/self/stat at its end (a Lua done()
 // hook, bench/http/wrk-report.lua, which also gives exact latency percentiles).
 //
-// Environment (defaults: full run / BENCH_QUICK=1):
-//   BENCH_HTTP_ROUNDS=N          rounds (3 / 2; else BENCH_ROUNDS when set)
-//   BENCH_HTTP_SECONDS=S         measured wrk run, whole seconds (3 / 2)
-//   BENCH_HTTP_WARMUP_SECONDS=S  warm-up wrk run before each (1 / 1; 0 = none)
-//   BENCH_HTTP_CONNS=1,16        wrk connections (1,16 / 16)
-//   BENCH_HTTP_SIZES=4k,64k,1m,64m  file sizes (same / 4k,1m,64m)
-//   BENCH_HTTP_CHUNKED=1|0       the node:http variant without Content-Length (1 / 0)
-//   BENCH_HTTP_EMPTY=a,b         servers whose GET /empty is measured (node,express,
-//                                fastify,nginx,bun / node,express,fastify)
-//   BENCH_HTTP_SKIP=a,b          leave out servers: node, node-chunked, express,
-//                                fastify (stock and zerocopy), nginx, bun
-//   BENCH_BUN=/path/to/bun       use this Bun instead of the npm package
+// Options: bench/run.js --help (the --http-* ones).
 const fs = require('node:fs');
 const os = require('node:os');
 const net = require('node:net');
@@ -51,8 +40,8 @@ const { spawn, spawnSync } = require('node:child_process');
 const KiB = 1024;
 const MiB = 1024 * KiB;
 const GiB = 1024 * MiB;
-const HERE = path.join(__dirname, 'http');
-const ROOT = path.join(__dirname, '..');
+const ROOT = path.join(__dirname, '..', '..');
+const HERE = path.join(ROOT, 'bench', 'http');
 const REGISTER = path.join(ROOT, 'dist', 'register.js');
 const LUA = path.join(HERE, 'wrk-report.lua');
 const BUN_DIR = path.join(os.homedir(), '.cache', 'zerocopy-bench', 'bun');
@@ -61,33 +50,25 @@ const BUN_DIR = path.join(os.homedir(), '.cache', 'zerocopy-bench', 'bun');
 
 function parseSize(s) {
   const m = /^(\d+)\s*([kmg]?)(i?b)?$/i.exec(String(s).trim());
-  if (!m) throw new Error(`BENCH_HTTP_SIZES: cannot read ${s}`);
+  if (!m) throw new Error(`--http-sizes: cannot read ${s}`);
   return Number(m[1]) * { '': 1, k: KiB, m: MiB, g: GiB }[m[2].toLowerCase()];
 }
-function intEnv(name, dflt, lo, hi) {
-  const v = process.env[name];
-  if (v === undefined || v === '') return dflt;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < lo || n > hi) throw new Error(`${name}: expected an integer in ${lo}..${hi}, got ${v}`);
-  return n;
-}
-const listEnv = (name, dflt) => (process.env[name] ? process.env[name].split(',').map((x) => x.trim()).filter(Boolean) : dflt);
 
-function httpConfig(quick) {
-  const env = process.env;
-  const rounds = intEnv('BENCH_HTTP_ROUNDS', intEnv('BENCH_ROUNDS', quick ? 2 : 3, 1, 50), 1, 50);
+// The run's settings from bench/run.js's options (defaults: full run / --quick).
+function httpConfig(o) {
+  const quick = o.quick;
   return {
-    rounds,
-    seconds: intEnv('BENCH_HTTP_SECONDS', quick ? 2 : 3, 1, 600),
-    warmupSeconds: intEnv('BENCH_HTTP_WARMUP_SECONDS', 1, 0, 600),
-    conns: listEnv('BENCH_HTTP_CONNS', quick ? ['16'] : ['1', '16']).map(Number),
-    sizes: listEnv('BENCH_HTTP_SIZES', quick ? ['4k', '1m', '64m'] : ['4k', '64k', '1m', '64m']).map(parseSize).sort((a, b) => a - b),
-    chunked: env.BENCH_HTTP_CHUNKED ? env.BENCH_HTTP_CHUNKED === '1' : !quick,
-    // Whose GET /empty is measured: the frameworks' own ceilings (and, in the
-    // full run, the anchors').
-    empty: listEnv('BENCH_HTTP_EMPTY', quick ? ['node', 'express', 'fastify'] : ['node', 'express', 'fastify', 'nginx', 'bun']),
-    skip: listEnv('BENCH_HTTP_SKIP', []),
-    command: `${Object.keys(env).filter((k) => k.startsWith('BENCH_')).sort().map((k) => `${k}=${env[k]}`).join(' ')} npm run bench`.trim(),
+    rounds: o.httpRounds ?? o.rounds ?? (quick ? 2 : 3),
+    seconds: o.httpSeconds ?? (quick ? 2 : 3),
+    warmupSeconds: o.httpWarmupSeconds ?? 1,
+    conns: (o.httpConns ?? (quick ? ['16'] : ['1', '16'])).map(Number),
+    sizes: (o.httpSizes ?? (quick ? ['4k', '1m', '64m'] : ['4k', '64k', '1m', '64m'])).map(parseSize).sort((a, b) => a - b),
+    chunked: o.httpChunked ?? !quick,
+    // Whose GET /empty is measured: the frameworks' own ceilings (and, in the full run, the anchors').
+    empty: o.httpEmpty ?? (quick ? ['node', 'express', 'fastify'] : ['node', 'express', 'fastify', 'nginx', 'bun']),
+    skip: o.httpSkip ?? [],
+    bun: o.bun,
+    command: o.command,
   };
 }
 
@@ -132,8 +113,8 @@ function aptEnsure(cmd, pkg, log) {
 
 // Bun from the npm package (a prebuilt binary inside it), cached outside the
 // repo; the -baseline build on CPUs without AVX2.
-function bunEnsure(log) {
-  if (process.env.BENCH_BUN) return { bin: process.env.BENCH_BUN };
+function bunEnsure(log, bun) {
+  if (bun) return { bin: bun };
   if (process.platform !== 'linux' || process.arch !== 'x64') return { why: `no @oven/bun-linux-x64 for ${process.platform}-${process.arch}` };
   const avx2 = /\bavx2\b/.test(fs.readFileSync('/proc/cpuinfo', 'utf8'));
   const pkg = avx2 ? '@oven/bun-linux-x64' : '@oven/bun-linux-x64-baseline';
@@ -496,13 +477,13 @@ const fileName = (n) => (n >= MiB && n % MiB === 0 ? `${n / MiB}m` : n >= KiB &&
 // ---------------------------------------------------------------- the workload
 
 /**
- * ctx: { quick, log, makeFile(path, size), failures: [], push(run) }.
+ * ctx: { opts (bench/run.js's options), log, makeFile(path, size), failures: [], push(run) }.
  * Returns what the report needs to know of the setup (config.http).
  */
 async function runHttp(ctx) {
   const { log } = ctx;
   const started = Date.now();
-  const cfg = httpConfig(ctx.quick);
+  const cfg = httpConfig(ctx.opts);
   const info = { ...cfg, skipped: [], problems: [], versions: {} };
   const problem = (msg) => { info.problems.push(msg); ctx.failures.push(`http: ${msg}`); log(`http: ${msg}`); };
   try { CLK_TCK = Number(run('getconf', ['CLK_TCK']).out) || 100; } catch { /* 100 */ }
@@ -533,7 +514,7 @@ async function runHttp(ctx) {
     }
   }
   if (servers.some((s) => s.anchor === 'bun')) {
-    const r = bunEnsure(log);
+    const r = bunEnsure(log, cfg.bun);
     const v = r.bin ? version(r.bin, ['--version'], /^(\d\S*)/m) : '?';
     if (r.bin && v !== '?') {
       tools.bun = r.bin;
@@ -641,203 +622,4 @@ async function stopHttp() {
   cleanupDirs.clear();
 }
 
-// ---------------------------------------------------------------- report
-
-// Renders the HTTP section from results.runs (workload 'http') and
-// results.config.http. h: bench/report.js's helpers. Returns { md, checks }:
-// the section and its target lines (✅/❌) for the report's Checks list.
-function renderHttp(results, h) {
-  const { group, pairedRatio, pairedDiff, median, max, num, ratio, table, fmtSize } = h;
-  const cfg = results.config.http || {};
-  const runs = results.runs.filter((r) => r.workload === 'http');
-  const out = [];
-  const p = (s = '') => out.push(s);
-  const checks = [];
-  p('## HTTP static files: node:http, express.static, @fastify/static — stock vs zerocopy, with nginx and Bun');
-  p();
-  p(`Command: \`${cfg.command || 'npm run bench'}\` (the HTTP part took ${cfg.elapsed ?? '?'} s). ` +
-    `${cfg.rounds} rounds; in each, every variant gets a ${cfg.warmupSeconds} s warm-up run, then a measured ` +
-    `\`taskset -c 1 wrk -t1 -cN -d${cfg.seconds}s --latency\` run; variants in an order rotated per round and per cell. ` +
-    'Cells are the **median (min–max)** over the rounds; ratios are per-round ratios between runs of the same round, median (min–max).');
-  const v = cfg.versions || {};
-  p(`Versions: Node ${v.node || '?'}, express ${v.express || '?'}, fastify ${v.fastify || '?'}, @fastify/static ${v['@fastify/static'] || '?'}, ` +
-    `nginx ${v.nginx || '(skipped)'}, Bun ${v.bun || '(skipped)'}, wrk ${v.wrk || '?'}.`);
-  p();
-  for (const s of cfg.skipped || []) p(`**Skipped ${s.key === 'all' ? 'the whole HTTP workload' : s.key}: ${s.why}**`);
-  if ((cfg.skipped || []).length) p();
-  if (!runs.length) return { md: `${out.join('\n')}\n`, checks };
-  p('- Every server is its own process pinned to core 0 (`taskset -c 0`), wrk to core 1; all servers are ' +
-    'started together and stay up through the rounds (idle ones wait in epoll); each is checked once started: status 200, the right Content-Length (chunked framing ' +
-    'for the chunked variant) and the exact bytes of every file, and an empty 200 for `/empty`.');
-  p('- **stock** = `node server.js`; **zerocopy** = `node --require dist/register.js server.js`, the same script ' +
-    '(bench/http/*-server.js). The `empty` rows are the same stock servers answering `GET /empty` (200, no body): the ' +
-    'framework\'s own ceiling; "body cost" is a variant\'s server CPU per request minus its framework\'s empty-body CPU per ' +
-    'request (same round and concurrency), and in brackets that share of its CPU per request.');
-  p('- nginx: `sendfile on; tcp_nopush on; worker_processes 1; daemon off; access_log off; keepalive_requests 1000000` ' +
-    '(bench/http/nginx.conf.template, own prefix in a temp dir). Bun: `Bun.serve` + `new Response(Bun.file(path))`.');
-  p('- Files: real random bytes, fsynced and **page-cached**. MiB/s counts body bytes (wrk\'s byte count less the verified ' +
-    'per-response header overhead, partial responses at the end of a run included). Server CPU = utime+stime of the server\'s ' +
-    'process tree from /proc/PID/stat over the run (every thread, libuv\'s pool too; 10 ms ticks), per request and per GiB of body. ' +
-    'Latency p50/p99 from wrk. "server / wrk CPU" = each one\'s CPU time over the run\'s wall time (1 = one core flat out): ' +
-    'a server near 100% is the bound; **⚠ wrk-bound** marks runs where wrk (which reads every byte into userspace, 8 KiB ' +
-    'per read) used ≥ 90% of its core, so it — not the server — may have set the pace. "wrk CPU s/GiB" is the ' +
-    'client\'s own CPU per GiB of body received: it is not the same for every server (how the bytes were sent changes ' +
-    'the receive side\'s work), so compare it before reading a ratio between wrk-bound rows.');
-  p('- "fast path": the share of the zerocopy servers\' pipe() flows that the `zerocopy:transfer` diagnostics channel ' +
-    'reported as a kernel path (sendfile/splice); 0% = every response declined, Node\'s normal path.');
-  p();
-
-  const at = (conns, size, variant) => group(runs, (r) => r.conns === conns && r.size === size && r.variant === variant);
-  const servers = cfg.servers || [];
-  const sizes = [...new Set(runs.filter((r) => r.size > 0).map((r) => r.size))].sort((a, b) => a - b);
-  const connsList = [...new Set(runs.map((r) => r.conns))].sort((a, b) => a - b);
-  const ms = (x) => num(x * 1e3, 2);
-  const busyCell = (g) => {
-    const sb = median(g.runs.map((r) => r.serverBusy));
-    const cb = median(g.runs.map((r) => r.clientBusy));
-    return `${num(sb * 100, 0)}% / ${num(cb * 100, 0)}%${cb >= 0.9 ? ' ⚠ wrk-bound' : ''}`;
-  };
-  const fastCell = (g, s) => {
-    if (s.streams === 'anchor') return 'n/a';
-    const f = g.pick('fast').filter((x) => x !== undefined);
-    if (s.streams === 'stock') return '–';
-    return f.length ? `${num(median(f) * 100, 0)}%` : '0%';
-  };
-  const declines = new Map();  // reason -> count, zerocopy variants
-  for (const r of runs) {
-    if (r.streams !== 'zerocopy' || !r.reasons) continue;
-    for (const [k, n] of Object.entries(r.reasons)) declines.set(k, (declines.get(k) || 0) + n);
-  }
-
-  for (const conns of connsList) {
-    p(`### ${conns} connection${conns > 1 ? 's' : ''} (wrk -c${conns})`);
-    p();
-    const rows = [];
-    for (const size of sizes) {
-      const nginx = at(conns, size, 'nginx');
-      for (const s of servers) {
-        const g = at(conns, size, s.key);
-        if (!g.n) continue;
-        const stock = s.streams === 'zerocopy' ? at(conns, size, s.fw) : null;
-        const empty = at(conns, 0, `${s.streams === 'zerocopy' ? s.fw : s.key}-empty`);
-        const thr = stock && stock.n ? pairedRatio(g, stock, 'thr') : null;
-        const cpu = stock && stock.n ? pairedRatio(g, stock, 'cpu') : null;
-        const rate = stock && stock.n ? pairedRatio(g, stock, 'rate') : null;
-        const vsNginx = nginx.n ? pairedRatio(g, nginx, 'thr') : null;
-        let body = '–';
-        if (empty.n) {
-          const d = pairedDiff(g, empty, 'cpuPerTransfer');
-          const share = d.med / median(g.pick('cpuPerTransfer'));
-          body = `${num(d.med * 1e6, 0)} (${num(share * 100, 0)}%)`;
-        }
-        // Targets (zerocopy rows): ≥ 1 MiB: CPU/GiB ≤ 0.3× stock and
-        // throughput ≥ 1.6× stock; ≥ 64 MiB: throughput ≥ 0.9× nginx; below
-        // 1 MiB: req/s ≥ 0.98× stock. Medians of the paired ratios.
-        const marks = [];
-        if (s.streams === 'zerocopy' && stock && stock.n) {
-          const add = (ok, label, value, what) => {
-            marks.push(`${ok ? '✅' : '❌'} ${label}`);
-            checks.push({ conns, size, s, ok, what, value });
-          };
-          if (size >= MiB) {
-            add(cpu.med <= 0.3, 'CPU/GiB ≤ 0.3×', cpu, 'server CPU/GiB ≤ 0.3× stock');
-            add(thr.med >= 1.6, 'MiB/s ≥ 1.6×', thr, 'throughput ≥ 1.6× stock');
-          } else {
-            add(rate.med >= 0.98, 'req/s ≥ 0.98×', rate, 'req/s ≥ 0.98× stock');
-          }
-          if (size >= 64 * MiB && vsNginx) add(vsNginx.med >= 0.9, '≥ 0.9× nginx', vsNginx, 'throughput ≥ 0.9× nginx');
-        }
-        rows.push([
-          fmtSize(size),
-          s.name,
-          h.rng(g.pick('rate'), (x) => num(x, 0)),
-          h.rng(g.pick('thr'), (x) => num(x / MiB, 0)),
-          thr ? ratio(thr) : s.streams === 'stock' ? '1' : '–',
-          vsNginx ? ratio(vsNginx) : '–',
-          num(median(g.pick('cpuPerTransfer')) * 1e6, 0),
-          body,
-          num(median(g.pick('cpu')), 2),
-          cpu ? ratio(cpu) : s.streams === 'stock' ? '1' : '–',
-          `${ms(median(g.pick('latP50')))} / ${ms(median(g.pick('latP99')))}`,
-          busyCell(g),
-          num(median(g.runs.map((r) => (r.clientUser + r.clientSys) / (r.bytes / GiB))), 2),
-          fastCell(g, s),
-          marks.join(' · ') || '',
-        ]);
-      }
-    }
-    p(table(['size', 'variant', 'req/s', 'MiB/s', 'vs stock', 'vs nginx', 'server CPU µs/req', 'body cost µs/req (share)',
-      'server CPU s/GiB', 'CPU/GiB vs stock', 'latency p50 / p99 ms', 'server / wrk CPU', 'wrk CPU s/GiB', 'fast path', 'targets'], rows));
-    p();
-    if (rows.some((r) => r[2].startsWith('0 ('))) {
-      p(`req/s of 0: at most a response or two completed within the ${cfg.seconds} s run (${conns} × the file in flight ` +
-        'at once), so per-request figures are rough or "–"; MiB/s and CPU/GiB count every body byte received.');
-      p();
-    }
-    const erows = [];
-    for (const s of servers.filter((x) => x.empty)) {
-      const g = at(conns, 0, `${s.key}-empty`);
-      if (!g.n) continue;
-      const nginx = at(conns, 0, 'nginx-empty');
-      erows.push([`${s.name.replace(/, stock$/, '')}: GET /empty`, h.rng(g.pick('rate'), (x) => num(x, 0)),
-        nginx.n ? ratio(pairedRatio(g, nginx, 'rate')) : '–',
-        num(median(g.pick('cpuPerTransfer')) * 1e6, 1),
-        `${ms(median(g.pick('latP50')))} / ${ms(median(g.pick('latP99')))}`, busyCell(g)]);
-    }
-    if (erows.length) {
-      p(`Each framework's own ceiling at ${conns} connection${conns > 1 ? 's' : ''}: the same server, status 200 and an empty body.`);
-      p();
-      p(table(['server', 'req/s', 'vs nginx', 'server CPU µs/req', 'latency p50 / p99 ms', 'server / wrk CPU'], erows));
-      p();
-    }
-    const bound = sizes.filter((size) => {
-      const g = at(conns, size, 'nginx');
-      return g.n && median(g.runs.map((r) => r.clientBusy)) >= 0.9;
-    });
-    if (bound.length) {
-      p(`At ${bound.map(fmtSize).join(', ')} (${conns} conn.) wrk used ≥ 90% of its core against nginx: there the client is ` +
-        'the bound, and "vs nginx" compares with a capped figure.');
-      p();
-    }
-  }
-  const psi = runs.map((r) => r.cpuPressure).filter(Number.isFinite);
-  if (psi.length) {
-    p(`CPU pressure during the measured runs (PSI "some" of /proc/pressure/cpu: share of the time in which a runnable task ` +
-      `waited for a core; ours are pinned one per core, so this is mostly other processes on this shared machine): median ` +
-      `${num(median(psi) * 100, 0)}%, max ${num(max(psi) * 100, 0)}%${median(psi) > 0.2 ? ' — **a contended machine: read the ratios, with their ranges, not the absolute figures**' : ''}.`);
-    p();
-  }
-  if (declines.size) {
-    p(`Paths the zerocopy servers' flows took (all runs, \`path: reason\` from the diagnostics channel): ` +
-      `${[...declines.entries()].sort((a, b) => b[1] - a[1]).slice(0, 8).map(([k, n]) => `${k} (${n})`).join('; ')}.`);
-    p();
-  }
-  if ((cfg.problems || []).length) {
-    p(`**Problems (a run that failed is retried once; a server that fails its check sits out the round):** ${cfg.problems.join('; ')}`);
-    p();
-  }
-  // Target summary: one line per target and concurrency.
-  const lines = [];
-  const byKey = new Map();
-  for (const c of checks) {
-    const k = `${c.what}|${c.conns}`;
-    if (!byKey.has(k)) byKey.set(k, []);
-    byKey.get(k).push(c);
-  }
-  for (const [k, cs] of byKey) {
-    const [what, conns] = k.split('|');
-    const ok = cs.every((c) => c.ok);
-    const where = cs[0].size >= MiB ? (what.includes('nginx') ? 'at 64 MiB' : 'at 1 MiB and above') : 'below 1 MiB';
-    lines.push(`${ok ? '✅' : '❌'} HTTP, ${conns} conn., ${where}: zerocopy ${what} — ` +
-      `${cs.map((c) => `${c.s.fw} ${fmtSize(c.size)} ${num(c.value.med, 2)}×${c.ok ? '' : ' ❌'}`).join(', ')}.`);
-  }
-  if (lines.length) {
-    p('**Targets** (medians of the per-round ratios; zerocopy variant vs the same framework stock, or vs nginx):');
-    p();
-    for (const l of lines) p(`- ${l}`);
-    p();
-  }
-  return { md: `${out.join('\n')}\n`, checks: lines };
-}
-
-module.exports = { runHttp, stopHttp, renderHttp, httpConfig };
+module.exports = { runHttp, stopHttp, httpConfig };
