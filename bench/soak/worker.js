@@ -1,14 +1,14 @@
 // One soak process: runs the pairs' transfers under one kind of fault load
 // and prints one JSON line of figures. run.js starts it once per mode
 // (zerocopy, ZEROCOPY_DISABLE=1) and per phase:
-//   SOAK_PHASE=faults  random per-transfer faults, many transfers at once
-//   SOAK_PHASE=reused  the destination's fd closed behind its back and its
+//   --phase faults   random per-transfer faults, many transfers at once
+//   --phase reused   the destination's fd closed behind its back and its
 //                      number reused by a canary file (one transfer at a time:
 //                      a concurrent open elsewhere could take the number)
-//   SOAK_PHASE=emfile  the soft RLIMIT_NOFILE lowered (prlimit on this pid)
+//   --phase emfile   the soft RLIMIT_NOFILE lowered (prlimit on this pid)
 //                      to a few dozen fds above what is open
-//   SOAK_PHASE=enospc  file destinations on a small tmpfs (SOAK_DEST_DIR)
-//   SOAK_PHASE=pipes   started without CAP_SYS_RESOURCE/CAP_SYS_ADMIN; fills
+//   --phase enospc   file destinations on a small tmpfs (--dest-dir)
+//   --phase pipes    started without CAP_SYS_RESOURCE/CAP_SYS_ADMIN; fills
 //                      its user's pipe-buffer budget first, so every new pipe
 //                      gets one page and F_SETPIPE_SZ fails
 'use strict';
@@ -22,22 +22,38 @@ const { monitorEventLoopDelay } = require('node:perf_hooks');
 // offer re-piped socket sources to the fast path.
 require('../../dist/register.js');
 const zc = require('../../dist/index.js');
-const { transferOf } = require('../../dist/fastpath/lifecycle.js');
+const { native, transferOf } = require('../../dist/internal.js');
 const lib = require('./lib.js');
 const { PAIRS } = require('./pairs/index.js');
+const { options } = require('../lib/options.js');
 
-const PHASE = process.env.SOAK_PHASE ?? 'faults';
-const N = Number(process.env.SOAK_N ?? 100);
-const CONCURRENCY = Number(process.env.SOAK_CONCURRENCY ?? 24);
-const SEED = Number(process.env.SOAK_SEED ?? 1);
-const ONLY_FAULTS = process.env.SOAK_FAULTS ? process.env.SOAK_FAULTS.split(',') : null;
-const ONLY = process.env.SOAK_PAIRS ? process.env.SOAK_PAIRS.split(',') : null;
+const o = options('node --expose-gc bench/soak/worker.js [options]: one soak phase, one JSON line (bench/soak/run.js runs it)', {
+  phase: { type: 'string', env: 'SOAK_PHASE', default: 'faults', help: 'faults, reused, emfile, enospc or pipes' },
+  n: { type: 'int', env: 'SOAK_N', default: 100, help: 'transfers per pair' },
+  concurrency: { type: 'int', default: 24, help: 'transfers in flight per pair' },
+  seed: { type: 'int', env: 'SOAK_SEED', default: 1, help: 'PRNG seed (faults, sizes, moments)' },
+  faults: { type: 'list', env: 'SOAK_FAULTS', help: 'only these faults (faults phase)' },
+  pairs: { type: 'list', env: 'SOAK_PAIRS', help: 'only these pairs' },
+  'hung-ms': { type: 'int', default: 60_000, help: 'a transfer not done after this long is hung' },
+  warmup: { type: 'boolean', env: 'SOAK_WARMUP', default: true, help: 'warm-up transfers before the faults phase (--no-warmup)' },
+  'dest-dir': { type: 'string', help: 'where file destinations go (enospc: a small tmpfs)' },
+  'emfile-spare': { type: 'int', default: 24, help: 'fds left free under the lowered RLIMIT_NOFILE' },
+  nofile: { type: 'int', default: 20000, help: 'soft RLIMIT_NOFILE restored after the emfile window' },
+  'debug-hung': { type: 'boolean', env: 'SOAK_DEBUG_HUNG', help: "print each hung transfer's streams" },
+  'debug-slow': { type: 'int', help: 'print each transfer slower than this many ms' },
+});
+const PHASE = o.phase;
+const N = o.n;
+const CONCURRENCY = o.concurrency;
+const SEED = o.seed;
+const ONLY_FAULTS = o.faults ?? null;
+const ONLY = o.pairs ?? null;
 const KiB = 1024;
-const HUNG_MS = Number(process.env.SOAK_HUNG_MS ?? 60_000);
+const HUNG_MS = o.hungMs;
 const mode = zc.settings.disabled ? 'baseline' : 'zerocopy';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'zerocopy-soak-'));
-const destDir = process.env.SOAK_DEST_DIR ?? dir;
+const destDir = o.destDir ?? dir;
 
 // Which transfers took a kernel path: every diagnostics message names its
 // source and destination streams.
@@ -100,11 +116,11 @@ async function runOne(pair, state, t) {
   const began = Date.now();
   let out = await Promise.race([pair.transfer(state, t), hung]);
   clearTimeout(timer);
-  if (process.env.SOAK_DEBUG_SLOW && Date.now() - began > Number(process.env.SOAK_DEBUG_SLOW)) {
+  if (o.debugSlow && Date.now() - began > o.debugSlow) {
     console.error(`slow transfer ${t.id} ${pair.key} ${t.fault} ${Date.now() - began} ms: error=${lib.errorKey(out?.error)} peer=${lib.errorKey(out?.peerError)}`);
   }
   if (out === null) {
-    if (process.env.SOAK_DEBUG_HUNG) {
+    if (o.debugHung) {
       console.error(`hung ${pair.key} ${t.fault} id=${t.id} fired=${t.fired} kernel=${t.kernel} stage=${t.stage}`, t.streams.map((s) => {
         const tr = transferOf(s);
         return `${s.constructor.name}{destroyed=${s.destroyed} closed=${s.closed} ended=${s.readableEnded} finished=${s.writableFinished} flowing=${s.readableFlowing} err=${s.errored?.code} transfer=${tr ? `active=${tr.active} inflight=${tr.inflight} waiting=${tr.waitingInLoop}` : '-'}}`;
@@ -202,7 +218,7 @@ async function runPair(pair, count) {
     const batch = [];
     for (let i = 0; i < count; i++) { const t = makeTransfer(pair, random, pick()); writeSource(t); batch.push(t); }
     const outs = new Array(count);
-    const limit = lib.nofileLeaving(Number(process.env.SOAK_EMFILE_SPARE ?? 24));
+    const limit = lib.nofileLeaving(o.emfileSpare);
     setSoftNofile(limit);
     stats.nofile = limit;
     stats.fdsAtLimit = lib.fdCounts().fds;
@@ -210,7 +226,7 @@ async function runPair(pair, count) {
     await Promise.all(Array.from({ length: concurrency }, async () => {
       while (next < count) { const i = next++; outs[i] = await runOne(pair, state, batch[i]); }
     }));
-    setSoftNofile(Number(process.env.SOAK_NOFILE ?? 20000));
+    setSoftNofile(o.nofile);
     for (let i = 0; i < count; i++) { judge(stats, batch[i], outs[i]); cleanup(batch[i]); }
   } else {
     let started = 0;
@@ -250,13 +266,13 @@ function exhaustPipeBudget() {
   const held = [];
   const max = Number(fs.readFileSync('/proc/sys/fs/pipe-max-size', 'utf8'));
   for (let i = 0; i < 4096; i++) {
-    const [err, r, w, cap] = zc._native.makePipe(max);
+    const [err, r, w, cap] = native.makePipe(max);
     if (err !== 0) break;
     held.push(r, w);
     // Past the soft limit a new pipe gets two pages (one on older kernels)
     // instead of sixteen, and F_SETPIPE_SZ fails.
     if (cap < 65536) {
-      const [e2, r2, w2, cap2] = zc._native.makePipe(65536 * 4);
+      const [e2, r2, w2, cap2] = native.makePipe(65536 * 4);
       if (e2 === 0) { held.push(r2, w2); if (cap2 < 65536) return { held: held.length, exhausted: true, capacity: cap2 }; }
     }
   }
@@ -284,7 +300,7 @@ async function main() {
   const pairs = PAIRS.filter((p) => !ONLY || ONLY.includes(p.key));
   // Warm-up: the first transfers of a process grow its heap and code space;
   // RSS growth is measured after them.
-  if (process.env.SOAK_WARMUP !== '0' && PHASE === 'faults') {
+  if (o.warmup && PHASE === 'faults') {
     for (const pair of pairs) await runPair(pair, Math.min(40, Math.ceil(N / 5)));
   }
   for (const pair of pairs) {

@@ -3,12 +3,13 @@
 // child's stdio); the read end collects in JavaScript.
 'use strict';
 const net = require('node:net');
+const { native } = require('../../../dist/internal.js');
 const lib = require('../lib.js');
 const { fileSourceFault, streamFault, pipelineDone } = require('./common.js');
 
 /** [reader, writer] sockets over a fresh pipe, or an error Node-style. */
 function socketPipe(zc) {
-  const [err, r, w] = zc._native.makePipe(0);
+  const [err, r, w] = native.makePipe(0);
   if (err !== 0) return [null, null, lib.errnoError(err, 'pipe')];
   return [new net.Socket({ fd: r, readable: true, writable: false }), new net.Socket({ fd: w, readable: false, writable: true }), null];
 }
