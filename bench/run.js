@@ -35,14 +35,31 @@ const opts = options('npm run bench [-- options]: Node streams vs zerocopy vs C,
   'http-warmup-seconds': { type: 'int', help: 'warm-up wrk run before each (1; 0 = none)' },
   'http-conns': { type: 'list', env: 'BENCH_HTTP_CONNS', help: 'wrk connections (1,16; --quick 16)' },
   'http-sizes': { type: 'list', env: 'BENCH_HTTP_SIZES', help: 'file sizes (4k,64k,1m,64m; --quick 4k,1m,64m)' },
-  'http-chunked': { type: 'boolean', env: 'BENCH_HTTP_CHUNKED', help: 'the node:http variant without Content-Length (on; --quick off)' },
-  'http-empty': { type: 'list', env: 'BENCH_HTTP_EMPTY', help: 'servers whose GET /empty is measured (node,express,fastify[,nginx,bun])' },
-  'http-skip': { type: 'list', env: 'BENCH_HTTP_SKIP', help: 'leave out servers: node, node-chunked, express, fastify, nginx, bun' },
+  'http-chunked': {
+    type: 'boolean',
+    env: 'BENCH_HTTP_CHUNKED',
+    help: 'the node:http variant without Content-Length (on; --quick off)',
+  },
+  'http-empty': {
+    type: 'list',
+    env: 'BENCH_HTTP_EMPTY',
+    help: 'servers whose GET /empty is measured (node,express,fastify[,nginx,bun])',
+  },
+  'http-skip': {
+    type: 'list',
+    env: 'BENCH_HTTP_SKIP',
+    help: 'leave out servers: node, node-chunked, express, fastify, nginx, bun',
+  },
   bun: { type: 'string', help: 'this Bun binary instead of the npm package @oven/bun-linux-x64' },
 });
 // The command as given, for the report.
-const given = Object.keys(process.env).filter((k) => k.startsWith('BENCH_')).sort().map((k) => `${k}=${process.env[k]}`);
-opts.command = [...given, 'npm run bench', ...(process.argv.length > 2 ? ['--', ...process.argv.slice(2)] : [])].join(' ');
+const given = Object.keys(process.env)
+  .filter((k) => k.startsWith('BENCH_'))
+  .sort()
+  .map((k) => `${k}=${process.env[k]}`);
+opts.command = [...given, 'npm run bench', ...(process.argv.length > 2 ? ['--', ...process.argv.slice(2)] : [])].join(
+  ' ',
+);
 
 const ROOT = path.join(__dirname, '..');
 const BIN = path.join(__dirname, 'bin');
@@ -57,7 +74,9 @@ const ROUNDS = Math.max(1, Math.min(50, opts.rounds || (QUICK ? 3 : 7)));
 const SMALL_ROUNDS = Math.max(1, Math.min(50, opts.smallRounds || opts.rounds || (QUICK ? 3 : 5)));
 const WARMUP = !QUICK;
 const BIG = QUICK ? 128 * MiB : GiB;
-const SMALL_SIZES = QUICK ? [4 * KiB, 64 * KiB, MiB] : [4 * KiB, 16 * KiB, 64 * KiB, 128 * KiB, 256 * KiB, MiB, 16 * MiB];
+const SMALL_SIZES = QUICK
+  ? [4 * KiB, 64 * KiB, MiB]
+  : [4 * KiB, 16 * KiB, 64 * KiB, 128 * KiB, 256 * KiB, MiB, 16 * MiB];
 const SMALL_CONNS = QUICK ? [1] : [1, 4];
 const SMALL_MS = QUICK ? 400 : 600; // time budget of one small-file run
 const SMALL_MAX_TRANSFERS = 200000; // and its count bound
@@ -74,10 +93,24 @@ const CHILD_TIMEOUT_MS = 120000;
 const ONLY = opts.only ?? ALL_WORKLOADS;
 for (const w of ONLY) if (!ALL_WORKLOADS.includes(w)) throw new Error(`--only: unknown workload ${w}`);
 
-const config = { quick: QUICK, rounds: ROUNDS, smallRounds: SMALL_ROUNDS, warmup: WARMUP, big: BIG, smallSizes: SMALL_SIZES,
-  smallConns: SMALL_CONNS, smallMs: SMALL_MS, proxyBytes: PROXY_BYTES, pingpongSizes: PINGPONG_SIZES,
-  pingpongMs: PINGPONG_MS, pingpongSliceMs: PINGPONG_SLICE_MS, declineMs: DECLINE_MS, declineWarmupMs: DECLINE_WARMUP_MS,
-  workloads: ONLY, allWorkloads: ALL_WORKLOADS };
+const config = {
+  quick: QUICK,
+  rounds: ROUNDS,
+  smallRounds: SMALL_ROUNDS,
+  warmup: WARMUP,
+  big: BIG,
+  smallSizes: SMALL_SIZES,
+  smallConns: SMALL_CONNS,
+  smallMs: SMALL_MS,
+  proxyBytes: PROXY_BYTES,
+  pingpongSizes: PINGPONG_SIZES,
+  pingpongMs: PINGPONG_MS,
+  pingpongSliceMs: PINGPONG_SLICE_MS,
+  declineMs: DECLINE_MS,
+  declineWarmupMs: DECLINE_WARMUP_MS,
+  workloads: ONLY,
+  allWorkloads: ALL_WORKLOADS,
+};
 
 const log = (...a) => process.stderr.write(`${a.join(' ')}\n`);
 const bin = (name) => path.join(BIN, name);
@@ -85,7 +118,9 @@ const bin = (name) => path.join(BIN, name);
 function buildC() {
   fs.mkdirSync(BIN, { recursive: true });
   for (const name of ['receiver', 'sendfile_client', 'cfr_copy', 'splice_proxy', 'echo_server', 'pingpong']) {
-    execFileSync('cc', ['-O2', '-Wall', '-pthread', '-o', bin(name), path.join(__dirname, 'c', `${name}.c`)], { stdio: 'inherit' });
+    execFileSync('cc', ['-O2', '-Wall', '-pthread', '-o', bin(name), path.join(__dirname, 'c', `${name}.c`)], {
+      stdio: 'inherit',
+    });
   }
 }
 
@@ -97,7 +132,8 @@ function receiver(name) {
   const lines = [];
   const srv = lineServer(bin(name), [], (line) => {
     const c = /^CONN (\d+) (\d+) (\d+) (\d+)$/.exec(line);
-    if (c) lines.push({ bytes: Number(c[1]), transfers: Number(c[2]), wall: Number(c[3]) / 1e6, cpu: Number(c[4]) / 1e6 });
+    if (c)
+      lines.push({ bytes: Number(c[1]), transfers: Number(c[2]), wall: Number(c[3]) / 1e6, cpu: Number(c[4]) / 1e6 });
   });
   /** Waits (bounded) for `n` connection reports after index `from`. */
   srv.take = async (from, n) => {
@@ -117,21 +153,29 @@ function childEnv(variant) {
   if (variant.disable) env.ZEROCOPY_DISABLE = '1';
   return env;
 }
-const run = (variant, cmd, args) => runJson(cmd, args, { env: childEnv(variant), cwd: ROOT, timeout: CHILD_TIMEOUT_MS });
+const run = (variant, cmd, args) =>
+  runJson(cmd, args, { env: childEnv(variant), cwd: ROOT, timeout: CHILD_TIMEOUT_MS });
 const SENDER = path.join(__dirname, 'workloads', 'sender.js');
-const sender = (variant, job) => run(variant, process.execPath, [SENDER, JSON.stringify({ ...job, variant: variant.impl, timeoutMs: CHILD_TIMEOUT_MS - 5000 })]);
+const sender = (variant, job) =>
+  run(variant, process.execPath, [
+    SENDER,
+    JSON.stringify({ ...job, variant: variant.impl, timeoutMs: CHILD_TIMEOUT_MS - 5000 }),
+  ]);
 
 async function runSocket(recv, variant, files, conns, maxTransfers, durationMs, warmupMs = 0) {
   const port = await recv.port;
   const mark = recv.lines.length;
-  const res = variant.kind === 'c'
-    ? await run(variant, bin('sendfile_client'), [port, conns, durationMs, maxTransfers, ...files].map(String))
-    : await sender(variant, { mode: 'socket', port, files, conns, maxTransfers, durationMs, warmupMs });
+  const res =
+    variant.kind === 'c'
+      ? await run(variant, bin('sendfile_client'), [port, conns, durationMs, maxTransfers, ...files].map(String))
+      : await sender(variant, { mode: 'socket', port, files, conns, maxTransfers, durationMs, warmupMs });
   const conn = await recv.take(mark, conns);
   const recvBytes = conn.reduce((s, c) => s + c.bytes, 0);
   const sent = res.bytes + (res.warmupBytes || 0);
   if (conn.length !== conns || recvBytes !== sent) {
-    throw new Error(`${variant.name}: receiver got ${recvBytes} bytes on ${conn.length} connections, sender says ${sent}`);
+    throw new Error(
+      `${variant.name}: receiver got ${recvBytes} bytes on ${conn.length} connections, sender says ${sent}`,
+    );
   }
   // Cores' worth of CPU the receiver's threads used during the run (1 = one core flat out).
   // Well under 1 per connection means it sat waiting for bytes, i.e. it kept up.
@@ -142,7 +186,9 @@ async function runSocket(recv, variant, files, conns, maxTransfers, durationMs, 
 async function runCopy(variant, src, dst) {
   fs.rmSync(dst, { force: true });
   try {
-    return variant.kind === 'c' ? await run(variant, bin('cfr_copy'), [src, dst]) : await sender(variant, { mode: 'copy', src, dst });
+    return variant.kind === 'c'
+      ? await run(variant, bin('cfr_copy'), [src, dst])
+      : await sender(variant, { mode: 'copy', src, dst });
   } finally {
     // Unlinking drops the copy's dirty pages, so no writeback spills into the next run.
     fs.rmSync(dst, { force: true });
@@ -170,7 +216,10 @@ function proxyPart(variant, px, up, down) {
   const want = { bytesUp: up, bytesDown: down };
   if (variant.kind !== 'c') Object.assign(want, { bytesUpWritten: up, bytesDownWritten: down });
   const bad = Object.entries(want).filter(([k, v]) => px[k] !== v);
-  if (bad.length) throw new Error(`${variant.name}: proxy counted ${bad.map(([k, v]) => `${k} ${px[k]} (expected ${v})`).join(', ')}`);
+  if (bad.length)
+    throw new Error(
+      `${variant.name}: proxy counted ${bad.map(([k, v]) => `${k} ${px[k]} (expected ${v})`).join(', ')}`,
+    );
   const { user, sys, maxRssKiB, wall: proxyWall, loopP50, loopP99, loopMax, paths, reasons, errors: proxyErrors } = px;
   return { user, sys, maxRssKiB, proxyWall, loopP50, loopP99, loopMax, paths, reasons, proxyErrors };
 }
@@ -191,9 +240,16 @@ async function runProxyBulk(recv, variant, file) {
     proxy?.kill(); // only if still running, i.e. something failed
   }
   const [conn] = await recv.take(mark, 1);
-  if (conn?.bytes !== client.bytes) throw new Error(`${variant.name}: receiver got ${conn?.bytes} bytes, client says ${client.bytes}`);
-  return { bytes: client.bytes, transfers: 1, wall: client.wall, clientBusy: (client.user + client.sys) / client.wall,
-    recvBusy: conn.cpu / conn.wall, ...proxyPart(variant, px, client.bytes + 8, 1) };
+  if (conn?.bytes !== client.bytes)
+    throw new Error(`${variant.name}: receiver got ${conn?.bytes} bytes, client says ${client.bytes}`);
+  return {
+    bytes: client.bytes,
+    transfers: 1,
+    wall: client.wall,
+    clientBusy: (client.user + client.sys) / client.wall,
+    recvBusy: conn.cpu / conn.wall,
+    ...proxyPart(variant, px, client.bytes + 8, 1),
+  };
 }
 
 // Request/response: one round of the C ping-pong client against every variant
@@ -209,8 +265,11 @@ async function runPingPongRound(echo, variants, size) {
   const proxies = variants.map((v) => (v.kind === 'direct' ? null : startProxy(v, echoPort, false)));
   try {
     const ports = await Promise.all(proxies.map((p) => (p ? p.port : echoPort)));
-    const client = await run({}, bin('pingpong'),
-      [size, PINGPONG_SLICE_MS, PINGPONG_MS * variants.length, PINGPONG_MAX, ...ports].map(String));
+    const client = await run(
+      {},
+      bin('pingpong'),
+      [size, PINGPONG_SLICE_MS, PINGPONG_MS * variants.length, PINGPONG_MAX, ...ports].map(String),
+    );
     const pxs = await Promise.all(proxies.map((p) => (p ? p.result : null)));
     // The echo server reports connections in the order they close: match them to the client's by byte count.
     const pool = await echo.take(mark, variants.length);
@@ -219,9 +278,18 @@ async function runPingPongRound(echo, variants, size) {
       const j = pool.findIndex((l) => l.bytes === c.bytes);
       if (j < 0) throw new Error(`${v.name}: no echo connection with the ${c.bytes} bytes the client exchanged`);
       const [conn] = pool.splice(j, 1);
-      return { bytes: c.bytes, transfers: c.transfers, wall: c.wall, latP50: c.latP50, latP99: c.latP99,
-        latP999: c.latP999, latMax: c.latMax, clientBusy: c.cpu / c.wall, recvBusy: conn.cpu / c.wall,
-        ...proxyPart(v, pxs[i], c.bytes, c.bytes) };
+      return {
+        bytes: c.bytes,
+        transfers: c.transfers,
+        wall: c.wall,
+        latP50: c.latP50,
+        latP99: c.latP99,
+        latP999: c.latP999,
+        latMax: c.latMax,
+        clientBusy: c.cpu / c.wall,
+        recvBusy: conn.cpu / c.wall,
+        ...proxyPart(v, pxs[i], c.bytes, c.bytes),
+      };
     });
   } finally {
     for (const p of proxies) p?.kill();
@@ -248,14 +316,20 @@ const ZC = v('zerocopy', 'zerocopy createReadStream', 'node');
 const ZC_FORCED = v('zerocopy-forced', 'zerocopy, ZEROCOPY_MIN_BYTES=0', 'node', { impl: 'zerocopy', minBytes: 0 });
 const ZC_DISABLED = v('zerocopy-disabled', 'zerocopy, ZEROCOPY_DISABLE=1', 'node', { impl: 'zerocopy', disable: true });
 const C_SENDFILE = v('c', 'C sendfile loop (ceiling)', 'c', { ceiling: true });
-const COPY_VARIANTS = [v('node', 'Node stream.pipeline(fs streams)', 'node', { baseline: true }),
-  v('zerocopy', 'zerocopy pipeline', 'node'), v('copyFile', 'fs.copyFile', 'node'),
-  v('c', 'C copy_file_range loop (ceiling)', 'c', { ceiling: true })];
+const COPY_VARIANTS = [
+  v('node', 'Node stream.pipeline(fs streams)', 'node', { baseline: true }),
+  v('zerocopy', 'zerocopy pipeline', 'node'),
+  v('copyFile', 'fs.copyFile', 'node'),
+  v('c', 'C copy_file_range loop (ceiling)', 'c', { ceiling: true }),
+];
 // The proxy variants (the measured process is the proxy).
-const PROXY_VARIANTS = [v('node', 'Node stream.pipeline, both ways', 'node', { baseline: true }),
+const PROXY_VARIANTS = [
+  v('node', 'Node stream.pipeline, both ways', 'node', { baseline: true }),
   v('zerocopy', 'zerocopy pipeline, both ways', 'node'),
   v('register', 'a.pipe(b) both ways, --require zerocopy/register', 'node'),
-  v('c', 'C splice proxy (ceiling)', 'c', { ceiling: true }), v('direct', 'no proxy (client → sink directly)', 'direct')];
+  v('c', 'C splice proxy (ceiling)', 'c', { ceiling: true }),
+  v('direct', 'no proxy (client → sink directly)', 'direct'),
+];
 
 // Variant order rotates each round (A B C, B C A, C A B) so no variant always follows the same neighbour.
 const rotated = (list, round) => list.slice(round % list.length).concat(list.slice(0, round % list.length));
@@ -296,7 +370,10 @@ async function main() {
       for (const vr of rotated(variants, warm ? round + 1 : round)) {
         const res = await attempt(`${workload} ${vr.key} r${round}`, () => once(vr));
         if (round >= 0) runs.push({ workload, variant: vr.key, name: vr.name, ...extra, round, ...res });
-        if (warm) log(`${workload} r${round} ${vr.key}: ${(res.bytes / res.wall / GiB).toFixed(2)} GiB/s, cpu ${(res.user + res.sys).toFixed(3)} s`);
+        if (warm)
+          log(
+            `${workload} r${round} ${vr.key}: ${(res.bytes / res.wall / GiB).toFixed(2)} GiB/s, cpu ${(res.user + res.sys).toFixed(3)} s`,
+          );
       }
     }
   };
@@ -315,8 +392,9 @@ async function main() {
     await echo.port;
 
     // 1. file -> socket, one big page-cached file, one connection.
-    await measure('socket', ROUNDS, true, [NODE, ZC, C_SENDFILE], { size: BIG, conns: 1 },
-      (vr) => runSocket(recv, vr, [big], 1, 1, CHILD_TIMEOUT_MS));
+    await measure('socket', ROUNDS, true, [NODE, ZC, C_SENDFILE], { size: BIG, conns: 1 }, (vr) =>
+      runSocket(recv, vr, [big], 1, 1, CHILD_TIMEOUT_MS),
+    );
     // 2. file -> file copy.
     const dst = path.join(tmp, 'copy.bin');
     await measure('copy', ROUNDS, true, COPY_VARIANTS, { size: BIG, conns: 1 }, (vr) => runCopy(vr, big, dst));
@@ -327,8 +405,9 @@ async function main() {
         for (const size of SMALL_SIZES) {
           const vs = size < MIN_FAST_PATH_BYTES ? [NODE, ZC, ZC_FORCED, C_SENDFILE] : [NODE, ZC, C_SENDFILE];
           for (const vr of rotated(vs, round)) {
-            const res = await attempt(`small ${size} x${conns} ${vr.key} r${round}`,
-              () => runSocket(recv, vr, smallSets[size], conns, SMALL_MAX_TRANSFERS, SMALL_MS));
+            const res = await attempt(`small ${size} x${conns} ${vr.key} r${round}`, () =>
+              runSocket(recv, vr, smallSets[size], conns, SMALL_MAX_TRANSFERS, SMALL_MS),
+            );
             runs.push({ workload: 'small', variant: vr.key, name: vr.name, size, conns, round, ...res });
           }
         }
@@ -340,29 +419,42 @@ async function main() {
     for (let round = 0; ONLY.includes('decline') && round < ROUNDS; round++) {
       for (const size of SMALL_SIZES.filter((x) => x < MIN_FAST_PATH_BYTES)) {
         for (const vr of rotated([NODE, ZC, ZC_DISABLED], round)) {
-          const res = await attempt(`decline ${size} ${vr.key} r${round}`,
-            () => runSocket(recv, vr, smallSets[size], 1, SMALL_MAX_TRANSFERS, DECLINE_MS, DECLINE_WARMUP_MS));
+          const res = await attempt(`decline ${size} ${vr.key} r${round}`, () =>
+            runSocket(recv, vr, smallSets[size], 1, SMALL_MAX_TRANSFERS, DECLINE_MS, DECLINE_WARMUP_MS),
+          );
           runs.push({ workload: 'decline', variant: vr.key, name: vr.name, size, conns: 1, round, ...res });
         }
       }
       log(`below the threshold (warmed up), round ${round + 1}/${ROUNDS} done`);
     }
     // 5. TCP proxy, bulk: client -> proxy -> receiver, one connection.
-    await measure('proxy', ROUNDS, true, PROXY_VARIANTS, { size: PROXY_BYTES, conns: 1 }, (vr) => runProxyBulk(recv, vr, big));
+    await measure('proxy', ROUNDS, true, PROXY_VARIANTS, { size: PROXY_BYTES, conns: 1 }, (vr) =>
+      runProxyBulk(recv, vr, big),
+    );
     // 6. TCP proxy, request/response: ping-pong through one proxied connection per variant, all
     // variants in one round, slice by slice.
     for (let round = 0; ONLY.includes('pingpong') && round < ROUNDS; round++) {
       for (const size of PINGPONG_SIZES) {
         const vs = rotated(PROXY_VARIANTS, round);
         const res = await attempt(`pingpong ${size} r${round}`, () => runPingPongRound(echo, vs, size));
-        vs.forEach((vr, i) => runs.push({ workload: 'pingpong', variant: vr.key, name: vr.name, size, conns: 1, round, ...res[i] }));
-        log(`request/response ${size} B r${round}: ${vs.map((vr, i) => `${vr.key} p50 ${(res[i].latP50 * 1e6).toFixed(0)} µs`).join(', ')}`);
+        vs.forEach((vr, i) =>
+          runs.push({ workload: 'pingpong', variant: vr.key, name: vr.name, size, conns: 1, round, ...res[i] }),
+        );
+        log(
+          `request/response ${size} B r${round}: ${vs.map((vr, i) => `${vr.key} p50 ${(res[i].latP50 * 1e6).toFixed(0)} µs`).join(', ')}`,
+        );
       }
     }
     // 7. HTTP static files: node:http, express, fastify (stock and under the register hook) with
     // nginx and Bun as anchors, load from wrk (bench/workloads/http.js).
     if (ONLY.includes('http')) {
-      config.http = await runHttp({ opts, log, makeFile, failures, push: (r) => runs.push({ workload: 'http', ...r }) });
+      config.http = await runHttp({
+        opts,
+        log,
+        makeFile,
+        failures,
+        push: (r) => runs.push({ workload: 'http', ...r }),
+      });
     }
   } finally {
     cleanup();
@@ -386,7 +478,10 @@ function merged(fresh) {
   const { date, seconds, commit, srcDirty } = fresh.facts;
   return {
     config: { ...old.config, ...fresh.config, workloads: old.config.workloads },
-    facts: { ...old.facts, reruns: [...(old.facts.reruns || []), { date, workloads: ONLY, seconds, commit, srcDirty }] },
+    facts: {
+      ...old.facts,
+      reruns: [...(old.facts.reruns || []), { date, workloads: ONLY, seconds, commit, srcDirty }],
+    },
     runs: old.runs.filter((r) => !ONLY.includes(r.workload)).concat(fresh.runs),
     failures: (old.failures || []).concat(fresh.failures),
   };

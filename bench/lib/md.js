@@ -14,7 +14,12 @@ const table = (head, rows, align = head.map((_, i) => (i ? 'r' : ''))) =>
   markdownTable([head, ...rows.map((r) => r.map(String))], { align, alignDelimiters: false });
 
 function fmtSize(n) {
-  for (const [u, f] of [['GiB', GiB], ['MiB', MiB], ['KiB', KiB]]) if (n >= f && n % f === 0) return `${n / f} ${u}`;
+  for (const [u, f] of [
+    ['GiB', GiB],
+    ['MiB', MiB],
+    ['KiB', KiB],
+  ])
+    if (n >= f && n % f === 0) return `${n / f} ${u}`;
   return `${n} B`;
 }
 

@@ -17,7 +17,8 @@ function options(usage, spec, args = process.argv.slice(2)) {
   if (values.help) {
     const rows = Object.entries(spec).map(([k, o]) => {
       const flag = `--${k}${o.type === 'boolean' ? '' : o.type === 'list' ? ' a,b' : o.type === 'int' ? ' N' : ' S'}`;
-      return `  ${flag.padEnd(30)} ${o.help}${o.env ? ` [env ${o.env}]` : ''}`;
+      const dflt = o.default === undefined || o.default === false ? '' : ` (default ${o.default})`;
+      return `  ${flag.padEnd(30)} ${o.help}${dflt}${o.env ? ` [env ${o.env}]` : ''}`;
     });
     process.stdout.write(`${usage}\n\nOptions:\n${rows.join('\n')}\n  ${'--help'.padEnd(30)} this list\n`);
     process.exit(0);
@@ -31,7 +32,11 @@ function options(usage, spec, args = process.argv.slice(2)) {
     else if (o.type === 'int') {
       if (!/^\d+$/.test(String(v))) throw new Error(`--${k}: expected a whole number, got ${v}`);
       v = Number(v);
-    } else if (o.type === 'list') v = String(v).split(',').map((x) => x.trim()).filter(Boolean);
+    } else if (o.type === 'list')
+      v = String(v)
+        .split(',')
+        .map((x) => x.trim())
+        .filter(Boolean);
     out[camel(k)] = v;
   }
   return out;

@@ -15,16 +15,30 @@ function renderHttp(results) {
   const p = (...ls) => out.push(...(ls.length ? ls : ['']));
   const checks = [];
   const v = cfg.versions || {};
-  p(tpl('http', 'head', { command: cfg.command || 'npm run bench', elapsed: cfg.elapsed ?? '?', rounds: cfg.rounds,
-    warmup: cfg.warmupSeconds, seconds: cfg.seconds, node: v.node || '?', express: v.express || '?',
-    fastify: v.fastify || '?', static: v['@fastify/static'] || '?', nginx: v.nginx || '(skipped)',
-    bun: v.bun || '(skipped)', wrk: v.wrk || '?' }), '');
+  p(
+    tpl('http', 'head', {
+      command: cfg.command || 'npm run bench',
+      elapsed: cfg.elapsed ?? '?',
+      rounds: cfg.rounds,
+      warmup: cfg.warmupSeconds,
+      seconds: cfg.seconds,
+      node: v.node || '?',
+      express: v.express || '?',
+      fastify: v.fastify || '?',
+      static: v['@fastify/static'] || '?',
+      nginx: v.nginx || '(skipped)',
+      bun: v.bun || '(skipped)',
+      wrk: v.wrk || '?',
+    }),
+    '',
+  );
   for (const s of cfg.skipped || []) p(`**Skipped ${s.key === 'all' ? 'the whole HTTP workload' : s.key}: ${s.why}**`);
   if ((cfg.skipped || []).length) p();
   if (!runs.length) return { md: `${out.join('\n')}\n`, checks };
   p(tpl('http', 'how'), '');
 
-  const at = (conns, size, variant) => group(runs, (r) => r.conns === conns && r.size === size && r.variant === variant);
+  const at = (conns, size, variant) =>
+    group(runs, (r) => r.conns === conns && r.size === size && r.variant === variant);
   const servers = cfg.servers || [];
   const sizes = [...new Set(runs.filter((r) => r.size > 0).map((r) => r.size))].sort((a, b) => a - b);
   const connsList = [...new Set(runs.map((r) => r.conns))].sort((a, b) => a - b);
@@ -76,39 +90,97 @@ function renderHttp(results) {
           if (size >= 64 * MiB && vsNginx) add(vsNginx.med >= 0.9, '≥ 0.9× nginx', vsNginx, 'throughput ≥ 0.9× nginx');
         }
         const one = s.streams === 'stock' ? '1' : '–';
-        rows.push([fmtSize(size), s.name, rng(g.pick('rate'), (x) => num(x, 0)), rng(g.pick('thr'), (x) => num(x / MiB, 0)),
-          thr ? ratio(thr) : one, vsNginx ? ratio(vsNginx) : '–', num(median(g.pick('cpuPerTransfer')) * 1e6, 0), body,
-          num(median(g.pick('cpu')), 2), cpu ? ratio(cpu) : one, latCell(g), busyCell(g),
-          num(median(g.runs.map((r) => (r.clientUser + r.clientSys) / (r.bytes / GiB))), 2), fastCell(g, s), marks.join(' · ')]);
+        rows.push([
+          fmtSize(size),
+          s.name,
+          rng(g.pick('rate'), (x) => num(x, 0)),
+          rng(g.pick('thr'), (x) => num(x / MiB, 0)),
+          thr ? ratio(thr) : one,
+          vsNginx ? ratio(vsNginx) : '–',
+          num(median(g.pick('cpuPerTransfer')) * 1e6, 0),
+          body,
+          num(median(g.pick('cpu')), 2),
+          cpu ? ratio(cpu) : one,
+          latCell(g),
+          busyCell(g),
+          num(median(g.runs.map((r) => (r.clientUser + r.clientSys) / (r.bytes / GiB))), 2),
+          fastCell(g, s),
+          marks.join(' · '),
+        ]);
       }
     }
-    p(table(['size', 'variant', 'req/s', 'MiB/s', 'vs stock', 'vs nginx', 'server CPU µs/req', 'body cost µs/req (share)',
-      'server CPU s/GiB', 'CPU/GiB vs stock', 'latency p50 / p99 ms', 'server / wrk CPU', 'wrk CPU s/GiB', 'fast path', 'targets'], rows), '');
+    p(
+      table(
+        [
+          'size',
+          'variant',
+          'req/s',
+          'MiB/s',
+          'vs stock',
+          'vs nginx',
+          'server CPU µs/req',
+          'body cost µs/req (share)',
+          'server CPU s/GiB',
+          'CPU/GiB vs stock',
+          'latency p50 / p99 ms',
+          'server / wrk CPU',
+          'wrk CPU s/GiB',
+          'fast path',
+          'targets',
+        ],
+        rows,
+      ),
+      '',
+    );
     if (rows.some((r) => r[2].startsWith('0 ('))) p(tpl('http', 'zero', { seconds: cfg.seconds, conns }), '');
     const nginxEmpty = at(conns, 0, 'nginx-empty');
-    const erows = servers.filter((x) => x.empty).map((s) => [s, at(conns, 0, `${s.key}-empty`)]).filter(([, g]) => g.n)
-      .map(([s, g]) => [`${s.name.replace(/, stock$/, '')}: GET /empty`, rng(g.pick('rate'), (x) => num(x, 0)),
-        nginxEmpty.n ? ratio(pairedRatio(g, nginxEmpty, 'rate')) : '–', num(median(g.pick('cpuPerTransfer')) * 1e6, 1),
-        latCell(g), busyCell(g)]);
+    const erows = servers
+      .filter((x) => x.empty)
+      .map((s) => [s, at(conns, 0, `${s.key}-empty`)])
+      .filter(([, g]) => g.n)
+      .map(([s, g]) => [
+        `${s.name.replace(/, stock$/, '')}: GET /empty`,
+        rng(g.pick('rate'), (x) => num(x, 0)),
+        nginxEmpty.n ? ratio(pairedRatio(g, nginxEmpty, 'rate')) : '–',
+        num(median(g.pick('cpuPerTransfer')) * 1e6, 1),
+        latCell(g),
+        busyCell(g),
+      ]);
     if (erows.length) {
       p(`Each framework's own ceiling at ${cs}: the same server, status 200 and an empty body.`, '');
-      p(table(['server', 'req/s', 'vs nginx', 'server CPU µs/req', 'latency p50 / p99 ms', 'server / wrk CPU'], erows), '');
+      p(
+        table(['server', 'req/s', 'vs nginx', 'server CPU µs/req', 'latency p50 / p99 ms', 'server / wrk CPU'], erows),
+        '',
+      );
     }
-    const bound = sizes.filter((size) => at(conns, size, 'nginx').n && median(at(conns, size, 'nginx').pick('clientBusy')) >= 0.9);
+    const bound = sizes.filter(
+      (size) => at(conns, size, 'nginx').n && median(at(conns, size, 'nginx').pick('clientBusy')) >= 0.9,
+    );
     if (bound.length) p(tpl('http', 'bound', { sizes: bound.map(fmtSize).join(', '), conns }), '');
   }
   const psi = runs.map((r) => r.cpuPressure).filter(Number.isFinite);
   if (psi.length) {
-    const contended = median(psi) > 0.2
-      ? ' — **a contended machine: read the ratios, with their ranges, not the absolute figures**' : '';
+    const contended =
+      median(psi) > 0.2
+        ? ' — **a contended machine: read the ratios, with their ranges, not the absolute figures**'
+        : '';
     p(tpl('http', 'psi', { median: num(median(psi) * 100, 0), max: num(max(psi) * 100, 0), contended }), '');
   }
   if (declines.size) {
-    const top = [...declines.entries()].sort((a, b) => b[1] - a[1]).slice(0, 8).map(([k, n]) => `${k} (${n})`);
-    p(`Paths the zerocopy servers' flows took (all runs, \`path: reason\` from the diagnostics channel): ${top.join('; ')}.`, '');
+    const top = [...declines.entries()]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 8)
+      .map(([k, n]) => `${k} (${n})`);
+    p(
+      `Paths the zerocopy servers' flows took (all runs, \`path: reason\` from the diagnostics channel): ${top.join('; ')}.`,
+      '',
+    );
   }
   if ((cfg.problems || []).length) {
-    p(`**Problems (a run that failed is retried once; a server that fails its check sits out the round):** ${cfg.problems.join('; ')}`, '');
+    p(
+      `**Problems (a run that failed is retried once; a server that fails its check sits out the round):** ${cfg.problems.join('; ')}`,
+      '',
+    );
   }
   // Target summary: one line per target and concurrency.
   const byKey = new Map();
@@ -116,8 +188,10 @@ function renderHttp(results) {
   const lines = [...byKey].map(([k, cs]) => {
     const [what, conns] = k.split('|');
     const where = cs[0].size >= MiB ? (what.includes('nginx') ? 'at 64 MiB' : 'at 1 MiB and above') : 'below 1 MiB';
-    return `${cs.every((c) => c.ok) ? '✅' : '❌'} HTTP, ${conns} conn., ${where}: zerocopy ${what} — ` +
-      `${cs.map((c) => `${c.s.fw} ${fmtSize(c.size)} ${num(c.value.med, 2)}×${c.ok ? '' : ' ❌'}`).join(', ')}.`;
+    return (
+      `${cs.every((c) => c.ok) ? '✅' : '❌'} HTTP, ${conns} conn., ${where}: zerocopy ${what} — ` +
+      `${cs.map((c) => `${c.s.fw} ${fmtSize(c.size)} ${num(c.value.med, 2)}×${c.ok ? '' : ' ❌'}`).join(', ')}.`
+    );
   });
   if (lines.length) {
     p('**Targets** (medians of the per-round ratios; zerocopy variant vs the same framework stock, or vs nginx):', '');

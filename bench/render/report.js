@@ -46,21 +46,34 @@ function render(results) {
   const bigTable = (w, variants) => {
     const base = at(w, 'node');
     const ceil = at(w, 'c');
-    const rows = variants.map((v) => [v, at(w, v)]).filter(([, g]) => g.n).map(([v, g]) => [
-      `${g.runs[0].name}${warnFast(g)}`,
-      rng(g.pick('thr'), gibs),
-      base.n ? ratio(pairedRatio(g, base, 'thr')) : '–',
-      ceil.n ? ratio(pairedRatio(g, ceil, 'thr')) : '–',
-      num(median(g.pick('user')), 3),
-      num(median(g.pick('sys')), 3),
-      rng(g.pick('cpu'), (x) => num(x, 3)),
-      base.n ? ratio(pairedRatio(g, base, 'cpu')) : '–',
-      `${num(median(g.pick('rss')), 0)} (max ${num(max(g.pick('rss')), 0)})`,
-      v === 'c' ? 'n/a (no event loop)' : loopCell(g),
-      ...(w === 'socket' ? [`${pct(median(g.pick('recvBusy')))}% (max ${pct(max(g.pick('recvBusy')))}%)`] : []),
-    ]);
-    const head = ['variant', 'throughput GiB/s', 'vs Node', 'vs C ceiling', 'CPU user s/GiB', 'CPU sys s/GiB',
-      'CPU total s/GiB', 'CPU vs Node', 'peak RSS MiB', 'loop delay p50 / p99 / max ms'];
+    const rows = variants
+      .map((v) => [v, at(w, v)])
+      .filter(([, g]) => g.n)
+      .map(([v, g]) => [
+        `${g.runs[0].name}${warnFast(g)}`,
+        rng(g.pick('thr'), gibs),
+        base.n ? ratio(pairedRatio(g, base, 'thr')) : '–',
+        ceil.n ? ratio(pairedRatio(g, ceil, 'thr')) : '–',
+        num(median(g.pick('user')), 3),
+        num(median(g.pick('sys')), 3),
+        rng(g.pick('cpu'), (x) => num(x, 3)),
+        base.n ? ratio(pairedRatio(g, base, 'cpu')) : '–',
+        `${num(median(g.pick('rss')), 0)} (max ${num(max(g.pick('rss')), 0)})`,
+        v === 'c' ? 'n/a (no event loop)' : loopCell(g),
+        ...(w === 'socket' ? [`${pct(median(g.pick('recvBusy')))}% (max ${pct(max(g.pick('recvBusy')))}%)`] : []),
+      ]);
+    const head = [
+      'variant',
+      'throughput GiB/s',
+      'vs Node',
+      'vs C ceiling',
+      'CPU user s/GiB',
+      'CPU sys s/GiB',
+      'CPU total s/GiB',
+      'CPU vs Node',
+      'peak RSS MiB',
+      'loop delay p50 / p99 / max ms',
+    ];
     return table(w === 'socket' ? [...head, 'receiver CPU (of one core)'] : head, rows);
   };
 
@@ -72,17 +85,37 @@ function render(results) {
         const g = small(conns, size, v);
         if (!g.n) continue;
         const fast = fastOf(g);
-        rows.push([fmtSize(size), g.runs[0].name, rng(g.pick('rate'), (x) => num(x, 0)),
+        rows.push([
+          fmtSize(size),
+          g.runs[0].name,
+          rng(g.pick('rate'), (x) => num(x, 0)),
           v === 'node' ? '1' : ratio(pairedRatio(g, small(conns, size, 'node'), 'rate')),
           v === 'c' ? '1' : ratio(pairedRatio(g, small(conns, size, 'c'), 'rate')),
           `${ms(median(g.pick('latP50')))} / ${ms(median(g.pick('latP99')))}`,
-          num(median(g.pick('cpuPerTransfer')) * 1e6, 0), num(median(g.pick('cpu')), 2), num(median(g.pick('rss')), 0),
+          num(median(g.pick('cpuPerTransfer')) * 1e6, 0),
+          num(median(g.pick('cpu')), 2),
+          num(median(g.pick('rss')), 0),
           v === 'c' ? 'n/a' : num(median(g.pick('loopP99')), 2),
-          fast.length ? `${pct(median(fast))}%` : v === 'c' ? 'all' : '0% (Node)']);
+          fast.length ? `${pct(median(fast))}%` : v === 'c' ? 'all' : '0% (Node)',
+        ]);
       }
     }
-    return table(['size', 'variant', 'transfers/s', 'vs Node', 'vs C ceiling', 'latency p50 / p99 ms',
-      'CPU µs/transfer', 'CPU s/GiB', 'peak RSS MiB', 'loop p99 ms', 'fast path taken'], rows);
+    return table(
+      [
+        'size',
+        'variant',
+        'transfers/s',
+        'vs Node',
+        'vs C ceiling',
+        'latency p50 / p99 ms',
+        'CPU µs/transfer',
+        'CPU s/GiB',
+        'peak RSS MiB',
+        'loop p99 ms',
+        'fast path taken',
+      ],
+      rows,
+    );
   };
 
   // Where does the kernel path start to pay? Node vs the fast path (forced below the threshold), paired by round.
@@ -103,46 +136,73 @@ function render(results) {
       else if (cr.med < 0.9) verdict = 'same speed within noise, less CPU';
       else verdict = cr.med > 1.1 ? 'same speed within noise, more CPU' : 'same within noise';
       verdicts.push({ size, rr, cr, verdict });
-      rows.push([fmtSize(size), num(median(base.pick('rate')), 0), num(median(fast.pick('rate')), 0), ratio(rr),
+      rows.push([
+        fmtSize(size),
+        num(median(base.pick('rate')), 0),
+        num(median(fast.pick('rate')), 0),
+        ratio(rr),
         `${num(median(base.pick('cpuPerTransfer')) * 1e6, 0)} → ${num(median(fast.pick('cpuPerTransfer')) * 1e6, 0)}`,
-        ratio(cr), verdict]);
+        ratio(cr),
+        verdict,
+      ]);
     }
     // The crossover: the smallest size from which every larger size pays too.
     let from = null;
     for (let i = verdicts.length - 1; i >= 0 && verdicts[i].verdict.startsWith('pays'); i--) from = verdicts[i];
-    const tbl = table(['size', 'Node transfers/s', 'fast path transfers/s', 'rate vs Node',
-      'CPU µs/transfer Node → fast', 'CPU/transfer vs Node', 'verdict'], rows);
+    const tbl = table(
+      [
+        'size',
+        'Node transfers/s',
+        'fast path transfers/s',
+        'rate vs Node',
+        'CPU µs/transfer Node → fast',
+        'CPU/transfer vs Node',
+        'verdict',
+      ],
+      rows,
+    );
     return { tbl, from, verdicts };
   };
 
   // zerocopy below MIN_FAST_PATH_BYTES (it declines the fast path) vs Node.
   const declineRows = (conns, workload, variant = 'zerocopy') =>
-    config.smallSizes.filter((x) => x < fpMinBytes).flatMap((size) => {
-      const base = at(workload, 'node', { conns, size });
-      const zc = at(workload, variant, { conns, size });
-      if (!base.n || !zc.n) return [];
-      const rr = pairedRatio(zc, base, 'rate');
-      const cr = pairedRatio(zc, base, 'cpuPerTransfer');
-      const lr = pairedRatio(zc, base, 'latP50');
-      const fast = fastOf(zc);
-      let verdict = 'on par (within noise)';
-      if (rr.hi < 1) verdict = 'slower (every round)';
-      else if (rr.med <= 0.9) verdict = 'slower (median)';
-      else if (rr.lo > 1) verdict = 'faster (every round)';
-      else if (rr.med >= 1.1) verdict = 'faster (median)';
-      // Transfers/s alone can hide a cost: say when CPU or latency is worse.
-      const worse = [];
-      if (cr.lo > 1) worse.push('more CPU in every round');
-      else if (cr.med >= 1.1) worse.push('more CPU (median)');
-      if (lr.lo > 1) worse.push('higher p50 latency in every round');
-      else if (lr.med >= 1.1) worse.push('higher p50 latency (median)');
-      if (worse.length) verdict += `; but ${worse.join(', ')}`;
-      const row = [fmtSize(size), String(conns), zc.runs[0].name, num(median(base.pick('rate')), 0),
-        num(median(zc.pick('rate')), 0), ratio(rr),
-        `${num(median(base.pick('cpuPerTransfer')) * 1e6, 0)} → ${num(median(zc.pick('cpuPerTransfer')) * 1e6, 0)}`,
-        ratio(cr), ratio(lr), fast.length ? `${pct(median(fast))}%` : '0%', verdict];
-      return [{ size, conns, rr, cr, lr, verdict, row }];
-    });
+    config.smallSizes
+      .filter((x) => x < fpMinBytes)
+      .flatMap((size) => {
+        const base = at(workload, 'node', { conns, size });
+        const zc = at(workload, variant, { conns, size });
+        if (!base.n || !zc.n) return [];
+        const rr = pairedRatio(zc, base, 'rate');
+        const cr = pairedRatio(zc, base, 'cpuPerTransfer');
+        const lr = pairedRatio(zc, base, 'latP50');
+        const fast = fastOf(zc);
+        let verdict = 'on par (within noise)';
+        if (rr.hi < 1) verdict = 'slower (every round)';
+        else if (rr.med <= 0.9) verdict = 'slower (median)';
+        else if (rr.lo > 1) verdict = 'faster (every round)';
+        else if (rr.med >= 1.1) verdict = 'faster (median)';
+        // Transfers/s alone can hide a cost: say when CPU or latency is worse.
+        const worse = [];
+        if (cr.lo > 1) worse.push('more CPU in every round');
+        else if (cr.med >= 1.1) worse.push('more CPU (median)');
+        if (lr.lo > 1) worse.push('higher p50 latency in every round');
+        else if (lr.med >= 1.1) worse.push('higher p50 latency (median)');
+        if (worse.length) verdict += `; but ${worse.join(', ')}`;
+        const row = [
+          fmtSize(size),
+          String(conns),
+          zc.runs[0].name,
+          num(median(base.pick('rate')), 0),
+          num(median(zc.pick('rate')), 0),
+          ratio(rr),
+          `${num(median(base.pick('cpuPerTransfer')) * 1e6, 0)} → ${num(median(zc.pick('cpuPerTransfer')) * 1e6, 0)}`,
+          ratio(cr),
+          ratio(lr),
+          fast.length ? `${pct(median(fast))}%` : '0%',
+          verdict,
+        ];
+        return [{ size, conns, rr, cr, lr, verdict, row }];
+      });
 
   const PROXY_ORDER = ['node', 'zerocopy', 'register', 'c', 'direct'];
   const fastCell = (g, v) => {
@@ -154,61 +214,142 @@ function render(results) {
   const proxyRows = (w, size, row) => {
     const base = at(w, 'node', size ? { size } : {});
     const ceil = at(w, 'c', size ? { size } : {});
-    return PROXY_ORDER.map((v) => [v, at(w, v, size ? { size } : {})]).filter(([, g]) => g.n)
+    return PROXY_ORDER.map((v) => [v, at(w, v, size ? { size } : {})])
+      .filter(([, g]) => g.n)
       .map(([v, g]) => row(v, g, base, ceil, v === 'direct'));
   };
   const vs = (g, other, key, skip) => (skip || !other.n ? '–' : ratio(pairedRatio(g, other, key)));
-  const proxyBulkTable = () => table(['variant', 'throughput GiB/s', 'vs Node', 'vs C ceiling', 'proxy CPU user s/GiB',
-    'proxy CPU sys s/GiB', 'proxy CPU total s/GiB', 'CPU vs Node', 'CPU vs C', 'proxy peak RSS MiB',
-    'proxy loop delay p50 / p99 / max ms', 'client / sink CPU (of one core)', 'fast path taken'],
-  proxyRows('proxy', 0, (v, g, base, ceil, direct) => [`${g.runs[0].name}${warnFast(g)}`, rng(g.pick('thr'), gibs),
-    vs(g, base, 'thr'), vs(g, ceil, 'thr'), direct ? '–' : num(median(g.pick('user')), 3),
-    direct ? '–' : num(median(g.pick('sys')), 3), direct ? '–' : rng(g.pick('cpu'), (x) => num(x, 3)),
-    vs(g, base, 'cpu', direct), vs(g, ceil, 'cpu', direct),
-    direct ? '–' : `${num(median(g.pick('rss')), 0)} (max ${num(max(g.pick('rss')), 0)})`,
-    v === 'c' || direct ? 'n/a' : loopCell(g), busy(g), fastCell(g, v)]));
-  const pingpongTable = (size) => table(['variant', 'exchanges/s', 'vs Node', 'vs C ceiling', 'latency p50 µs',
-    'p50 vs Node', 'latency p99 µs', 'p99 vs Node', 'p99.9 µs', 'proxy CPU µs/exchange (user)', 'CPU/exchange vs Node',
-    'proxy peak RSS MiB', 'client / echo CPU (of one core)', 'fast path taken'],
-  proxyRows('pingpong', size, (v, g, base, ceil, direct) => [g.runs[0].name, rng(g.pick('rate'), (x) => num(x, 0)),
-    vs(g, base, 'rate'), vs(g, ceil, 'rate'), rng(g.pick('latP50'), us), vs(g, base, 'latP50'),
-    rng(g.pick('latP99'), us), vs(g, base, 'latP99'), us(median(g.pick('latP999'))),
-    direct ? '–' : `${num(median(g.pick('cpuPerTransfer')) * 1e6, 1)} (${num(median(g.pick('userPerTransfer')) * 1e6, 1)})`,
-    vs(g, base, 'cpuPerTransfer', direct), direct ? '–' : num(median(g.pick('rss')), 0), busy(g), fastCell(g, v)]));
+  const proxyBulkTable = () =>
+    table(
+      [
+        'variant',
+        'throughput GiB/s',
+        'vs Node',
+        'vs C ceiling',
+        'proxy CPU user s/GiB',
+        'proxy CPU sys s/GiB',
+        'proxy CPU total s/GiB',
+        'CPU vs Node',
+        'CPU vs C',
+        'proxy peak RSS MiB',
+        'proxy loop delay p50 / p99 / max ms',
+        'client / sink CPU (of one core)',
+        'fast path taken',
+      ],
+      proxyRows('proxy', 0, (v, g, base, ceil, direct) => [
+        `${g.runs[0].name}${warnFast(g)}`,
+        rng(g.pick('thr'), gibs),
+        vs(g, base, 'thr'),
+        vs(g, ceil, 'thr'),
+        direct ? '–' : num(median(g.pick('user')), 3),
+        direct ? '–' : num(median(g.pick('sys')), 3),
+        direct ? '–' : rng(g.pick('cpu'), (x) => num(x, 3)),
+        vs(g, base, 'cpu', direct),
+        vs(g, ceil, 'cpu', direct),
+        direct ? '–' : `${num(median(g.pick('rss')), 0)} (max ${num(max(g.pick('rss')), 0)})`,
+        v === 'c' || direct ? 'n/a' : loopCell(g),
+        busy(g),
+        fastCell(g, v),
+      ]),
+    );
+  const pingpongTable = (size) =>
+    table(
+      [
+        'variant',
+        'exchanges/s',
+        'vs Node',
+        'vs C ceiling',
+        'latency p50 µs',
+        'p50 vs Node',
+        'latency p99 µs',
+        'p99 vs Node',
+        'p99.9 µs',
+        'proxy CPU µs/exchange (user)',
+        'CPU/exchange vs Node',
+        'proxy peak RSS MiB',
+        'client / echo CPU (of one core)',
+        'fast path taken',
+      ],
+      proxyRows('pingpong', size, (v, g, base, ceil, direct) => [
+        g.runs[0].name,
+        rng(g.pick('rate'), (x) => num(x, 0)),
+        vs(g, base, 'rate'),
+        vs(g, ceil, 'rate'),
+        rng(g.pick('latP50'), us),
+        vs(g, base, 'latP50'),
+        rng(g.pick('latP99'), us),
+        vs(g, base, 'latP99'),
+        us(median(g.pick('latP999'))),
+        direct
+          ? '–'
+          : `${num(median(g.pick('cpuPerTransfer')) * 1e6, 1)} (${num(median(g.pick('userPerTransfer')) * 1e6, 1)})`,
+        vs(g, base, 'cpuPerTransfer', direct),
+        direct ? '–' : num(median(g.pick('rss')), 0),
+        busy(g),
+        fastCell(g, v),
+      ]),
+    );
   // Latency a proxy adds: its p50/p99 minus the direct connection's, same round.
-  const addedLatencyTable = (sizes) => table(['size', 'proxy', 'added p50 µs', 'added p99 µs'], sizes.flatMap((size) => {
-    const direct = at('pingpong', 'direct', { size });
-    if (!direct.n) return [];
-    const d = (g, k) => pairedDiff(g, direct, k);
-    return PROXY_ORDER.slice(0, -1).map((v) => at('pingpong', v, { size })).filter((g) => g.n).map((g) => [fmtSize(size),
-      g.runs[0].name, ...['latP50', 'latP99'].map((k) => `${us(d(g, k).med)} (${us(d(g, k).lo)}–${us(d(g, k).hi)})`)]);
-  }));
+  const addedLatencyTable = (sizes) =>
+    table(
+      ['size', 'proxy', 'added p50 µs', 'added p99 µs'],
+      sizes.flatMap((size) => {
+        const direct = at('pingpong', 'direct', { size });
+        if (!direct.n) return [];
+        const d = (g, k) => pairedDiff(g, direct, k);
+        return PROXY_ORDER.slice(0, -1)
+          .map((v) => at('pingpong', v, { size }))
+          .filter((g) => g.n)
+          .map((g) => [
+            fmtSize(size),
+            g.runs[0].name,
+            ...['latP50', 'latP99'].map((k) => `${us(d(g, k).med)} (${us(d(g, k).lo)}–${us(d(g, k).hi)})`),
+          ]);
+      }),
+    );
   // "The zerocopy proxy must never add latency to small exchanges": per size, vs Node's proxy, paired by round.
-  const latencyVerdicts = (sizes, variant = 'zerocopy') => sizes.flatMap((size) => {
-    const base = at('pingpong', 'node', { size });
-    const g = at('pingpong', variant, { size });
-    if (!base.n || !g.n) return [];
-    const [p50, p99, rate] = ['latP50', 'latP99', 'rate'].map((k) => pairedRatio(g, base, k));
-    const c = (r) => call(r, ['higher', 'lower']) ?? 'same within noise';
-    return [{ size, p50, p99, rate, c50: c(p50), c99: c(p99) }];
-  });
+  const latencyVerdicts = (sizes, variant = 'zerocopy') =>
+    sizes.flatMap((size) => {
+      const base = at('pingpong', 'node', { size });
+      const g = at('pingpong', variant, { size });
+      if (!base.n || !g.n) return [];
+      const [p50, p99, rate] = ['latP50', 'latP99', 'rate'].map((k) => pairedRatio(g, base, k));
+      const c = (r) => call(r, ['higher', 'lower']) ?? 'same within noise';
+      return [{ size, p50, p99, rate, c50: c(p50), c99: c(p99) }];
+    });
 
   // ------------------------------------------------------------ the page
-  p(t('intro', {
-    quick: config.quick ? '**Quick smoke run (BENCH_QUICK=1): smaller sizes, fewer rounds — not the reference numbers.** ' : '',
-    rounds: config.rounds,
-    smallRounds: config.smallRounds && config.smallRounds !== config.rounds ? ` (small files: ${config.smallRounds})` : '',
-    warmup: config.warmup ? ' after one discarded warm-up round (big files and bulk proxy)' : '',
-  }));
+  p(
+    t('intro', {
+      quick: config.quick
+        ? '**Quick smoke run (BENCH_QUICK=1): smaller sizes, fewer rounds — not the reference numbers.** '
+        : '',
+      rounds: config.rounds,
+      smallRounds:
+        config.smallRounds && config.smallRounds !== config.rounds ? ` (small files: ${config.smallRounds})` : '',
+      warmup: config.warmup ? ' after one discarded warm-up round (big files and bulk proxy)' : '',
+    }),
+  );
   p();
-  const machine = [['date', facts.date], ['nproc', `${facts.nproc} (shared, noisy machine: trust ratios, not absolute numbers)`],
-    ['kernel (uname -r)', facts.kernel], ['Node', facts.node], ['CPU', facts.cpu], ['memory', `${facts.memGiB} GiB`],
-    ['temp files', `${facts.tmpdir} (${facts.tmpFs})`], ['C compiler', facts.cc], ['bench runtime', `${facts.seconds} s`]];
+  const machine = [
+    ['date', facts.date],
+    ['nproc', `${facts.nproc} (shared, noisy machine: trust ratios, not absolute numbers)`],
+    ['kernel (uname -r)', facts.kernel],
+    ['Node', facts.node],
+    ['CPU', facts.cpu],
+    ['memory', `${facts.memGiB} GiB`],
+    ['temp files', `${facts.tmpdir} (${facts.tmpFs})`],
+    ['C compiler', facts.cc],
+    ['bench runtime', `${facts.seconds} s`],
+  ];
   const dirty = ' + uncommitted changes in src/ or native/ (dist/ built from the working tree)';
   if (facts.commit) machine.push(['library', `commit ${facts.commit}${facts.srcDirty ? dirty : ''}`]);
   for (const r of facts.reruns || []) {
-    machine.push(['re-run', `${r.workloads.join(', ')} at ${r.date} (${r.seconds} s; commit ${r.commit}` +
-      `${r.srcDirty ? ' + uncommitted src/' : ''}), replacing the first pass's runs of those workloads`]);
+    machine.push([
+      're-run',
+      `${r.workloads.join(', ')} at ${r.date} (${r.seconds} s; commit ${r.commit}` +
+        `${r.srcDirty ? ' + uncommitted src/' : ''}), replacing the first pass's runs of those workloads`,
+    ]);
   }
   p(table(['machine', ''], machine, ['', '']));
   p();
@@ -217,8 +358,10 @@ function render(results) {
     p();
   }
   p(t('how'));
-  const rss0 = (v) => median(runs.filter((r) => r.variant === v && Number.isFinite(r.rssBeforeKiB)).map((r) => r.rssBeforeKiB / 1024));
-  if (Number.isFinite(rss0('node')) && Number.isFinite(rss0('zerocopy'))) p(t('rss', { zc: num(rss0('zerocopy'), 0), node: num(rss0('node'), 0) }));
+  const rss0 = (v) =>
+    median(runs.filter((r) => r.variant === v && Number.isFinite(r.rssBeforeKiB)).map((r) => r.rssBeforeKiB / 1024));
+  if (Number.isFinite(rss0('node')) && Number.isFinite(rss0('zerocopy')))
+    p(t('rss', { zc: num(rss0('zerocopy'), 0), node: num(rss0('node'), 0) }));
   p();
   if (config.workloads && config.workloads.length < (config.allWorkloads ? config.allWorkloads.length : 5)) {
     p(`**Partial run: only ${config.workloads.join(', ')} (--only).**`);
@@ -229,50 +372,103 @@ function render(results) {
     p(t('socket', { size: fmtSize(config.big) }), '', bigTable('socket', ['node', 'zerocopy', 'c']), '');
     if (recv.n) {
       const b = median(recv.pick('recvBusy'));
-      const verdict = b < 0.8
-        ? 'it spent most of its time waiting for bytes, so it keeps up with the ceiling and is not what is measured.'
-        : "**it was close to saturated: the ceiling may be the receiver's, not the sender's.**";
+      const verdict =
+        b < 0.8
+          ? 'it spent most of its time waiting for bytes, so it keeps up with the ceiling and is not what is measured.'
+          : "**it was close to saturated: the ceiling may be the receiver's, not the sender's.**";
       p(t('receiver', { busy: pct(b), max: pct(max(recv.pick('recvBusy'))), verdict }), '');
     }
   }
-  if (has('copy')) p(t('copy', { size: fmtSize(config.big), fs: facts.tmpFs }), '', bigTable('copy', ['node', 'zerocopy', 'copyFile', 'c']), '');
+  if (has('copy'))
+    p(
+      t('copy', { size: fmtSize(config.big), fs: facts.tmpFs }),
+      '',
+      bigTable('copy', ['node', 'zerocopy', 'copyFile', 'c']),
+      '',
+    );
 
   const sizes = config.smallSizes;
   if (has('small')) {
     p(t('small', { ms: config.smallMs, min: fpMin }), '');
-    for (const conns of config.smallConns) p(`### ${conns} connection${conns > 1 ? 's' : ''}`, '', smallTable(conns), '');
+    for (const conns of config.smallConns)
+      p(`### ${conns} connection${conns > 1 ? 's' : ''}`, '', smallTable(conns), '');
     p('## Where the fast path starts to pay', '');
     for (const conns of config.smallConns) {
       const c = crossover(conns);
-      p(`${conns} connection${conns > 1 ? 's' : ''}: Node vs zerocopy's fast path (forced with ZEROCOPY_MIN_BYTES=0 below ${fpMin}).`, '', c.tbl, '');
+      p(
+        `${conns} connection${conns > 1 ? 's' : ''}: Node vs zerocopy's fast path (forced with ZEROCOPY_MIN_BYTES=0 below ${fpMin}).`,
+        '',
+        c.tbl,
+        '',
+      );
       if (c.from) {
-        const smallest = c.from.size === sizes[0] ? ' That is the smallest size measured: it pays at every size tried.' : '';
-        p(t('crossover', { conns, size: fmtSize(c.from.size), rr: num(c.from.rr.med, 2), lo: num(c.from.rr.lo, 2),
-          hi: num(c.from.rr.hi, 2), cr: num(c.from.cr.med, 2), smallest }));
+        const smallest =
+          c.from.size === sizes[0] ? ' That is the smallest size measured: it pays at every size tried.' : '';
+        p(
+          t('crossover', {
+            conns,
+            size: fmtSize(c.from.size),
+            rr: num(c.from.rr.med, 2),
+            lo: num(c.from.rr.lo, 2),
+            hi: num(c.from.rr.hi, 2),
+            cr: num(c.from.cr.med, 2),
+            smallest,
+          }),
+        );
       } else {
-        p(`**Crossover (${conns} conn.): the fast path did not pay consistently at any measured size up to the largest.**`);
+        p(
+          `**Crossover (${conns} conn.): the fast path did not pay consistently at any measured size up to the largest.**`,
+        );
       }
       const m = c.verdicts.find((v) => v.size === fpMinBytes);
-      if (m) p(t('at-threshold', { min: fpMin, verdict: m.verdict, rr: num(m.rr.med, 2), lo: num(m.rr.lo, 2), hi: num(m.rr.hi, 2), cr: num(m.cr.med, 2) }));
+      if (m)
+        p(
+          t('at-threshold', {
+            min: fpMin,
+            verdict: m.verdict,
+            rr: num(m.rr.med, 2),
+            lo: num(m.rr.lo, 2),
+            hi: num(m.rr.hi, 2),
+            cr: num(m.cr.med, 2),
+          }),
+        );
       const slower = c.verdicts.filter((v) => v.verdict.startsWith('slower'));
-      if (slower.length) p(`Slower than Node at: ${slower.map((v) => `${fmtSize(v.size)} (${num(v.rr.med, 2)}×)`).join(', ')}.`);
+      if (slower.length)
+        p(`Slower than Node at: ${slower.map((v) => `${fmtSize(v.size)} (${num(v.rr.med, 2)}×)`).join(', ')}.`);
       p();
     }
   }
 
   // Below the threshold zerocopy declines: that decision must cost nothing.
-  const declineHead = ['size', 'conns', 'variant', 'Node transfers/s', 'variant transfers/s', 'rate vs Node',
-    'CPU µs/transfer Node → variant', 'CPU/transfer vs Node', 'latency p50 vs Node', 'fast path taken', 'verdict'];
+  const declineHead = [
+    'size',
+    'conns',
+    'variant',
+    'Node transfers/s',
+    'variant transfers/s',
+    'rate vs Node',
+    'CPU µs/transfer Node → variant',
+    'CPU/transfer vs Node',
+    'latency p50 vs Node',
+    'fast path taken',
+    'verdict',
+  ];
   // On par = transfers/s within noise, and neither CPU nor latency worse in every round.
-  const offPar = (rows) => rows.filter((d) => !/^(on par|faster)/.test(d.verdict) || d.verdict.includes('in every round'));
+  const offPar = (rows) =>
+    rows.filter((d) => !/^(on par|faster)/.test(d.verdict) || d.verdict.includes('in every round'));
   const verdictLine = (rows, what) => {
     const off = offPar(rows);
     if (!off.length) {
       return `**${what}: on par with Node at every size below ${fpMin}** (transfers/s ratios ${rows.map((d) => `${fmtSize(d.size)}×${d.conns}: ${num(d.rr.med, 2)}`).join(', ')}).`;
     }
     const on = rows.filter((d) => !off.includes(d)).map((d) => `${fmtSize(d.size)} × ${d.conns}`);
-    return `**${what}: not on par with Node at ${off.map((d) => `${fmtSize(d.size)} × ${d.conns} conn. (transfers/s ${ratio(d.rr)}, ` +
-      `CPU/transfer ${ratio(d.cr)}, p50 ${ratio(d.lr)})`).join('; ')}.** ${on.length ? `On par at ${on.join(', ')}.` : ''}`;
+    return `**${what}: not on par with Node at ${off
+      .map(
+        (d) =>
+          `${fmtSize(d.size)} × ${d.conns} conn. (transfers/s ${ratio(d.rr)}, ` +
+          `CPU/transfer ${ratio(d.cr)}, p50 ${ratio(d.lr)})`,
+      )
+      .join('; ')}.** ${on.length ? `On par at ${on.join(', ')}.` : ''}`;
   };
   const warmRows = declineRows(1, 'decline');
   const warmOff = declineRows(1, 'decline', 'zerocopy-disabled');
@@ -280,13 +476,27 @@ function render(results) {
   if (warmRows.length || coldRows.length) p(t('decline', { min: fpMin }), '');
   if (warmRows.length) {
     p(t('decline-warm', { warmupMs: config.declineWarmupMs, ms: config.declineMs, rounds: config.rounds }), '');
-    p(table(declineHead, [...warmRows, ...warmOff].sort((a, b) => a.size - b.size).map((d) => d.row)), '');
+    p(
+      table(
+        declineHead,
+        [...warmRows, ...warmOff].sort((a, b) => a.size - b.size).map((d) => d.row),
+      ),
+      '',
+    );
     p(verdictLine(warmRows, 'Warmed up, zerocopy as shipped'));
     if (warmOff.length) p(verdictLine(warmOff, 'Warmed up, ZEROCOPY_DISABLE=1'));
     p();
   }
   if (coldRows.length) {
-    p(t('decline-cold', { ms: config.smallMs }), '', table(declineHead, coldRows.map((d) => d.row)), '');
+    p(
+      t('decline-cold', { ms: config.smallMs }),
+      '',
+      table(
+        declineHead,
+        coldRows.map((d) => d.row),
+      ),
+      '',
+    );
     p(verdictLine(coldRows, 'Fresh processes'), '');
   }
 
@@ -300,10 +510,22 @@ function render(results) {
     if (direct.n && cpx.n) {
       const dr = pairedRatio(direct, cpx, 'thr');
       const [cb, sb] = [median(cpx.pick('clientBusy')), median(cpx.pick('recvBusy'))];
-      const verdict = dr.lo > 1 && cb < 0.8 && sb < 0.8
-        ? 'Neither end is the bottleneck: the proxy is what is measured.' : '**An end may be the bottleneck.**';
-      p(t('ends', { direct: gibs(median(direct.pick('thr'))), dr: num(dr.med, 2), lo: num(dr.lo, 2), hi: num(dr.hi, 2),
-        cb: pct(cb), sb: pct(sb), verdict }), '');
+      const verdict =
+        dr.lo > 1 && cb < 0.8 && sb < 0.8
+          ? 'Neither end is the bottleneck: the proxy is what is measured.'
+          : '**An end may be the bottleneck.**';
+      p(
+        t('ends', {
+          direct: gibs(median(direct.pick('thr'))),
+          dr: num(dr.med, 2),
+          lo: num(dr.lo, 2),
+          hi: num(dr.hi, 2),
+          cb: pct(cb),
+          sb: pct(sb),
+          verdict,
+        }),
+        '',
+      );
     }
   }
   if (has('pingpong')) {
@@ -312,17 +534,28 @@ function render(results) {
     p(t('added'), '', addedLatencyTable(pingSizes), '');
     if (verdicts.length) {
       p(t('latency'), '');
-      p(table(['size', 'p50 vs Node', 'p50', 'p99 vs Node', 'p99', 'exchanges/s vs Node'],
-        verdicts.map((v) => [fmtSize(v.size), ratio(v.p50), v.c50, ratio(v.p99), v.c99, ratio(v.rate)])), '');
+      p(
+        table(
+          ['size', 'p50 vs Node', 'p50', 'p99 vs Node', 'p99', 'exchanges/s vs Node'],
+          verdicts.map((v) => [fmtSize(v.size), ratio(v.p50), v.c50, ratio(v.p99), v.c99, ratio(v.rate)]),
+        ),
+        '',
+      );
       const regs = latencyVerdicts(pingSizes, 'register');
       const adds = verdicts.filter((v) => v.c50.startsWith('higher') || v.c99.startsWith('higher'));
-      p(adds.length
-        ? `**Yes, at ${adds.map((v) => `${fmtSize(v.size)} (p50 ${ratio(v.p50)}, p99 ${ratio(v.p99)})`).join('; ')}.**`
-        : `**No: at no size is zerocopy's p50 or p99 higher than Node's proxy** (${verdicts.map((v) =>
-          `${fmtSize(v.size)}: p50 ${num(v.p50.med, 2)}×, p99 ${num(v.p99.med, 2)}×`).join('; ')}).`);
+      p(
+        adds.length
+          ? `**Yes, at ${adds.map((v) => `${fmtSize(v.size)} (p50 ${ratio(v.p50)}, p99 ${ratio(v.p99)})`).join('; ')}.**`
+          : `**No: at no size is zerocopy's p50 or p99 higher than Node's proxy** (${verdicts
+              .map((v) => `${fmtSize(v.size)}: p50 ${num(v.p50.med, 2)}×, p99 ${num(v.p99.med, 2)}×`)
+              .join('; ')}).`,
+      );
       if (regs.length) {
-        p(`Under \`--require zerocopy/register\` (plain a.pipe(b)): ${regs.map((v) =>
-          `${fmtSize(v.size)}: p50 ${ratio(v.p50)} (${v.c50}), p99 ${ratio(v.p99)} (${v.c99})`).join('; ')}.`);
+        p(
+          `Under \`--require zerocopy/register\` (plain a.pipe(b)): ${regs
+            .map((v) => `${fmtSize(v.size)}: p50 ${ratio(v.p50)} (${v.c50}), p99 ${ratio(v.p99)} (${v.c99})`)
+            .join('; ')}.`,
+        );
       }
       p();
     }
@@ -336,7 +569,9 @@ function render(results) {
   const [sockNode, sockZc] = [at('socket', 'node'), at('socket', 'zerocopy')];
   if (sockNode.n && sockZc.n) {
     const cr = pairedRatio(sockZc, sockNode, 'cpu');
-    checks.push(`${mark(cr.hi < 1)} file→socket: zerocopy's sender CPU/GiB is ${num(cr.med, 2)}× Node's (${num(cr.lo, 2)}–${num(cr.hi, 2)}).`);
+    checks.push(
+      `${mark(cr.hi < 1)} file→socket: zerocopy's sender CPU/GiB is ${num(cr.med, 2)}× Node's (${num(cr.lo, 2)}–${num(cr.hi, 2)}).`,
+    );
   }
   if (recv.n) {
     const b = median(recv.pick('recvBusy'));
@@ -349,38 +584,51 @@ function render(results) {
       if (!base.n || !zc.n) return [];
       const rr = pairedRatio(zc, base, 'rate');
       const cr = pairedRatio(zc, base, 'cpuPerTransfer');
-      const how = median(fastOf(zc)) > 0 ? 'fast path taken' : "fast path declined: the cost is zerocopy's per-stream decision";
+      const how =
+        median(fastOf(zc)) > 0 ? 'fast path taken' : "fast path declined: the cost is zerocopy's per-stream decision";
       return rr.hi < 1 || rr.med <= 0.9
-        ? [`${fmtSize(size)} (${num(rr.med, 2)}× the transfers/s, range ${num(rr.lo, 2)}–${num(rr.hi, 2)}; CPU/transfer ${num(cr.med, 2)}×; ${how})`]
+        ? [
+            `${fmtSize(size)} (${num(rr.med, 2)}× the transfers/s, range ${num(rr.lo, 2)}–${num(rr.hi, 2)}; CPU/transfer ${num(cr.med, 2)}×; ${how})`,
+          ]
         : [];
     });
-    checks.push(bad.length
-      ? `❌ ${conns} conn.: zerocopy as shipped is slower than Node at ${bad.join('; ')}.`
-      : `✅ ${conns} conn.: zerocopy as shipped is never clearly slower than Node (no size at ≤ 0.9× median or slower in every round).`);
+    checks.push(
+      bad.length
+        ? `❌ ${conns} conn.: zerocopy as shipped is slower than Node at ${bad.join('; ')}.`
+        : `✅ ${conns} conn.: zerocopy as shipped is never clearly slower than Node (no size at ≤ 0.9× median or slower in every round).`,
+    );
   }
   const [pxNode, pxZc, pxC, pxDirect] = ['node', 'zerocopy', 'c', 'direct'].map((v) => at('proxy', v));
   if (pxNode.n && pxZc.n) {
     const cr = pairedRatio(pxZc, pxNode, 'cpu');
     const tr = pairedRatio(pxZc, pxNode, 'thr');
-    checks.push(`${mark(cr.hi < 1)} proxy bulk: zerocopy's proxy CPU/GiB is ${num(cr.med, 2)}× Node's (${num(cr.lo, 2)}–${num(cr.hi, 2)}); ` +
-      `throughput ${range(tr)}; fast path taken on ${pct(median(fastOf(pxZc)))}% of directions.`);
+    checks.push(
+      `${mark(cr.hi < 1)} proxy bulk: zerocopy's proxy CPU/GiB is ${num(cr.med, 2)}× Node's (${num(cr.lo, 2)}–${num(cr.hi, 2)}); ` +
+        `throughput ${range(tr)}; fast path taken on ${pct(median(fastOf(pxZc)))}% of directions.`,
+    );
   }
   if (pxC.n && pxDirect.n) {
     const dr = pairedRatio(pxDirect, pxC, 'thr');
     const [cb, sb] = [median(pxC.pick('clientBusy')), median(pxC.pick('recvBusy'))];
-    checks.push(`${mark(dr.lo > 1 && cb < 0.8 && sb < 0.8)} proxy bulk: client and sink keep up with the C proxy ` +
-      `(direct is ${num(dr.med, 2)}× faster, client ${pct(cb)}%, sink ${pct(sb)}% of one core).`);
+    checks.push(
+      `${mark(dr.lo > 1 && cb < 0.8 && sb < 0.8)} proxy bulk: client and sink keep up with the C proxy ` +
+        `(direct is ${num(dr.med, 2)}× faster, client ${pct(cb)}%, sink ${pct(sb)}% of one core).`,
+    );
   }
   if (warmRows.length) {
     const off = offPar(warmRows);
-    checks.push(`${mark(!off.length)} below ${fpMin}, warmed up: zerocopy declining is ${off.length ? 'not ' : ''}on par with Node ` +
-      `(transfers/s ${warmRows.map((d) => `${fmtSize(d.size)} ${ratio(d.rr)}`).join(', ')}; CPU/transfer ` +
-      `${warmRows.map((d) => `${fmtSize(d.size)} ${ratio(d.cr)}`).join(', ')}).`);
+    checks.push(
+      `${mark(!off.length)} below ${fpMin}, warmed up: zerocopy declining is ${off.length ? 'not ' : ''}on par with Node ` +
+        `(transfers/s ${warmRows.map((d) => `${fmtSize(d.size)} ${ratio(d.rr)}`).join(', ')}; CPU/transfer ` +
+        `${warmRows.map((d) => `${fmtSize(d.size)} ${ratio(d.cr)}`).join(', ')}).`,
+    );
   }
   for (const v of verdicts) {
     const bad = v.c50.startsWith('higher') || v.c99.startsWith('higher');
-    checks.push(`${mark(!bad)} ${fmtSize(v.size)} exchanges: zerocopy proxy latency p50 ${ratio(v.p50)} (${v.c50}), ` +
-      `p99 ${ratio(v.p99)} (${v.c99}) of Node's proxy.`);
+    checks.push(
+      `${mark(!bad)} ${fmtSize(v.size)} exchanges: zerocopy proxy latency p50 ${ratio(v.p50)} (${v.c50}), ` +
+        `p99 ${ratio(v.p99)} (${v.c99}) of Node's proxy.`,
+    );
   }
   if (http) checks.push(...http.checks);
   p('## Checks', '', ...checks.map((c) => `- ${c}`), '', '![benchmark chart](benchmarks.svg)', '');

@@ -62,7 +62,9 @@ function httpConfig(o) {
     seconds: o.httpSeconds ?? (quick ? 2 : 3),
     warmupSeconds: o.httpWarmupSeconds ?? 1,
     conns: (o.httpConns ?? (quick ? ['16'] : ['1', '16'])).map(Number),
-    sizes: (o.httpSizes ?? (quick ? ['4k', '1m', '64m'] : ['4k', '64k', '1m', '64m'])).map(parseSize).sort((a, b) => a - b),
+    sizes: (o.httpSizes ?? (quick ? ['4k', '1m', '64m'] : ['4k', '64k', '1m', '64m']))
+      .map(parseSize)
+      .sort((a, b) => a - b),
     chunked: o.httpChunked ?? !quick,
     // Whose GET /empty is measured: the frameworks' own ceilings (and, in the full run, the anchors').
     empty: o.httpEmpty ?? (quick ? ['node', 'express', 'fastify'] : ['node', 'express', 'fastify', 'nginx', 'bun']),
@@ -75,13 +77,17 @@ function httpConfig(o) {
 // ---------------------------------------------------------------- tools
 
 function which(cmd) {
-  const dirs = (process.env.PATH || '').split(':').concat(['/usr/sbin', '/sbin', '/usr/bin', '/usr/local/bin', '/usr/local/sbin']);
+  const dirs = (process.env.PATH || '')
+    .split(':')
+    .concat(['/usr/sbin', '/sbin', '/usr/bin', '/usr/local/bin', '/usr/local/sbin']);
   for (const d of dirs) {
     const f = path.join(d || '.', cmd);
     try {
       fs.accessSync(f, fs.constants.X_OK);
       if (fs.statSync(f).isFile()) return f;
-    } catch { /* next */ }
+    } catch {
+      /* next */
+    }
   }
   return null;
 }
@@ -97,7 +103,8 @@ function aptEnsure(cmd, pkg, log) {
   let bin = which(cmd);
   if (bin) return { bin };
   if (!which('apt-get')) return { why: `\`${cmd}\` is not on PATH and there is no apt-get to install Debian's ${pkg}` };
-  if (process.getuid && process.getuid() !== 0) return { why: `\`${cmd}\` is not on PATH and installing Debian's ${pkg} needs root` };
+  if (process.getuid && process.getuid() !== 0)
+    return { why: `\`${cmd}\` is not on PATH and installing Debian's ${pkg} needs root` };
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   log(`http: \`${cmd}\` not found: apt-get install -y ${pkg} ...`);
   let r = run('apt-get', ['install', '-y', '-q', pkg], { env });
@@ -115,7 +122,8 @@ function aptEnsure(cmd, pkg, log) {
 // repo; the -baseline build on CPUs without AVX2.
 function bunEnsure(log, bun) {
   if (bun) return { bin: bun };
-  if (process.platform !== 'linux' || process.arch !== 'x64') return { why: `no @oven/bun-linux-x64 for ${process.platform}-${process.arch}` };
+  if (process.platform !== 'linux' || process.arch !== 'x64')
+    return { why: `no @oven/bun-linux-x64 for ${process.platform}-${process.arch}` };
   const avx2 = /\bavx2\b/.test(fs.readFileSync('/proc/cpuinfo', 'utf8'));
   const pkg = avx2 ? '@oven/bun-linux-x64' : '@oven/bun-linux-x64-baseline';
   const bin = path.join(BUN_DIR, 'node_modules', ...pkg.split('/'), 'bin', 'bun');
@@ -123,8 +131,13 @@ function bunEnsure(log, bun) {
     log(`http: installing ${pkg} into ${BUN_DIR} (npm install --prefix) ...`);
     fs.mkdirSync(BUN_DIR, { recursive: true });
     const npm = which('npm') || 'npm';
-    const r = run(npm, ['install', '--prefix', BUN_DIR, '--no-audit', '--no-fund', '--loglevel=error', pkg], { cwd: BUN_DIR });
-    if (!r.ok || !fs.existsSync(bin)) return { why: `npm install --prefix ${BUN_DIR} ${pkg} failed: ${r.out.split('\n').slice(-3).join(' / ') || r.error}` };
+    const r = run(npm, ['install', '--prefix', BUN_DIR, '--no-audit', '--no-fund', '--loglevel=error', pkg], {
+      cwd: BUN_DIR,
+    });
+    if (!r.ok || !fs.existsSync(bin))
+      return {
+        why: `npm install --prefix ${BUN_DIR} ${pkg} failed: ${r.out.split('\n').slice(-3).join(' / ') || r.error}`,
+      };
   }
   return { bin };
 }
@@ -135,7 +148,11 @@ function version(cmd, args, re = /.*/) {
   return m ? (m[1] || m[0]).trim() : '?';
 }
 function pkgVersion(name) {
-  try { return JSON.parse(fs.readFileSync(path.join(ROOT, 'node_modules', name, 'package.json'), 'utf8')).version; } catch { return null; }
+  try {
+    return JSON.parse(fs.readFileSync(path.join(ROOT, 'node_modules', name, 'package.json'), 'utf8')).version;
+  } catch {
+    return null;
+  }
 }
 
 let CLK_TCK = 100;
@@ -153,16 +170,27 @@ function treeCpu(pid) {
     if (seen.has(p)) continue;
     seen.add(p);
     let stat;
-    try { stat = fs.readFileSync(`/proc/${p}/stat`, 'utf8'); } catch { continue; }
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');  // f[0] is field 3
+    try {
+      stat = fs.readFileSync(`/proc/${p}/stat`, 'utf8');
+    } catch {
+      continue;
+    }
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // f[0] is field 3
     user += Number(f[11]);
     sys += Number(f[12]);
     let tasks = [];
-    try { tasks = fs.readdirSync(`/proc/${p}/task`); } catch { /* gone */ }
+    try {
+      tasks = fs.readdirSync(`/proc/${p}/task`);
+    } catch {
+      /* gone */
+    }
     for (const t of tasks) {
       try {
-        for (const c of fs.readFileSync(`/proc/${p}/task/${t}/children`, 'utf8').split(' ')) if (c) stack.push(Number(c));
-      } catch { /* gone */ }
+        for (const c of fs.readFileSync(`/proc/${p}/task/${t}/children`, 'utf8').split(' '))
+          if (c) stack.push(Number(c));
+      } catch {
+        /* gone */
+      }
     }
   }
   return { user: user / CLK_TCK, sys: sys / CLK_TCK };
@@ -172,12 +200,20 @@ function treeCpu(pid) {
 // task waited for a core), to tell a contended run from a quiet one.
 function cpuPressure() {
   let us = NaN;
-  try { us = Number(/^some .*total=(\d+)/m.exec(fs.readFileSync('/proc/pressure/cpu', 'utf8'))[1]); } catch { /* no PSI */ }
+  try {
+    us = Number(/^some .*total=(\d+)/m.exec(fs.readFileSync('/proc/pressure/cpu', 'utf8'))[1]);
+  } catch {
+    /* no PSI */
+  }
   return { us, t: Date.now() };
 }
 
 function rssKiB(pid) {
-  try { return Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))[1]); } catch { return NaN; }
+  try {
+    return Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))[1]);
+  } catch {
+    return NaN;
+  }
 }
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -196,7 +232,10 @@ function freePort() {
 function canConnect(port) {
   return new Promise((resolve) => {
     const s = net.connect(port, '127.0.0.1');
-    s.once('connect', () => { s.destroy(); resolve(true); });
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
     s.once('error', () => resolve(false));
   });
 }
@@ -209,9 +248,20 @@ function fetchRaw(port, urlPath, timeoutMs = 60000) {
     const bufs = [];
     let total = 0;
     let head = null;
-    const timer = setTimeout(() => { sock.destroy(); reject(new Error(`GET ${urlPath}: no complete response in ${timeoutMs} ms`)); }, timeoutMs);
-    const finish = (res) => { clearTimeout(timer); sock.destroy(); resolve(res); };
-    const fail = (err) => { clearTimeout(timer); sock.destroy(); reject(err); };
+    const timer = setTimeout(() => {
+      sock.destroy();
+      reject(new Error(`GET ${urlPath}: no complete response in ${timeoutMs} ms`));
+    }, timeoutMs);
+    const finish = (res) => {
+      clearTimeout(timer);
+      sock.destroy();
+      resolve(res);
+    };
+    const fail = (err) => {
+      clearTimeout(timer);
+      sock.destroy();
+      reject(err);
+    };
     sock.once('connect', () => sock.write(`GET ${urlPath} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n\r\n`));
     sock.on('error', fail);
     sock.on('end', () => fail(new Error(`GET ${urlPath}: connection closed after ${total} bytes`)));
@@ -277,10 +327,22 @@ function serverList(cfg) {
   ];
   const list = [
     ...node('node', 'node:http + createReadStream().pipe(res)', 'node-server.js'),
-    ...(cfg.chunked ? node('node-chunked', 'node:http, no Content-Length (chunked)', 'node-server.js', { mode: 'chunked', empty: false }) : []),
+    ...(cfg.chunked
+      ? node('node-chunked', 'node:http, no Content-Length (chunked)', 'node-server.js', {
+          mode: 'chunked',
+          empty: false,
+        })
+      : []),
     ...node('express', 'express.static', 'express-server.js'),
     ...node('fastify', '@fastify/static', 'fastify-server.js'),
-    { key: 'nginx', name: 'nginx (sendfile on, 1 worker)', fw: 'nginx', streams: 'anchor', anchor: 'nginx', empty: true },
+    {
+      key: 'nginx',
+      name: 'nginx (sendfile on, 1 worker)',
+      fw: 'nginx',
+      streams: 'anchor',
+      anchor: 'nginx',
+      empty: true,
+    },
     { key: 'bun', name: 'Bun.serve + Bun.file', fw: 'bun', streams: 'anchor', anchor: 'bun', empty: true },
   ];
   for (const s of list) if (!cfg.empty.includes(s.key)) s.empty = false;
@@ -304,30 +366,61 @@ async function startServer(s, tools, filesDir, prefixBase) {
   if (s.anchor === 'nginx') {
     port = await freePort();
     const prefix = fs.mkdtempSync(path.join(prefixBase, 'nginx-'));
-    const conf = fs.readFileSync(path.join(HERE, 'nginx.conf.template'), 'utf8')
-      .replace(/@@PREFIX@@/g, prefix).replace(/@@PORT@@/g, String(port)).replace(/@@ROOT@@/g, filesDir);
+    const conf = fs
+      .readFileSync(path.join(HERE, 'nginx.conf.template'), 'utf8')
+      .replace(/@@PREFIX@@/g, prefix)
+      .replace(/@@PORT@@/g, String(port))
+      .replace(/@@ROOT@@/g, filesDir);
     fs.writeFileSync(path.join(prefix, 'nginx.conf'), conf);
     args = [tools.nginx, '-p', prefix, '-c', path.join(prefix, 'nginx.conf'), '-e', path.join(prefix, 'error.log')];
   } else if (s.anchor === 'bun') {
     args = [tools.bun, path.join(HERE, 'bun-server.js'), filesDir];
   } else {
-    args = [process.execPath, ...(s.zc ? ['--require', REGISTER] : []), path.join(HERE, s.script), filesDir, ...(s.mode ? [s.mode] : [])];
+    args = [
+      process.execPath,
+      ...(s.zc ? ['--require', REGISTER] : []),
+      path.join(HERE, s.script),
+      filesDir,
+      ...(s.mode ? [s.mode] : []),
+    ];
   }
-  const child = spawn('taskset', ['-c', '0', ...args], { env: serverEnv(), cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('taskset', ['-c', '0', ...args], {
+    env: serverEnv(),
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   live.add(child);
   let out = '';
   let err = '';
-  child.stdout.on('data', (d) => { out = (out + d).slice(-4096); });
-  child.stderr.on('data', (d) => { err = (err + d).slice(-4096); });
-  const exited = new Promise((resolve) => child.once('close', (code, sig) => { live.delete(child); resolve(code ?? sig); }));
-  child.once('error', (e) => { err += String(e); });
+  child.stdout.on('data', (d) => {
+    out = (out + d).slice(-4096);
+  });
+  child.stderr.on('data', (d) => {
+    err = (err + d).slice(-4096);
+  });
+  const exited = new Promise((resolve) =>
+    child.once('close', (code, sig) => {
+      live.delete(child);
+      resolve(code ?? sig);
+    }),
+  );
+  child.once('error', (e) => {
+    err += String(e);
+  });
   const srv = {
-    s, child, port, exited,
-    get alive() { return child.exitCode === null && child.signalCode === null; },
+    s,
+    child,
+    port,
+    exited,
+    get alive() {
+      return child.exitCode === null && child.signalCode === null;
+    },
     why: () => `${err}${out}`.trim().split('\n').slice(-5).join(' / '),
     async stop() {
       if (this.alive) child.kill('SIGTERM');
-      const t = setTimeout(() => { if (this.alive) child.kill('SIGKILL'); }, 3000);
+      const t = setTimeout(() => {
+        if (this.alive) child.kill('SIGKILL');
+      }, 3000);
       await exited;
       clearTimeout(t);
     },
@@ -372,7 +465,8 @@ async function verify(srv, files) {
   }
   if (srv.s.empty) {
     const r = await fetchRaw(srv.port, '/empty');
-    if (r.status !== 200 || r.body.length !== 0) throw new Error(`GET /empty: status ${r.status}, ${r.body.length} body bytes`);
+    if (r.status !== 200 || r.body.length !== 0)
+      throw new Error(`GET /empty: status ${r.status}, ${r.body.length} body bytes`);
     overhead[0] = r.wireBytes;
   }
   return overhead;
@@ -393,19 +487,36 @@ function diffCounts(a, b) {
 
 function runWrk(wrk, port, urlPath, conns, seconds) {
   return new Promise((resolve, reject) => {
-    const args = ['-c', '1', wrk, '-t1', `-c${conns}`, `-d${seconds}s`, '--latency', '--timeout', '30s', '-s', LUA,
-      `http://127.0.0.1:${port}${urlPath}`];
+    const args = [
+      '-c',
+      '1',
+      wrk,
+      '-t1',
+      `-c${conns}`,
+      `-d${seconds}s`,
+      '--latency',
+      '--timeout',
+      '30s',
+      '-s',
+      LUA,
+      `http://127.0.0.1:${port}${urlPath}`,
+    ];
     const child = spawn('taskset', args, { stdio: ['ignore', 'pipe', 'pipe'], timeout: (seconds + 90) * 1000 });
     live.add(child);
     let out = '';
     let err = '';
-    child.stdout.on('data', (d) => { out += d; });
-    child.stderr.on('data', (d) => { err += d; });
+    child.stdout.on('data', (d) => {
+      out += d;
+    });
+    child.stderr.on('data', (d) => {
+      err += d;
+    });
     child.once('error', reject);
     child.once('close', (code, sig) => {
       live.delete(child);
       const m = /^WRKJSON (\{.*\})$/m.exec(out);
-      if (code !== 0 || !m) return reject(new Error(`wrk ${urlPath}: exit ${code ?? sig}: ${(err + out).trim().slice(-500)}`));
+      if (code !== 0 || !m)
+        return reject(new Error(`wrk ${urlPath}: exit ${code ?? sig}: ${(err + out).trim().slice(-500)}`));
       resolve({ ...JSON.parse(m[1]), text: out });
     });
   });
@@ -422,7 +533,7 @@ async function measure(tools, srv, file, conns, cfg, overhead) {
   const psi0 = cpuPressure();
   const w = await runWrk(tools.wrk, srv.port, url, conns, cfg.seconds);
   const psi1 = cpuPressure();
-  await sleep(50);  // the server's side of the connections' close
+  await sleep(50); // the server's side of the connections' close
   const c1 = treeCpu(srv.pid);
   const p1 = await getPaths(srv);
   if (!srv.alive) throw new Error(`${srv.s.key} died: ${srv.why()}`);
@@ -472,7 +583,8 @@ function rotated(list, k) {
 }
 
 const fmt = (n) => (n >= MiB ? `${n / MiB} MiB` : n >= KiB ? `${n / KiB} KiB` : `${n} B`);
-const fileName = (n) => (n >= MiB && n % MiB === 0 ? `${n / MiB}m` : n >= KiB && n % KiB === 0 ? `${n / KiB}k` : `${n}b`) + '.bin';
+const fileName = (n) =>
+  (n >= MiB && n % MiB === 0 ? `${n / MiB}m` : n >= KiB && n % KiB === 0 ? `${n / KiB}k` : `${n}b`) + '.bin';
 
 // ---------------------------------------------------------------- the workload
 
@@ -485,8 +597,16 @@ async function runHttp(ctx) {
   const started = Date.now();
   const cfg = httpConfig(ctx.opts);
   const info = { ...cfg, skipped: [], problems: [], versions: {} };
-  const problem = (msg) => { info.problems.push(msg); ctx.failures.push(`http: ${msg}`); log(`http: ${msg}`); };
-  try { CLK_TCK = Number(run('getconf', ['CLK_TCK']).out) || 100; } catch { /* 100 */ }
+  const problem = (msg) => {
+    info.problems.push(msg);
+    ctx.failures.push(`http: ${msg}`);
+    log(`http: ${msg}`);
+  };
+  try {
+    CLK_TCK = Number(run('getconf', ['CLK_TCK']).out) || 100;
+  } catch {
+    /* 100 */
+  }
 
   const tools = {};
   const wrk = aptEnsure('wrk', 'wrk', log);
@@ -551,8 +671,10 @@ async function runHttp(ctx) {
     for (const f of [null, ...files]) cells.push({ conns, file: f, size: f ? f.size : 0 });
   }
   const perRound = cells.reduce((n, c) => n + servers.filter((s) => c.file || s.empty).length, 0);
-  log(`http: ${servers.length} servers, ${perRound} runs per round × ${cfg.rounds} rounds, ` +
-    `${cfg.warmupSeconds} s warm-up + ${cfg.seconds} s each (≈${Math.round(perRound * cfg.rounds * (cfg.seconds + cfg.warmupSeconds + 0.3) / 60)} min)`);
+  log(
+    `http: ${servers.length} servers, ${perRound} runs per round × ${cfg.rounds} rounds, ` +
+      `${cfg.warmupSeconds} s warm-up + ${cfg.seconds} s each (≈${Math.round((perRound * cfg.rounds * (cfg.seconds + cfg.warmupSeconds + 0.3)) / 60)} min)`,
+  );
   for (const sk of info.skipped) log(`http: skipped ${sk.key}: ${sk.why}`);
 
   const up = new Map();
@@ -576,7 +698,9 @@ async function runHttp(ctx) {
         }
       }
       const ordered = servers.map((s) => up.get(s)).filter(Boolean);
-      log(`http: round ${round + 1}/${cfg.rounds}: ${ordered.length} servers up${need.length ? `, ${need.length} started and verified` : ''} (${Date.now() - t0} ms)`);
+      log(
+        `http: round ${round + 1}/${cfg.rounds}: ${ordered.length} servers up${need.length ? `, ${need.length} started and verified` : ''} (${Date.now() - t0} ms)`,
+      );
       let k = round;
       for (const cell of cells) {
         const vs = ordered.filter((srv) => cell.file || srv.s.empty);
@@ -594,14 +718,29 @@ async function runHttp(ctx) {
           }
           if (!res) continue;
           const variant = cell.file ? srv.s.key : `${srv.s.key}-empty`;
-          ctx.push({ variant, name: srv.s.name, server: srv.s.key, fw: srv.s.fw, streams: srv.s.streams,
-            size: cell.size, conns: cell.conns, round, ...res });
-          const fast = res.paths && Object.keys(res.paths).length
-            ? `, paths ${Object.entries(res.paths).map(([a, b]) => `${a} ${b}`).join(' ')}` : '';
-          log(`${label}: ${(res.transfers / res.wall).toFixed(0)} req/s, ${(res.bytes / res.wall / MiB).toFixed(0)} MiB/s, ` +
-            `server ${((res.user + res.sys) / res.transfers * 1e6).toFixed(0)} µs/req (${(res.serverBusy * 100).toFixed(0)}% of a core), ` +
-            `wrk ${(res.clientBusy * 100).toFixed(0)}%, p50 ${(res.latP50 * 1e3).toFixed(2)} ms, ` +
-            `CPU pressure ${(res.cpuPressure * 100).toFixed(0)}%${fast} (${Date.now() - tc} ms)`);
+          ctx.push({
+            variant,
+            name: srv.s.name,
+            server: srv.s.key,
+            fw: srv.s.fw,
+            streams: srv.s.streams,
+            size: cell.size,
+            conns: cell.conns,
+            round,
+            ...res,
+          });
+          const fast =
+            res.paths && Object.keys(res.paths).length
+              ? `, paths ${Object.entries(res.paths)
+                  .map(([a, b]) => `${a} ${b}`)
+                  .join(' ')}`
+              : '';
+          log(
+            `${label}: ${(res.transfers / res.wall).toFixed(0)} req/s, ${(res.bytes / res.wall / MiB).toFixed(0)} MiB/s, ` +
+              `server ${(((res.user + res.sys) / res.transfers) * 1e6).toFixed(0)} µs/req (${(res.serverBusy * 100).toFixed(0)}% of a core), ` +
+              `wrk ${(res.clientBusy * 100).toFixed(0)}%, p50 ${(res.latP50 * 1e3).toFixed(2)} ms, ` +
+              `CPU pressure ${(res.cpuPressure * 100).toFixed(0)}%${fast} (${Date.now() - tc} ms)`,
+          );
         }
       }
       log(`http: round ${round + 1}/${cfg.rounds} took ${Math.round((Date.now() - t0) / 1000)} s`);

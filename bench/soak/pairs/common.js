@@ -59,11 +59,14 @@ function reusedFd(t, ws, done) {
   const canaryPath = path.join(t.dir, `canary${t.id}`);
   (t.cleanup ??= []).push(canaryPath);
   let swapped = false;
-  const ready = () => typeof ws.fd === 'number' &&
-    (t.mode === 'baseline' ? ws.bytesWritten > 0 : t.transferOf(ws) !== null);
+  const ready = () =>
+    typeof ws.fd === 'number' && (t.mode === 'baseline' ? ws.bytesWritten > 0 : t.transferOf(ws) !== null);
   const wait = (turns) => {
     if (done() || ws.destroyed) return;
-    if (!ready()) { if (turns < 20000) setImmediate(() => wait(turns + 1)); return; }
+    if (!ready()) {
+      if (turns < 20000) setImmediate(() => wait(turns + 1));
+      return;
+    }
     const n = ws.fd;
     fs.closeSync(n);
     const c = fs.openSync(canaryPath, 'w+');

@@ -11,7 +11,9 @@ module.exports = {
   fileDestination: true,
   reusedFd: true,
   faults: ['none', 'destroy-src', 'destroy-dst', 'unpipe', 'truncate', 'grow'],
-  async setup() { return {}; },
+  async setup() {
+    return {};
+  },
   async transfer(state, t) {
     const { zc } = t;
     const dest = path.join(t.destDir, `d${t.id}`);
@@ -33,7 +35,13 @@ module.exports = {
       aborted: false,
       canary: canary(),
       // Read later: in the EMFILE phase the harness must not need an fd meanwhile.
-      received: () => { try { return fs.readFileSync(dest); } catch { return Buffer.alloc(0); } },
+      received: () => {
+        try {
+          return fs.readFileSync(dest);
+        } catch {
+          return Buffer.alloc(0);
+        }
+      },
     };
   },
   async teardown() {},
