@@ -437,9 +437,9 @@ async function main() {
       for (const size of PINGPONG_SIZES) {
         const vs = rotated(PROXY_VARIANTS, round);
         const res = await attempt(`pingpong ${size} r${round}`, () => runPingPongRound(echo, vs, size));
-        vs.forEach((vr, i) =>
-          runs.push({ workload: 'pingpong', variant: vr.key, name: vr.name, size, conns: 1, round, ...res[i] }),
-        );
+        for (const [i, vr] of vs.entries()) {
+          runs.push({ workload: 'pingpong', variant: vr.key, name: vr.name, size, conns: 1, round, ...res[i] });
+        }
         log(
           `request/response ${size} B r${round}: ${vs.map((vr, i) => `${vr.key} p50 ${(res[i].latP50 * 1e6).toFixed(0)} µs`).join(', ')}`,
         );

@@ -6,10 +6,10 @@ const express = require('express');
 const { root, pathsJson, listening } = require('./common');
 
 const app = express();
-app.get('/empty', (req, res) => {
+app.get('/empty', (_req, res) => {
   res.status(200).send('');
 });
-app.get('/__paths', (req, res) => {
+app.get('/__paths', (_req, res) => {
   res.type('json').send(pathsJson());
 });
 app.use(express.static(root));

@@ -5,10 +5,10 @@ const fastify = require('fastify')({ logger: false });
 const { root, pathsJson, listening } = require('./common');
 
 fastify.register(require('@fastify/static'), { root });
-fastify.get('/empty', (req, reply) => {
+fastify.get('/empty', (_req, reply) => {
   reply.code(200).send('');
 });
-fastify.get('/__paths', (req, reply) => {
+fastify.get('/__paths', (_req, reply) => {
   reply.type('application/json').send(pathsJson());
 });
 fastify.listen({ port: 0, host: '127.0.0.1' }).then(

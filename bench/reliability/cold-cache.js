@@ -46,12 +46,12 @@ const COLD_FILES = 4000;
 
 if (process.argv[2]?.startsWith('{'))
   child(JSON.parse(process.argv[2])).catch((err) => {
-    process.stderr.write(`cold-cache child: ${(err && err.stack) || err}\n`);
+    process.stderr.write(`cold-cache child: ${err?.stack || err}\n`);
     process.exit(1);
   });
 else if (require.main === module) {
   parent(c.options()).catch((err) => {
-    process.stderr.write(`${(err && err.stack) || err}\n`);
+    process.stderr.write(`${err?.stack || err}\n`);
     process.exit(1);
   });
 }

@@ -40,12 +40,12 @@ const { MiB, GiB } = c;
 
 if (process.argv[2]?.startsWith('{'))
   child(JSON.parse(process.argv[2])).catch((err) => {
-    process.stderr.write(`fairness child: ${(err && err.stack) || err}\n`);
+    process.stderr.write(`fairness child: ${err?.stack || err}\n`);
     process.exit(1);
   });
 else if (require.main === module) {
   parent(c.options()).catch((err) => {
-    process.stderr.write(`${(err && err.stack) || err}\n`);
+    process.stderr.write(`${err?.stack || err}\n`);
     process.exit(1);
   });
 }
@@ -103,7 +103,7 @@ async function child(job) {
   // kernel (zerocopy), or all having read (Node's streams). How long that
   // takes is a figure of its own: a stream's open() and first reads queue on
   // the same pool as everything else.
-  const kernel = lib && lib.transferStats && job.mode !== 'node';
+  const kernel = lib?.transferStats && job.mode !== 'node';
   const allUnderWay = () =>
     !lib || (kernel ? lib.transferStats().running >= job.n : streams.every((rs) => rs.bytesRead > 0));
   const ramp0 = process.hrtime.bigint();
@@ -113,7 +113,7 @@ async function child(job) {
   await sleep(job.settleMs);
 
   const loop = monitorEventLoopDelay({ resolution: 2 });
-  const stats0 = lib && lib.transferStats ? lib.transferStats() : null;
+  const stats0 = lib?.transferStats ? lib.transferStats() : null;
   const bytes0 = moved();
   const cpu0 = process.cpuUsage();
   const t0 = process.hrtime.bigint();
@@ -125,7 +125,7 @@ async function child(job) {
   const wall = Number(process.hrtime.bigint() - t0) / 1e9;
   const bytes = moved() - bytes0;
   const cpu = process.cpuUsage(cpu0);
-  const stats1 = lib && lib.transferStats ? lib.transferStats() : null;
+  const stats1 = lib?.transferStats ? lib.transferStats() : null;
   const endedInWindow = ended;
   // The probes still out ran against the same load: the transfers go on
   // until the last has returned.

@@ -199,7 +199,8 @@ function main() {
       if (p.phase === 'faults') row.rss = p.rssGrowthMiB;
       row.lag = Math.max(row.lag, p.lagMaxMs);
       for (const [f, v] of Object.entries(p.faults)) {
-        const into = (row.faults[f] ??= { n: 0, lost: 0, errors: {} });
+        row.faults[f] ??= { n: 0, lost: 0, errors: {} };
+        const into = row.faults[f];
         into.n += v.n;
         into.lost += v.lost ?? 0;
         for (const [e, c] of Object.entries(v.errors)) into.errors[e] = (into.errors[e] ?? 0) + c;

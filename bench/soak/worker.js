@@ -191,7 +191,8 @@ function judge(stats, t, out) {
     // what the receiver got past the cut is the race's, not a misplaced byte.
     if (lost > 0 && t.truncated && received.indexOf(0, a.prefix) !== -1) stats.zeroFill += lost;
   }
-  const f = (stats.faults[t.fault] ??= { n: 0, fired: 0, ok: 0, lost: 0, errors: {}, peerErrors: {} });
+  stats.faults[t.fault] ??= { n: 0, fired: 0, ok: 0, lost: 0, errors: {}, peerErrors: {} };
+  const f = stats.faults[t.fault];
   f.lost += lost;
   f.n++;
   if (t.fired) f.fired++;

@@ -479,7 +479,7 @@ async function getPaths(srv) {
 }
 function diffCounts(a, b) {
   const d = {};
-  for (const [k, v] of Object.entries(b || {})) if (v - ((a || {})[k] || 0) > 0) d[k] = v - ((a || {})[k] || 0);
+  for (const [k, v] of Object.entries(b || {})) if (v - (a?.[k] || 0) > 0) d[k] = v - (a?.[k] || 0);
   return d;
 }
 
@@ -584,7 +584,7 @@ function rotated(list, k) {
 
 const fmt = (n) => (n >= MiB ? `${n / MiB} MiB` : n >= KiB ? `${n / KiB} KiB` : `${n} B`);
 const fileName = (n) =>
-  (n >= MiB && n % MiB === 0 ? `${n / MiB}m` : n >= KiB && n % KiB === 0 ? `${n / KiB}k` : `${n}b`) + '.bin';
+  `${n >= MiB && n % MiB === 0 ? `${n / MiB}m` : n >= KiB && n % KiB === 0 ? `${n / KiB}k` : `${n}b`}.bin`;
 
 // ---------------------------------------------------------------- the workload
 

@@ -48,7 +48,7 @@ if (job.variant !== 'node') {
 }
 
 function fail(err) {
-  process.stderr.write(`proxy ${job.variant}: ${(err && err.stack) || err}\n`);
+  process.stderr.write(`proxy ${job.variant}: ${err?.stack || err}\n`);
   process.exit(1);
 }
 process.on('uncaughtException', fail);

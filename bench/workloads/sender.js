@@ -45,7 +45,7 @@ if (job.variant === 'zerocopy') {
 }
 
 function fail(err) {
-  process.stderr.write(`sender ${job.variant}: ${(err && err.stack) || err}\n`);
+  process.stderr.write(`sender ${job.variant}: ${err?.stack || err}\n`);
   process.exit(1);
 }
 process.on('uncaughtException', fail);

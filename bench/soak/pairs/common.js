@@ -57,7 +57,8 @@ async function streamFault(t, src, dst, done) {
 function reusedFd(t, ws, done) {
   if (t.fault !== 'reused-fd') return () => 0;
   const canaryPath = path.join(t.dir, `canary${t.id}`);
-  (t.cleanup ??= []).push(canaryPath);
+  t.cleanup ??= [];
+  t.cleanup.push(canaryPath);
   let swapped = false;
   const ready = () =>
     typeof ws.fd === 'number' && (t.mode === 'baseline' ? ws.bytesWritten > 0 : t.transferOf(ws) !== null);

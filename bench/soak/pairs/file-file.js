@@ -14,10 +14,11 @@ module.exports = {
   async setup() {
     return {};
   },
-  async transfer(state, t) {
+  async transfer(_state, t) {
     const { zc } = t;
     const dest = path.join(t.destDir, `d${t.id}`);
-    (t.cleanup ??= []).push(dest);
+    t.cleanup ??= [];
+    t.cleanup.push(dest);
     const rs = zc.createReadStream(t.srcPath);
     const ws = zc.createWriteStream(dest);
     t.track(rs, ws);

@@ -27,7 +27,7 @@ module.exports = {
       h(req, res);
     });
     server.on('error', () => {});
-    server.on('clientError', (err, sock) => sock.destroy());
+    server.on('clientError', (_err, sock) => sock.destroy());
     await new Promise((r) => server.listen(0, '127.0.0.1', r));
     return { server, pending, port: server.address().port };
   },
@@ -36,7 +36,7 @@ module.exports = {
     const done = () => finished;
     // Server side: the library's streams and the error its pipeline reports.
     const served = new Promise((resolve) => {
-      st.pending.set(t.id, (req, res) => {
+      st.pending.set(t.id, (_req, res) => {
         res.setHeader('Content-Type', 'application/octet-stream');
         res.setHeader('Content-Length', t.size);
         // fs is patched by the register hook: this is a zerocopy ReadStream (unless disabled).
@@ -103,7 +103,7 @@ module.exports = {
     });
     const c = await client;
     // A request that never reached the handler (EMFILE) has nothing served.
-    const s = st.pending.has(t.id) ? (st.pending.delete(t.id), null) : await served;
+    const s = st.pending.delete(t.id) ? null : await served;
     finished = true;
     if (s) await Promise.all([lib.whenClosed(s.rs), lib.whenClosed(s.res)]);
     return {

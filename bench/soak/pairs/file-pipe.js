@@ -8,7 +8,7 @@ const lib = require('../lib.js');
 const { fileSourceFault, streamFault, pipelineDone } = require('./common.js');
 
 /** [reader, writer] sockets over a fresh pipe, or an error Node-style. */
-function socketPipe(zc) {
+function socketPipe(_zc) {
   const [err, r, w] = native.makePipe(0);
   if (err !== 0) return [null, null, lib.errnoError(err, 'pipe')];
   return [
@@ -27,7 +27,7 @@ module.exports = {
   async setup() {
     return {};
   },
-  async transfer(state, t) {
+  async transfer(_state, t) {
     const { zc } = t;
     const [reader, writer, perr] = socketPipe(zc);
     if (perr) return { error: perr, peerError: null, aborted: false, received: Buffer.alloc(0), canary: 0 };

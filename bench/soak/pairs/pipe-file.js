@@ -44,12 +44,13 @@ module.exports = {
   async setup() {
     return {};
   },
-  async transfer(state, t) {
+  async transfer(_state, t) {
     const { zc } = t;
     const [reader, writer, perr] = socketPipe(zc);
     if (perr) return { error: perr, peerError: null, aborted: false, received: Buffer.alloc(0), canary: 0 };
     const dest = path.join(t.destDir, `d${t.id}`);
-    (t.cleanup ??= []).push(dest);
+    t.cleanup ??= [];
+    t.cleanup.push(dest);
     const ws = zc.createWriteStream(dest);
     t.track(reader, ws, writer);
     writer.on('error', () => {}); // EPIPE once the reading side is gone: the harness's end, not the library's

@@ -101,7 +101,8 @@ module.exports = {
       };
     armReset();
     const dest = path.join(t.destDir, `d${t.id}`);
-    (t.cleanup ??= []).push(dest);
+    t.cleanup ??= [];
+    t.cleanup.push(dest);
     const ws = zc.createWriteStream(dest);
     src.on('error', () => {}); // late errors, after pipeline() has reported
     t.track(src, ws);
