@@ -1,6 +1,6 @@
 'use strict';
 // Markdown pieces the reports share: tables (markdown-table), number and size
-// formats, and prose templates (bench/render/*.md: sections `@@ name`, `{{var}}`).
+// formats, and prose templates (bench/render/*.tpl: sections `@@ name`, `{{var}}`).
 const fs = require('node:fs');
 const path = require('node:path');
 const { markdownTable } = require('markdown-table');
@@ -33,10 +33,10 @@ function num(x, digits) {
 const ratio = (r) => (r && Number.isFinite(r.med) ? `${num(r.med, 2)}× (${num(r.lo, 2)}–${num(r.hi, 2)})` : '–');
 
 const sections = new Map();
-/** The template section `name` of bench/render/<file>.md with {{var}} filled in. */
+/** The template section `name` of bench/render/<file>.tpl with {{var}} filled in. */
 function tpl(file, name, vars = {}) {
   if (!sections.has(file)) {
-    const text = fs.readFileSync(path.join(__dirname, '..', 'render', `${file}.md`), 'utf8');
+    const text = fs.readFileSync(path.join(__dirname, '..', 'render', `${file}.tpl`), 'utf8');
     for (const part of text.split(/^@@ /m).slice(1)) {
       const i = part.indexOf('\n');
       sections.set(`${file}/${part.slice(0, i).trim()}`, part.slice(i + 1).replace(/\n+$/, ''));

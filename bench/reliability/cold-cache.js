@@ -5,29 +5,16 @@
 // beside Node's streams? And how long does one pool job (a cold sendfile or
 // copy_file_range chunk; a 64 KiB read for Node's streams) hold its thread?
 //
-//   node bench/reliability/cold-cache.js          (or: npm run bench:reliability)
-//
-//   COLD_N=1            concurrent transfers; the file is split between them
-//                       (COLD_N=4: four cold quarter-files, one per pool thread)
-//   COLD_DESTS=socket,file
-//   COLD_MODES=idle,node,zerocopy   idle: probes only, for IDLE_MS; node: ZEROCOPY_DISABLE=1
-//   COLD_ROUNDS=3       rounds; modes interleaved, order rotated per round
-//   COLD_PROBE_MS=10    one probe of each kind every this many ms (open loop)
-//   COLD_DROP=file      file: evict the files' pages (bench/reliability/evict.c,
-//                       posix_fadvise DONTNEED) before each run; global: sync
-//                       and `echo 3 > /proc/sys/vm/drop_caches` (root; drops
-//                       every process's cache, so not the default on a shared machine)
-//   COLD_STATES=cold,warm  warm: the same run with the source read into the
-//                       page cache first (the reference), interleaved with the cold ones
-//   COLD_TIME_JOBS=1    time every pool job with async_hooks (below); off by
-//                       default: the hooks' cost per async operation would slow
-//                       Node's streams (tens of thousands of operations per GiB)
-//                       far more than zerocopy, so job times come from their own runs
-//   UV_THREADPOOL_SIZE, ZEROCOPY_BENCH_LIB, ZEROCOPY_BENCH_CANDIDATE: as in fairness.js
+//   node bench/reliability/cold-cache.js [options]   (or: npm run bench:reliability; --help lists
+//   the --cold-* options). Cold: the files' pages evicted (bench/reliability/evict.c, posix_fadvise
+//   DONTNEED) before each run, or with --cold-drop global `echo 3 > /proc/sys/vm/drop_caches` (root;
+//   every process's cache, so not the default on a shared machine). --cold-time-jobs is off by
+//   default: the hooks' cost per async operation would slow Node's streams (tens of thousands of
+//   operations per GiB) far more than zerocopy, so job times come from their own runs.
 //
 // Probes: fs.readFile of a 4 KiB file in the page cache, fs.readFile of a
 // 4 KiB file not in it (a fresh one per probe, all evicted before the run),
-// dns.lookup('localhost'). With COLD_TIME_JOBS=1 pool jobs are timed with async_hooks, from the
+// dns.lookup('localhost'). With --cold-time-jobs pool jobs are timed with async_hooks, from the
 // job's creation to its callback (zerocopy:copy for zerocopy, FSREQCALLBACK
 // for Node's streams, the probes' own requests left out): with one transfer
 // nothing queues ahead of it, so that is the time it held a thread.

@@ -4,22 +4,8 @@
 // dns.lookup('localhost'). How long do those calls take with and without the
 // transfers, zerocopy beside Node's streams?
 //
-//   node bench/reliability/fairness.js            (or: npm run bench:reliability)
-//
-//   FAIR_N=1000          concurrent transfers
-//   FAIR_DESTS=socket,file
-//   FAIR_MODES=idle,node,zerocopy   idle: no transfers; node: ZEROCOPY_DISABLE=1;
-//                        stock: node:fs's own createReadStream/createWriteStream
-//   FAIR_ROUNDS=3        rounds; modes interleaved, order rotated per round
-//   FAIR_WINDOW_MS=8000  measured window (probes issued, bytes and loop delay counted)
-//   FAIR_PROBE_MS=40     one probe of each kind every this many ms (open loop)
-//   FAIR_TAIL_CAP_MS=30000  a probe still out this long after the window counts
-//                        with the time waited so far (shown as "≥")
-//   FAIR_SLOW_RATE=0     bytes/s per connection for a slow-reading sink (0: reads flat out)
-//   UV_THREADPOOL_SIZE   passed through to the children (libuv's default is 4)
-//   ZEROCOPY_BENCH_LIB   another build of the library to measure (default: this checkout)
-//   ZEROCOPY_BENCH_CANDIDATE  a build with a change to try: add mode "candidate"
-//                        to FAIR_MODES and it runs interleaved with the others
+//   node bench/reliability/fairness.js [options]   (or: npm run bench:reliability; --help lists
+//   the --fair-* options; mode candidate runs another build, --candidate, beside the others)
 //
 // Every run is its own child process. Sources: one 1 GiB page-cached file of
 // real data, each transfer reading from its own offset to the end, so all of

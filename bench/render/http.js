@@ -1,6 +1,6 @@
 'use strict';
 // The HTTP section of docs/benchmarks.md, from results.runs (workload 'http')
-// and results.config.http (prose in bench/render/http.md). Returns { md, checks }:
+// and results.config.http (prose in bench/render/http.tpl). Returns { md, checks }:
 // the section and its target lines (✅/❌) for the report's Checks list.
 const { median, max, group, pairedRatio, pairedDiff } = require('../lib/stats');
 const { MiB, GiB, table, fmtSize, num, ratio, tpl } = require('../lib/md');

@@ -1,6 +1,6 @@
 'use strict';
 // Turns bench/out/results.json into docs/benchmarks.md and docs/benchmarks.svg
-// (prose in bench/render/report.md). `node bench/render/report.js` re-renders
+// (prose in bench/render/report.tpl). `node bench/render/report.js` re-renders
 // from the last results without re-running.
 const fs = require('node:fs');
 const path = require('node:path');

@@ -1,14 +1,12 @@
 Prose of the HTTP section of docs/benchmarks.md (bench/render/http.js fills in the {{…}} fields).
 
 @@ head
-
 ## HTTP static files: node:http, express.static, @fastify/static — stock vs zerocopy, with nginx and Bun
 
 Command: `{{command}}` (the HTTP part took {{elapsed}} s). {{rounds}} rounds; in each, every variant gets a {{warmup}} s warm-up run, then a measured `taskset -c 1 wrk -t1 -cN -d{{seconds}}s --latency` run; variants in an order rotated per round and per cell. Cells are the **median (min–max)** over the rounds; ratios are per-round ratios between runs of the same round, median (min–max).
 Versions: Node {{node}}, express {{express}}, fastify {{fastify}}, @fastify/static {{static}}, nginx {{nginx}}, Bun {{bun}}, wrk {{wrk}}.
 
 @@ how
-
 - Every server is its own process pinned to core 0 (`taskset -c 0`), wrk to core 1; all servers are started together and stay up through the rounds (idle ones wait in epoll); each is checked once started: status 200, the right Content-Length (chunked framing for the chunked variant) and the exact bytes of every file, and an empty 200 for `/empty`.
 - **stock** = `node server.js`; **zerocopy** = `node --require dist/register.js server.js`, the same script (bench/http/*-server.js). The `empty` rows are the same stock servers answering `GET /empty` (200, no body): the framework's own ceiling; "body cost" is a variant's server CPU per request minus its framework's empty-body CPU per request (same round and concurrency), and in brackets that share of its CPU per request.
 - nginx: `sendfile on; tcp_nopush on; worker_processes 1; daemon off; access_log off; keepalive_requests 1000000` (bench/http/nginx.conf.template, own prefix in a temp dir). Bun: `Bun.serve` + `new Response(Bun.file(path))`.
