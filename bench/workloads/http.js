@@ -33,6 +33,7 @@
 // Options: bench/run.js --help (the --http-* ones).
 const fs = require('node:fs');
 const os = require('node:os');
+const http = require('node:http');
 const net = require('node:net');
 const path = require('node:path');
 const { spawn, spawnSync } = require('node:child_process');
@@ -77,19 +78,9 @@ function httpConfig(o) {
 // ---------------------------------------------------------------- tools
 
 function which(cmd) {
-  const dirs = (process.env.PATH || '')
-    .split(':')
-    .concat(['/usr/sbin', '/sbin', '/usr/bin', '/usr/local/bin', '/usr/local/sbin']);
-  for (const d of dirs) {
-    const f = path.join(d || '.', cmd);
-    try {
-      fs.accessSync(f, fs.constants.X_OK);
-      if (fs.statSync(f).isFile()) return f;
-    } catch {
-      /* next */
-    }
-  }
-  return null;
+  const dirs = `${process.env.PATH || ''}:/usr/sbin:/sbin:/usr/bin:/usr/local/bin:/usr/local/sbin`.split(':');
+  const isExec = (f) => fs.statSync(f, { throwIfNoEntry: false })?.isFile() && (fs.statSync(f).mode & 0o111) !== 0;
+  return dirs.map((d) => path.join(d || '.', cmd)).find(isExec) ?? null;
 }
 
 function run(cmd, args, opts = {}) {
@@ -240,79 +231,30 @@ function canConnect(port) {
   });
 }
 
-// One HTTP/1.1 GET on a fresh connection, the request as wrk sends it; reads
-// exactly one response (Content-Length or chunked) and returns it raw.
-function fetchRaw(port, urlPath, timeoutMs = 60000) {
+// One GET on a fresh keep-alive connection (the response wrk's requests get):
+// status, headers, body, chunked or not, and its bytes on the wire.
+function fetchRaw(port, urlPath, timeout = 60000) {
   return new Promise((resolve, reject) => {
-    const sock = net.connect(port, '127.0.0.1');
-    const bufs = [];
-    let total = 0;
-    let head = null;
-    const timer = setTimeout(() => {
-      sock.destroy();
-      reject(new Error(`GET ${urlPath}: no complete response in ${timeoutMs} ms`));
-    }, timeoutMs);
-    const finish = (res) => {
-      clearTimeout(timer);
-      sock.destroy();
-      resolve(res);
-    };
-    const fail = (err) => {
-      clearTimeout(timer);
-      sock.destroy();
-      reject(err);
-    };
-    sock.once('connect', () => sock.write(`GET ${urlPath} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n\r\n`));
-    sock.on('error', fail);
-    sock.on('end', () => fail(new Error(`GET ${urlPath}: connection closed after ${total} bytes`)));
-    sock.on('data', (d) => {
-      bufs.push(d);
-      total += d.length;
-      if (!head) {
-        const all = Buffer.concat(bufs);
-        bufs.length = 0;
-        bufs.push(all);
-        const i = all.indexOf('\r\n\r\n');
-        if (i < 0) return;
-        const lines = all.subarray(0, i).toString('latin1').split('\r\n');
-        const headers = {};
-        for (const l of lines.slice(1)) {
-          const c = l.indexOf(':');
-          headers[l.slice(0, c).trim().toLowerCase()] = l.slice(c + 1).trim();
-        }
-        head = { status: Number(lines[0].split(' ')[1]), headers, headerBytes: i + 4 };
-      }
-      const cl = head.headers['content-length'];
-      const chunked = /chunked/i.test(head.headers['transfer-encoding'] || '');
-      if (!chunked) {
-        const want = head.headerBytes + Number(cl || 0);
-        if (total < want) return;
-        const all = Buffer.concat(bufs);
-        return finish({ ...head, body: all.subarray(head.headerBytes, want), wireBytes: want, chunked: false });
-      }
-      // Chunked: parse once the last chunk's terminator may have arrived.
-      const tail = Buffer.concat(bufs.slice(-2)).subarray(-7).toString('latin1');
-      if (!tail.endsWith('\r\n\r\n')) return;
-      const all = Buffer.concat(bufs);
-      bufs.length = 0;
-      bufs.push(all);
-      const parts = [];
-      let off = head.headerBytes;
-      for (;;) {
-        const e = all.indexOf('\r\n', off);
-        if (e < 0) return;
-        const n = parseInt(all.subarray(off, e).toString('latin1'), 16);
-        if (!Number.isFinite(n)) return fail(new Error(`GET ${urlPath}: bad chunk size`));
-        if (n === 0) {
-          const end = all.indexOf('\r\n\r\n', e);
-          if (end < 0) return;
-          return finish({ ...head, body: Buffer.concat(parts), wireBytes: end + 4, chunked: true });
-        }
-        if (all.length < e + 2 + n + 2) return;
-        parts.push(all.subarray(e + 2, e + 2 + n));
-        off = e + 2 + n + 2;
-      }
+    const agent = new http.Agent({ keepAlive: true });
+    const req = http.get({ host: '127.0.0.1', port, path: urlPath, agent, timeout }, (res) => {
+      const { socket } = res;
+      const bufs = [];
+      res.on('data', (d) => bufs.push(d));
+      res.on('error', reject);
+      res.on('end', () => {
+        const chunked = /chunked/i.test(res.headers['transfer-encoding'] || '');
+        resolve({
+          status: res.statusCode,
+          headers: res.headers,
+          body: Buffer.concat(bufs),
+          wireBytes: socket.bytesRead,
+          chunked,
+        });
+        agent.destroy();
+      });
     });
+    req.on('timeout', () => req.destroy(new Error(`GET ${urlPath}: no complete response in ${timeout} ms`)));
+    req.on('error', reject);
   });
 }
 
