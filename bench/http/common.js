@@ -35,7 +35,7 @@ function listening(server) {
 }
 
 function die(err) {
-  process.stderr.write(`${err && err.stack || err}\n`);
+  process.stderr.write(`${err?.stack || err}\n`);
   process.exit(1);
 }
 process.on('uncaughtException', die);

@@ -5,9 +5,16 @@ const fastify = require('fastify')({ logger: false });
 const { root, pathsJson, listening } = require('./common');
 
 fastify.register(require('@fastify/static'), { root });
-fastify.get('/empty', (req, reply) => { reply.code(200).send(''); });
-fastify.get('/__paths', (req, reply) => { reply.type('application/json').send(pathsJson()); });
-fastify.listen({ port: 0, host: '127.0.0.1' }).then(() => listening(fastify.server), (err) => {
-  process.stderr.write(`${err.stack}\n`);
-  process.exit(1);
+fastify.get('/empty', (_req, reply) => {
+  reply.code(200).send('');
 });
+fastify.get('/__paths', (_req, reply) => {
+  reply.type('application/json').send(pathsJson());
+});
+fastify.listen({ port: 0, host: '127.0.0.1' }).then(
+  () => listening(fastify.server),
+  (err) => {
+    process.stderr.write(`${err.stack}\n`);
+    process.exit(1);
+  },
+);

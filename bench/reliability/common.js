@@ -5,8 +5,10 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const dns = require('node:dns');
-const { spawn, execFileSync } = require('node:child_process');
-const { makeFile: makeBenchFile } = require('../files');
+const { execFileSync } = require('node:child_process');
+const { makeFile: makeBenchFile } = require('../lib/files');
+const { runJson, lineServer } = require('../lib/proc');
+const { options: parse } = require('../lib/options');
 
 const ROOT = path.join(__dirname, '..', '..');
 const BIN = path.join(ROOT, 'bench', 'bin');
@@ -14,21 +16,123 @@ const KiB = 1024;
 const MiB = 1024 * KiB;
 const GiB = 1024 * MiB;
 
-// The library under test: this checkout's dist/, or another build named by
-// ZEROCOPY_BENCH_LIB. Modes "candidate", "candidate2", ... run the builds
-// listed in ZEROCOPY_BENCH_CANDIDATE (comma-separated copies of the
-// repository, each with a change to try) beside it, interleaved.
-const LIB = process.env.ZEROCOPY_BENCH_LIB || ROOT;
-const CANDIDATE = process.env.ZEROCOPY_BENCH_CANDIDATE || null;
+// Options of `npm run bench:reliability` (bench/reliability/run.js), of
+// fairness.js and of cold-cache.js alone; the environment variables the docs use
+// are their defaults.
+const SPEC = {
+  only: { type: 'list', help: 'only these: fairness, cold-cache (both)' },
+  lib: {
+    type: 'string',
+    env: 'ZEROCOPY_BENCH_LIB',
+    help: 'another build of the library to measure (default: this checkout)',
+  },
+  candidate: {
+    type: 'string',
+    env: 'ZEROCOPY_BENCH_CANDIDATE',
+    help: 'builds with a change to try, comma-separated: modes candidate, candidate2, ...',
+  },
+  'fair-n': { type: 'int', default: 1000, help: 'fairness: concurrent transfers' },
+  'fair-dests': { type: 'list', default: ['socket', 'file'], help: 'fairness: destinations (socket,file)' },
+  'fair-modes': {
+    type: 'list',
+    env: 'FAIR_MODES',
+    default: ['idle', 'node', 'zerocopy'],
+    help: 'fairness: idle (no transfers), node (ZEROCOPY_DISABLE=1), stock (node:fs streams), zerocopy, candidate…',
+  },
+  'fair-rounds': {
+    type: 'int',
+    env: 'FAIR_ROUNDS',
+    default: 3,
+    help: 'fairness: rounds; modes interleaved, order rotated per round',
+  },
+  'fair-window-ms': {
+    type: 'int',
+    env: 'FAIR_WINDOW_MS',
+    default: 8000,
+    help: 'fairness: measured window (probes issued, bytes and loop delay counted)',
+  },
+  'fair-probe-ms': {
+    type: 'int',
+    env: 'FAIR_PROBE_MS',
+    default: 40,
+    help: 'fairness: one probe of each kind every this many ms (open loop)',
+  },
+  'fair-tail-cap-ms': {
+    type: 'int',
+    env: 'FAIR_TAIL_CAP_MS',
+    default: 30000,
+    help: 'fairness: a probe still out this long after the window counts with the time waited so far ("≥")',
+  },
+  'fair-slow-rate': {
+    type: 'int',
+    default: 0,
+    help: 'fairness: bytes/s per connection for a slow-reading sink (0: flat out)',
+  },
+  'cold-n': {
+    type: 'int',
+    env: 'COLD_N',
+    default: 1,
+    help: 'cold cache: concurrent transfers; the file is split between them',
+  },
+  'cold-dests': { type: 'list', default: ['socket', 'file'], help: 'cold cache: destinations (socket,file)' },
+  'cold-modes': {
+    type: 'list',
+    env: 'COLD_MODES',
+    default: ['idle', 'node', 'zerocopy'],
+    help: 'cold cache: idle (probes only), node (ZEROCOPY_DISABLE=1), zerocopy, candidate…',
+  },
+  'cold-rounds': {
+    type: 'int',
+    env: 'COLD_ROUNDS',
+    default: 3,
+    help: 'cold cache: rounds; modes interleaved, order rotated per round',
+  },
+  'cold-probe-ms': { type: 'int', default: 10, help: 'cold cache: one probe of each kind every this many ms' },
+  'cold-drop': {
+    type: 'string',
+    env: 'COLD_DROP',
+    default: 'file',
+    help: "cold cache: file (evict the files' pages) or global (drop_caches, root)",
+  },
+  'cold-states': {
+    type: 'list',
+    env: 'COLD_STATES',
+    default: ['cold', 'warm'],
+    help: 'cold cache: cold, warm (the source read into the page cache first)',
+  },
+  'cold-time-jobs': {
+    type: 'boolean',
+    env: 'COLD_TIME_JOBS',
+    default: false,
+    help: 'cold cache: time every pool job with async_hooks',
+  },
+};
+const options = () =>
+  parse(
+    'npm run bench:reliability [-- options]: threadpool fairness and cold cache (docs/reliability.md); UV_THREADPOOL_SIZE is passed to the children',
+    SPEC,
+  );
+
+// The library under test: this checkout's dist/, or another build (--lib).
+// Modes "candidate", "candidate2", ... run the builds listed in --candidate
+// (copies of the repository, each with a change to try) beside it, interleaved.
+let LIB = ROOT;
+let CANDIDATE = null;
+function setLibs(o) {
+  LIB = o.lib || ROOT;
+  CANDIDATE = o.candidate || null;
+}
 function libFor(mode) {
   const m = /^candidate(\d*)$/.exec(mode);
   if (!m) return LIB;
   const lib = (CANDIDATE || '').split(',')[m[1] ? Number(m[1]) - 1 : 0];
-  if (!lib) throw new Error(`mode ${mode} needs ZEROCOPY_BENCH_CANDIDATE=<paths of other builds>`);
+  if (!lib) throw new Error(`mode ${mode} needs --candidate <paths of other builds>`);
   return lib;
 }
 
-function log(...a) { process.stderr.write(`${a.join(' ')}\n`); }
+function log(...a) {
+  process.stderr.write(`${a.join(' ')}\n`);
+}
 
 function buildC(name) {
   fs.mkdirSync(BIN, { recursive: true });
@@ -37,11 +141,17 @@ function buildC(name) {
   return out;
 }
 
-function buildSink() { return buildC('sink'); }
+function buildSink() {
+  return buildC('sink');
+}
 
 /** bench/files.js's makeFile, kept if the file already has the right size. */
 function makeFile(file, size) {
-  try { if (fs.statSync(file).size === size) return; } catch { /* make it */ }
+  try {
+    if (fs.statSync(file).size === size) return;
+  } catch {
+    /* make it */
+  }
   makeBenchFile(file, size);
 }
 
@@ -49,7 +159,11 @@ function makeFile(file, size) {
 function warm(file) {
   const buf = Buffer.allocUnsafe(4 * MiB);
   const fd = fs.openSync(file, 'r');
-  try { while (fs.readSync(fd, buf, 0, buf.length, null) > 0); } finally { fs.closeSync(fd); }
+  try {
+    while (fs.readSync(fd, buf, 0, buf.length, null) > 0);
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 /**
@@ -71,57 +185,39 @@ function cachedBytes(file) {
   }
 }
 
-class Sink {
-  constructor(bin, rate = 0) {
-    this.child = spawn(bin, rate ? [String(rate)] : [], { stdio: ['pipe', 'pipe', 'inherit'] });
-    this.waiters = [];
-    let buf = '';
-    this.port = new Promise((resolve, reject) => {
-      this.child.stdout.on('data', (d) => {
-        buf += d;
-        let i;
-        while ((i = buf.indexOf('\n')) >= 0) {
-          const line = buf.slice(0, i);
-          buf = buf.slice(i + 1);
-          const m = /^PORT (\d+)$/.exec(line);
-          if (m) resolve(Number(m[1]));
-          const b = /^BYTES (\d+) CONNS (\d+)$/.exec(line);
-          if (b) this.waiters.shift()?.({ bytes: Number(b[1]), conns: Number(b[2]) });
-        }
-      });
-      this.child.once('exit', (code) => reject(new Error(`sink exited (${code})`)));
+/** bench/reliability/sink.c: `stats()` asks it for { bytes received so far, connections open }. */
+function sink(bin, rate = 0) {
+  const waiters = [];
+  const srv = lineServer(
+    bin,
+    rate ? [String(rate)] : [],
+    (line) => {
+      const b = /^BYTES (\d+) CONNS (\d+)$/.exec(line);
+      if (b) waiters.shift()?.({ bytes: Number(b[1]), conns: Number(b[2]) });
+    },
+    'pipe',
+  );
+  srv.stats = () =>
+    new Promise((resolve) => {
+      waiters.push(resolve);
+      srv.child.stdin.write('?\n');
     });
-  }
-
-  /** { bytes received so far, connections open }. */
-  stats() {
-    return new Promise((resolve) => { this.waiters.push(resolve); this.child.stdin.write('?\n'); });
-  }
-
-  stop() { this.child.stdin.end(); this.child.kill('SIGTERM'); }
+  const stop = srv.stop;
+  srv.stop = () => {
+    srv.child.stdin.end();
+    stop();
+  };
+  return srv;
 }
 
 /** Runs `node script JSON` with env; resolves with the last stdout line parsed. */
-function runChild(script, job, env, timeoutMs) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [script, JSON.stringify(job)],
-      { env, cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutMs });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => { out += d; });
-    child.stderr.on('data', (d) => { err += d; });
-    child.once('error', reject);
-    child.once('close', (code, signal) => {
-      try {
-        const res = JSON.parse(out.trim().split('\n').pop());
-        if (code !== 0 || !res.ok) throw new Error('failed');
-        resolve(res);
-      } catch {
-        reject(new Error(`${path.basename(script)} ${job.mode}: exit ${code ?? signal}\n${err}${out}`));
-      }
-    });
+const runChild = (script, job, env, timeout) =>
+  runJson(process.execPath, [script, JSON.stringify(job)], {
+    env,
+    cwd: ROOT,
+    timeout,
+    label: `${path.basename(script)} ${job.mode}`,
   });
-}
 
 function modeEnv(mode, extra = {}) {
   const env = { ...process.env, ...extra };
@@ -150,7 +246,7 @@ function startProbes(kinds, everyMs) {
       pending.add(p);
       fn((err) => {
         if (err) throw err;
-        if (!pending.delete(p)) return;  // already counted as censored
+        if (!pending.delete(p)) return; // already counted as censored
         lat[name].push(Number(process.hrtime.bigint() - p.t0) / 1e6);
         if (pending.size === 0 && idle) idle();
       });
@@ -178,7 +274,10 @@ function startProbes(kinds, everyMs) {
           pending.clear();
           resolve();
         }, capMs);
-        idle = () => { clearTimeout(cap); resolve(); };
+        idle = () => {
+          clearTimeout(cap);
+          resolve();
+        };
         if (pending.size === 0) idle();
       });
     },
@@ -187,7 +286,8 @@ function startProbes(kinds, everyMs) {
 
 /** One probe of each kind, one after the other (first calls load code and caches). */
 async function warmProbes(kinds) {
-  for (const fn of Object.values(kinds)) await new Promise((resolve, reject) => fn((err) => (err ? reject(err) : resolve())));
+  for (const fn of Object.values(kinds))
+    await new Promise((resolve, reject) => fn((err) => (err ? reject(err) : resolve())));
 }
 
 const probeKinds = (smallFile) => ({
@@ -199,11 +299,16 @@ const probeKinds = (smallFile) => ({
 function pct(values, p) {
   if (values.length === 0) return NaN;
   const s = [...values].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.ceil(p / 100 * s.length) - 1)];
+  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)];
 }
 
 function summary(values) {
-  return { n: values.length, p50: pct(values, 50), p99: pct(values, 99), max: values.length ? Math.max(...values) : NaN };
+  return {
+    n: values.length,
+    p50: pct(values, 50),
+    p99: pct(values, 99),
+    max: values.length ? Math.max(...values) : NaN,
+  };
 }
 
 function loopSummary(h) {
@@ -226,10 +331,47 @@ function fmtMs(x) {
 function machine() {
   // The machine is shared: how busy it was says how much the absolute figures mean.
   let cpuPressure = null;
-  try { cpuPressure = fs.readFileSync('/proc/pressure/cpu', 'utf8').split('\n')[0]; } catch { /* no PSI */ }
-  return { nproc: os.cpus().length, kernel: os.release(), node: process.version,
-    threadpool: Number(process.env.UV_THREADPOOL_SIZE) || 4, loadavg: os.loadavg(), cpuPressure };
+  try {
+    cpuPressure = fs.readFileSync('/proc/pressure/cpu', 'utf8').split('\n')[0];
+  } catch {
+    /* no PSI */
+  }
+  return {
+    nproc: os.cpus().length,
+    kernel: os.release(),
+    node: process.version,
+    threadpool: Number(process.env.UV_THREADPOOL_SIZE) || 4,
+    loadavg: os.loadavg(),
+    cpuPressure,
+  };
 }
 
-module.exports = { ROOT, BIN, LIB, CANDIDATE, libFor, KiB, MiB, GiB, log, buildSink, makeFile, warm, evict, cachedBytes, Sink, runChild,
-  modeEnv, startProbes, warmProbes, probeKinds, pct, summary, loopSummary, median, fmtMs, machine };
+module.exports = {
+  ROOT,
+  BIN,
+  options,
+  setLibs,
+  libs: () => ({ LIB, CANDIDATE }),
+  libFor,
+  KiB,
+  MiB,
+  GiB,
+  log,
+  buildSink,
+  makeFile,
+  warm,
+  evict,
+  cachedBytes,
+  sink,
+  runChild,
+  modeEnv,
+  startProbes,
+  warmProbes,
+  probeKinds,
+  pct,
+  summary,
+  loopSummary,
+  median,
+  fmtMs,
+  machine,
+};

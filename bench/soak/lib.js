@@ -14,7 +14,10 @@ function pattern(id, start, length) {
   const first = Math.floor(start / STAMP);
   const count = Math.ceil((start + length) / STAMP) - first;
   const words = new Uint32Array(count * 2);
-  for (let i = 0; i < count; i++) { words[2 * i] = id; words[2 * i + 1] = first + i; }
+  for (let i = 0; i < count; i++) {
+    words[2 * i] = id;
+    words[2 * i + 1] = first + i;
+  }
   const buf = Buffer.from(words.buffer);
   const skip = start - first * STAMP;
   return buf.subarray(skip, skip + length);
@@ -32,10 +35,12 @@ function analyze(received, id, knownId) {
   if (received.equals(expected)) return { prefix: received.length, foreign: 0, wrong: 0 };
   let prefix = 0;
   // Find the first differing byte (Buffer.compare on halves keeps this fast).
-  let lo = 0, hi = received.length;
+  let lo = 0,
+    hi = received.length;
   while (hi - lo > 64) {
     const mid = (lo + hi) >>> 1;
-    if (received.subarray(lo, mid).equals(expected.subarray(lo, mid))) lo = mid; else hi = mid;
+    if (received.subarray(lo, mid).equals(expected.subarray(lo, mid))) lo = mid;
+    else hi = mid;
   }
   prefix = lo;
   while (prefix < hi && received[prefix] === expected[prefix]) prefix++;
@@ -77,10 +82,15 @@ function moment(random) {
 
 /** Open fds, and how many of them are pipes. */
 function fdCounts() {
-  let fds = 0, pipes = 0;
+  let fds = 0,
+    pipes = 0;
   for (const fd of fs.readdirSync('/proc/self/fd')) {
     let target;
-    try { target = fs.readlinkSync(`/proc/self/fd/${fd}`); } catch { continue; }
+    try {
+      target = fs.readlinkSync(`/proc/self/fd/${fd}`);
+    } catch {
+      continue;
+    }
     fds++;
     if (target.startsWith('pipe:')) pipes++;
   }
@@ -92,7 +102,11 @@ function fdCounts() {
 function fdTargets() {
   const out = new Map();
   for (const fd of fs.readdirSync('/proc/self/fd')) {
-    try { out.set(fd, fs.readlinkSync(`/proc/self/fd/${fd}`)); } catch { /* the directory's own fd */ }
+    try {
+      out.set(fd, fs.readlinkSync(`/proc/self/fd/${fd}`));
+    } catch {
+      /* the directory's own fd */
+    }
   }
   return out;
 }
@@ -119,15 +133,23 @@ function rendezvous() {
     expect(port) {
       return new Promise((resolve) => {
         const s = arrived.get(port);
-        if (s) { arrived.delete(port); resolve(s); } else waiting.set(port, resolve);
+        if (s) {
+          arrived.delete(port);
+          resolve(s);
+        } else waiting.set(port, resolve);
       });
     },
     arrive(socket) {
       const port = socket.remotePort;
       const w = waiting.get(port);
-      if (w) { waiting.delete(port); w(socket); } else arrived.set(port, socket);
+      if (w) {
+        waiting.delete(port);
+        w(socket);
+      } else arrived.set(port, socket);
     },
-    get size() { return waiting.size + arrived.size; },
+    get size() {
+      return waiting.size + arrived.size;
+    },
   };
 }
 
@@ -143,7 +165,12 @@ function collect(readable, random, slow) {
       setTimeout(() => readable.resume(), Math.floor(random() * 4));
     }
   });
-  return { get bytes() { return bytes; }, buffer: () => Buffer.concat(chunks, bytes) };
+  return {
+    get bytes() {
+      return bytes;
+    },
+    buffer: () => Buffer.concat(chunks, bytes),
+  };
 }
 
 /** An error as the table compares it: code and syscall, Node-style or not. */
@@ -161,7 +188,10 @@ function errorKey(err) {
  */
 function reset(sock) {
   if (sock.writableEnded || !(typeof sock.remotePort === 'number' || sock.connecting)) sock.destroy();
-  else { sock.on('error', () => {}); sock.resetAndDestroy(); }
+  else {
+    sock.on('error', () => {});
+    sock.resetAndDestroy();
+  }
 }
 
 function whenClosed(stream) {
@@ -175,8 +205,25 @@ function errnoError(errno, syscall) {
   const os = require('node:os');
   const name = Object.entries(os.constants.errno).find(([, v]) => v === errno)?.[0] ?? `E${errno}`;
   const err = new Error(`${name}: ${syscall} failed`);
-  err.code = name; err.errno = -errno; err.syscall = syscall;
+  err.code = name;
+  err.errno = -errno;
+  err.syscall = syscall;
   return err;
 }
 
-module.exports = { STAMP, pattern, analyze, rng, moment, fdCounts, fdTargets, nofileLeaving, rendezvous, collect, errorKey, reset, whenClosed, errnoError };
+module.exports = {
+  STAMP,
+  pattern,
+  analyze,
+  rng,
+  moment,
+  fdCounts,
+  fdTargets,
+  nofileLeaving,
+  rendezvous,
+  collect,
+  errorKey,
+  reset,
+  whenClosed,
+  errnoError,
+};

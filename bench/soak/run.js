@@ -1,65 +1,93 @@
 #!/usr/bin/env node
-// npm run soak [-- --short] : the fault soak. For every pair the library
+// npm run soak [-- options] : the fault soak. For every pair the library
 // accelerates, many concurrent transfers with faults injected, run twice:
 // under zerocopy and under ZEROCOPY_DISABLE=1 (Node's own path, the
 // baseline). Each phase runs in a child process (worker.js) that prints JSON;
 // this parent prints one table, one row per pair × mode, and exits non-zero
 // if zerocopy lost, misdirected or leaked anything, hung, reported an error
 // that is not Node-style, or reported one (code/syscall) that the baseline
-// never produced for the same fault.
-//
-// SOAK_TRANSFERS  transfers per pair in the random-fault phase (default 10000;
-//                 --short: 40). The EMFILE, ENOSPC and pipe-exhaustion
-//                 phases add N/20 each, the reused-fd phase N/50.
-// SOAK_SEED       PRNG seed (fault choice, sizes, moments); SOAK_PAIRS=a,b
-//                 limits the pairs (keys: file-tcp file-unix file-file
-//                 file-pipe proxy socket-file pipe-file file-http);
-//                 SOAK_CONCURRENCY transfers in flight per pair (24).
+// never produced for the same fault. `npm run soak -- --help` lists the options.
 'use strict';
 const cp = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
+const { options } = require('../lib/options.js');
+const { table } = require('../lib/md.js');
 
-const short = process.argv.includes('--short');
-const N = Number(process.env.SOAK_TRANSFERS ?? (short ? 40 : 10000));
+const o = options("npm run soak [-- options]: the fault soak, zerocopy beside Node's own path", {
+  short: { type: 'boolean', help: 'a short run (40 transfers per pair); CI runs it' },
+  transfers: {
+    type: 'int',
+    env: 'SOAK_TRANSFERS',
+    help: 'transfers per pair with random faults (10000; --short 40); EMFILE, ENOSPC and pipe exhaustion add N/20 each, reused-fd N/50',
+  },
+  seed: { type: 'int', env: 'SOAK_SEED', help: 'PRNG seed: fault choice, sizes, moments (1)' },
+  pairs: {
+    type: 'list',
+    env: 'SOAK_PAIRS',
+    help: 'only these pairs: file-tcp file-unix file-file file-pipe proxy socket-file pipe-file file-http',
+  },
+  concurrency: { type: 'int', help: 'transfers in flight per pair (24)' },
+  // Bytes lost to the truncation race (zeros sent where a file truncated during sendfile had been, and the
+  // old bytes after them: the kernel queues page-cache pages by reference) are still counted and shown, but do
+  // not fail the run. The library fails a transfer whose file it sees shrink below the bytes queued
+  // (ERR_ZEROCOPY_SOURCE_SHRANK); a truncation after its last look, while the bytes still wait in a socket
+  // buffer, no sender can see (docs/reliability.md). CI uses it.
+  'known-zero-fill': { type: 'boolean', help: 'bytes lost to the truncation race are shown but do not fail the run' },
+  // With a few dozen transfers per fault the baseline has not shown every face a fault can take: in the
+  // short run an error the baseline did not give is listed, not failed on.
+  'strict-errors': { type: 'boolean', help: 'fail on an error the baseline did not give in a --short run too' },
+  save: { type: 'string', help: "append each worker's JSON to this file as it comes" },
+  table: { type: 'string', help: 'print the table from such a file (a run cut short)' },
+});
+const short = !!o.short;
+const N = o.transfers ?? (short ? 40 : 10000);
 const ENV_N = Math.max(short ? 6 : 20, Math.round(N / 20));
 const REUSED_N = Math.max(short ? 4 : 10, Math.round(N / 50));
-// --save FILE: each worker's JSON is appended there as it comes;
-// --table FILE: print the table from such a file (a run cut short).
-const arg = (name) => { const i = process.argv.indexOf(name); return i > 0 ? process.argv[i + 1] : undefined; };
-const saveTo = arg('--save');
-// --known-zero-fill: bytes lost to the truncation race (zeros sent where a
-// file truncated during sendfile had been, and the old bytes after them: the
-// kernel queues page-cache pages by reference) are still counted and shown,
-// but do not fail the run. The library fails a transfer whose file it sees
-// shrink below the bytes queued (ERR_ZEROCOPY_SOURCE_SHRANK); a truncation
-// after its last look, while the bytes still wait in a socket buffer, no
-// sender can see (docs/reliability.md). CI uses it.
-const knownZeroFill = process.argv.includes('--known-zero-fill');
-// With a few dozen transfers per fault the baseline has not shown every face
-// a fault can take: in the short run an error the baseline did not give is
-// listed, not failed on (pass --strict-errors to fail on it anyway).
-const strictErrors = !short || process.argv.includes('--strict-errors');
-const tableFrom = arg('--table');
+const saveTo = o.save;
+const knownZeroFill = !!o.knownZeroFill;
+const strictErrors = !short || !!o.strictErrors;
+const tableFrom = o.table;
 const worker = path.join(__dirname, 'worker.js');
 const notes = [];
+// What the workers share: the seed, the pairs, the concurrency.
+const common = [
+  ...(o.seed !== undefined ? ['--seed', String(o.seed)] : []),
+  ...(o.pairs ? ['--pairs', o.pairs.join(',')] : []),
+  ...(o.concurrency !== undefined ? ['--concurrency', String(o.concurrency)] : []),
+];
 
-function runWorker(mode, phase, count, extraEnv = {}, wrap = []) {
-  const env = { ...process.env, SOAK_PHASE: phase, SOAK_N: String(count), ...extraEnv };
+function runWorker(mode, phase, count, extra = [], wrap = []) {
+  const env = { ...process.env };
   delete env.ZEROCOPY_DISABLE;
   if (mode === 'baseline') env.ZEROCOPY_DISABLE = '1';
-  const cmd = [...wrap, process.execPath, '--expose-gc', worker];
+  const cmd = [
+    ...wrap,
+    process.execPath,
+    '--expose-gc',
+    worker,
+    '--phase',
+    phase,
+    '--n',
+    String(count),
+    ...common,
+    ...extra,
+  ];
   const t0 = Date.now();
   const r = cp.spawnSync(cmd[0], cmd.slice(1), { env, stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 64 << 20 });
   const line = r.stdout.toString().trim().split('\n').pop();
   let out;
-  try { out = JSON.parse(line); } catch {
+  try {
+    out = JSON.parse(line);
+  } catch {
     out = { mode, phase, pairs: [], crashed: `exit ${r.status ?? r.signal}` };
   }
   out.wall = (Date.now() - t0) / 1000;
   if (saveTo) fs.appendFileSync(saveTo, `${JSON.stringify(out)}\n`);
-  process.stderr.write(`soak: ${mode.padEnd(8)} ${phase.padEnd(6)} ${String(count).padStart(6)}/pair  ${out.wall.toFixed(1)} s${out.crashed ? `  CRASHED (${out.crashed})` : ''}${out.note ? `  (${out.note})` : ''}\n`);
+  process.stderr.write(
+    `soak: ${mode.padEnd(8)} ${phase.padEnd(6)} ${String(count).padStart(6)}/pair  ${out.wall.toFixed(1)} s${out.crashed ? `  CRASHED (${out.crashed})` : ''}${out.note ? `  (${out.note})` : ''}\n`,
+  );
   return out;
 }
 
@@ -100,10 +128,14 @@ function runAll() {
   for (const m of modes) results.push(runWorker(m, 'emfile', ENV_N));
   const tmpfs = mountTmpfs();
   if (tmpfs) {
-    try { for (const m of modes) results.push(runWorker(m, 'enospc', ENV_N, { SOAK_DEST_DIR: tmpfs })); } finally { unmount(tmpfs); }
+    try {
+      for (const m of modes) results.push(runWorker(m, 'enospc', ENV_N, ['--dest-dir', tmpfs]));
+    } finally {
+      unmount(tmpfs);
+    }
   }
   const wrap = pipesWrap();
-  if (wrap) for (const m of modes) results.push(runWorker(m, 'pipes', ENV_N, {}, wrap));
+  if (wrap) for (const m of modes) results.push(runWorker(m, 'pipes', ENV_N, [], wrap));
   else notes.push('pipe-exhaustion phase skipped: needs root and setpriv to drop CAP_SYS_RESOURCE');
   return results;
 }
@@ -111,25 +143,64 @@ function runAll() {
 function main() {
   const t0 = Date.now();
   const results = tableFrom
-    ? fs.readFileSync(tableFrom, 'utf8').trim().split('\n').map((l) => JSON.parse(l))
+    ? fs
+        .readFileSync(tableFrom, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l))
     : runAll();
-  for (const r of results) if (r.note && !r.note.startsWith('pipe budget filled')) notes.push(`${r.mode} ${r.phase}: ${r.note}`);
+  for (const r of results)
+    if (r.note && !r.note.startsWith('pipe budget filled')) notes.push(`${r.mode} ${r.phase}: ${r.note}`);
 
-  const rows = new Map();   // `${pair}\0${mode}` -> merged figures
+  const rows = new Map(); // `${pair}\0${mode}` -> merged figures
   for (const r of results) {
     if (r.crashed) notes.push(`${r.mode} ${r.phase}: worker ${r.crashed}`);
     for (const p of r.pairs) {
       const key = `${p.pair}\0${p.mode}`;
-      const row = rows.get(key) ?? { pair: p.pair, mode: p.mode, transfers: 0, kernel: 0, exact: 0, failed: 0, nonNode: 0, hung: 0,
-        lost: 0, zeroFill: 0, zeroFillClean: 0, misdirected: 0, canary: 0, fdsLeaked: 0, pipesLeaked: 0, stillRunning: 0, rss: 0, lag: 0, faults: {}, examples: [] };
+      const row = rows.get(key) ?? {
+        pair: p.pair,
+        mode: p.mode,
+        transfers: 0,
+        kernel: 0,
+        exact: 0,
+        failed: 0,
+        nonNode: 0,
+        hung: 0,
+        lost: 0,
+        zeroFill: 0,
+        zeroFillClean: 0,
+        misdirected: 0,
+        canary: 0,
+        fdsLeaked: 0,
+        pipesLeaked: 0,
+        stillRunning: 0,
+        rss: 0,
+        lag: 0,
+        faults: {},
+        examples: [],
+      };
       row.zeroFill += p.zeroFill ?? 0;
       row.zeroFillClean += p.zeroFillClean ?? 0;
-      for (const k of ['transfers', 'kernel', 'exact', 'failed', 'nonNode', 'hung', 'lost', 'misdirected', 'canary', 'fdsLeaked', 'pipesLeaked']) row[k] += p[k];
+      for (const k of [
+        'transfers',
+        'kernel',
+        'exact',
+        'failed',
+        'nonNode',
+        'hung',
+        'lost',
+        'misdirected',
+        'canary',
+        'fdsLeaked',
+        'pipesLeaked',
+      ])
+        row[k] += p[k];
       row.stillRunning += p.transfersStillRunning + p.poolInUse;
       if (p.phase === 'faults') row.rss = p.rssGrowthMiB;
       row.lag = Math.max(row.lag, p.lagMaxMs);
       for (const [f, v] of Object.entries(p.faults)) {
-        const into = (row.faults[f] ??= { n: 0, lost: 0, errors: {} });
+        row.faults[f] ??= { n: 0, lost: 0, errors: {} };
+        const into = row.faults[f];
         into.n += v.n;
         into.lost += v.lost ?? 0;
         for (const [e, c] of Object.entries(v.errors)) into.errors[e] = (into.errors[e] ?? 0) + c;
@@ -148,13 +219,18 @@ function main() {
   // Any other difference fails the soak.
   // Out of fds, the syscall that fails first (open, connect, accept, pipe)
   // is a race as well: under the EMFILE fault, any EMFILE is the fault's own.
-  const klass = (e, f) => (/^(EPIPE\/write|ECONNRESET\/write|ECONNRESET\/read|EPIPE)$/.test(e) ? 'peer gone'
-    : f === 'emfile' && /^(EMFILE|ENFILE)\//.test(e) ? 'out of fds' : e);
+  const klass = (e, f) =>
+    /^(EPIPE\/write|ECONNRESET\/write|ECONNRESET\/read|EPIPE)$/.test(e)
+      ? 'peer gone'
+      : f === 'emfile' && /^(EMFILE|ENFILE)\//.test(e)
+        ? 'out of fds'
+        : e;
   // The library's own answer to the truncation race (src/fastpath/pipe-from-file.ts,
   // shrankUnderKernel): Node's path has no such error, by design. Listed apart.
   // A destination that reports no error of its own (an HTTP response, whose
   // socket is reset then) makes pipeline() see it close before its end.
-  const deliberate = (e, f) => f === 'truncate' && (e === 'ERR_ZEROCOPY_SOURCE_SHRANK' || e === 'ERR_STREAM_PREMATURE_CLOSE');
+  const deliberate = (e, f) =>
+    f === 'truncate' && (e === 'ERR_ZEROCOPY_SOURCE_SHRANK' || e === 'ERR_STREAM_PREMATURE_CLOSE');
   for (const row of rows.values()) {
     row.newErrors = [];
     row.otherFace = [];
@@ -165,32 +241,91 @@ function main() {
       const seen = Object.keys(base?.faults[f]?.errors ?? {});
       for (const e of Object.keys(v.errors)) {
         if (seen.includes(e)) continue;
-        if (deliberate(e, f)) { row.deliberate.push(`${f}: ${e} ×${v.errors[e]}`); continue; }
-        if (klass(e, f) === 'out of fds' || seen.some((b) => klass(b, f) === klass(e, f))) row.otherFace.push(`${f}: ${e} ×${v.errors[e]}`);
+        if (deliberate(e, f)) {
+          row.deliberate.push(`${f}: ${e} ×${v.errors[e]}`);
+          continue;
+        }
+        if (klass(e, f) === 'out of fds' || seen.some((b) => klass(b, f) === klass(e, f)))
+          row.otherFace.push(`${f}: ${e} ×${v.errors[e]}`);
         else row.newErrors.push(`${f}: ${e} ×${v.errors[e]}`);
       }
     }
   }
 
-  const head = ['pair', 'mode', 'transfers', 'kernel path', 'byte-exact', 'failed (Node error)', 'non-Node errors', 'hung',
-    'bytes lost', 'of which truncation race', 'of those, ended clean', 'bytes misdirected', 'canary bytes', 'fds leaked', 'pipes leaked', 'RSS growth MiB', 'max loop lag ms', 'errors not in baseline'];
-  const lines = [`| ${head.join(' | ')} |`, `|${head.map((h, i) => (i < 2 ? '---' : '---:')).join('|')}|`];
+  const head = [
+    'pair',
+    'mode',
+    'transfers',
+    'kernel path',
+    'byte-exact',
+    'failed (Node error)',
+    'non-Node errors',
+    'hung',
+    'bytes lost',
+    'of which truncation race',
+    'of those, ended clean',
+    'bytes misdirected',
+    'canary bytes',
+    'fds leaked',
+    'pipes leaked',
+    'RSS growth MiB',
+    'max loop lag ms',
+    'errors not in baseline',
+  ];
+  const body = [];
   let bad = 0;
   for (const row of rows.values()) {
     const zc = row.mode === 'zerocopy';
-    const flagged = row.lost - (knownZeroFill ? row.zeroFill : 0) + row.misdirected + row.canary + row.fdsLeaked + row.pipesLeaked + row.stillRunning + row.hung + row.nonNode + (strictErrors ? row.newErrors.length : 0);
+    const flagged =
+      row.lost -
+      (knownZeroFill ? row.zeroFill : 0) +
+      row.misdirected +
+      row.canary +
+      row.fdsLeaked +
+      row.pipesLeaked +
+      row.stillRunning +
+      row.hung +
+      row.nonNode +
+      (strictErrors ? row.newErrors.length : 0);
     if (zc && flagged > 0) bad++;
-    lines.push(`| ${[row.pair, row.mode, row.transfers, row.kernel, row.exact, row.failed - row.nonNode, row.nonNode, row.hung,
-      row.lost, row.zeroFill, row.zeroFillClean, row.misdirected, row.canary, row.fdsLeaked, row.pipesLeaked, row.rss.toFixed(1), row.lag.toFixed(0),
-      zc ? row.newErrors.length : '–'].join(' | ')} |`);
+    body.push([
+      row.pair,
+      row.mode,
+      row.transfers,
+      row.kernel,
+      row.exact,
+      row.failed - row.nonNode,
+      row.nonNode,
+      row.hung,
+      row.lost,
+      row.zeroFill,
+      row.zeroFillClean,
+      row.misdirected,
+      row.canary,
+      row.fdsLeaked,
+      row.pipesLeaked,
+      row.rss.toFixed(1),
+      row.lag.toFixed(0),
+      zc ? row.newErrors.length : '–',
+    ]);
   }
   const seconds = tableFrom ? results.reduce((a, r) => a + (r.wall ?? 0), 0) : (Date.now() - t0) / 1000;
   // From a saved run, its own sizes: the first pair's transfers per phase.
   const sized = (phase, dflt) => results.find((r) => r.phase === phase && r.pairs.length)?.pairs[0].transfers ?? dflt;
-  const [nF, nR, nE] = tableFrom ? [sized('faults', N), sized('reused', REUSED_N), sized('emfile', ENV_N)] : [N, REUSED_N, ENV_N];
-  console.log(`\nFault soak: ${nF} transfers/pair with random faults, +${nR} reused-fd, +${nE} each EMFILE / ENOSPC / pipe exhaustion; ` +
-    `${process.version}, ${os.cpus().length} cores, Linux ${os.release()}; ${seconds.toFixed(0)} s\n`);
-  console.log(lines.join('\n'));
+  const [nF, nR, nE] = tableFrom
+    ? [sized('faults', N), sized('reused', REUSED_N), sized('emfile', ENV_N)]
+    : [N, REUSED_N, ENV_N];
+  console.log(
+    `\nFault soak: ${nF} transfers/pair with random faults, +${nR} reused-fd, +${nE} each EMFILE / ENOSPC / pipe exhaustion; ` +
+      `${process.version}, ${os.cpus().length} cores, Linux ${os.release()}; ${seconds.toFixed(0)} s\n`,
+  );
+  console.log(
+    table(
+      head,
+      body,
+      head.map((_, i) => (i < 2 ? '' : 'r')),
+    ),
+  );
   console.log('');
   for (const row of rows.values()) {
     if (row.mode !== 'zerocopy') {
@@ -198,18 +333,27 @@ function main() {
       continue;
     }
     for (const e of row.newErrors) console.log(`not in baseline: ${row.pair}: ${e}`);
-    for (const e of row.deliberate) console.log(`the truncation guard (not on Node's path, by design): ${row.pair}: ${e}`);
-    for (const e of row.otherFace) console.log(`same fault, another face than the baseline's (race): ${row.pair}: ${e}`);
+    for (const e of row.deliberate)
+      console.log(`the truncation guard (not on Node's path, by design): ${row.pair}: ${e}`);
+    for (const e of row.otherFace)
+      console.log(`same fault, another face than the baseline's (race): ${row.pair}: ${e}`);
     for (const e of row.examples) console.log(`loss/misdirection example: ${row.pair}: ${JSON.stringify(e)}`);
-    const lossy = Object.entries(row.faults).filter(([, v]) => v.lost > 0).map(([f, v]) => `${f} ${v.lost}`);
+    const lossy = Object.entries(row.faults)
+      .filter(([, v]) => v.lost > 0)
+      .map(([f, v]) => `${f} ${v.lost}`);
     if (lossy.length) console.log(`bytes lost by fault: ${row.pair}: ${lossy.join(', ')}`);
     if (row.leaked) console.log(`leaked: ${row.pair}: ${row.leaked.join(', ')}`);
     if (row.stillRunning) console.log(`still running after teardown: ${row.pair}: ${row.stillRunning}`);
   }
   for (const n of notes) console.log(`note: ${n}`);
   if (!strictErrors) console.log('note: short run: errors not in the baseline are listed, not failed on');
-  if (knownZeroFill) console.log('note: --known-zero-fill: bytes lost to the truncation race are shown but do not fail the run');
-  console.log(bad === 0 ? `soak: PASS (zerocopy: 0 lost${knownZeroFill ? ' outside the truncation race' : ''}, 0 misdirected, 0 leaked, 0 hung${strictErrors ? ', no error the baseline did not give' : ''})` : `soak: FAIL (${bad} zerocopy rows flagged)`);
+  if (knownZeroFill)
+    console.log('note: --known-zero-fill: bytes lost to the truncation race are shown but do not fail the run');
+  console.log(
+    bad === 0
+      ? `soak: PASS (zerocopy: 0 lost${knownZeroFill ? ' outside the truncation race' : ''}, 0 misdirected, 0 leaked, 0 hung${strictErrors ? ', no error the baseline did not give' : ''})`
+      : `soak: FAIL (${bad} zerocopy rows flagged)`,
+  );
   process.exitCode = bad === 0 ? 0 : 1;
 }
 

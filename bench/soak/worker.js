@@ -1,14 +1,14 @@
 // One soak process: runs the pairs' transfers under one kind of fault load
 // and prints one JSON line of figures. run.js starts it once per mode
 // (zerocopy, ZEROCOPY_DISABLE=1) and per phase:
-//   SOAK_PHASE=faults  random per-transfer faults, many transfers at once
-//   SOAK_PHASE=reused  the destination's fd closed behind its back and its
+//   --phase faults   random per-transfer faults, many transfers at once
+//   --phase reused   the destination's fd closed behind its back and its
 //                      number reused by a canary file (one transfer at a time:
 //                      a concurrent open elsewhere could take the number)
-//   SOAK_PHASE=emfile  the soft RLIMIT_NOFILE lowered (prlimit on this pid)
+//   --phase emfile   the soft RLIMIT_NOFILE lowered (prlimit on this pid)
 //                      to a few dozen fds above what is open
-//   SOAK_PHASE=enospc  file destinations on a small tmpfs (SOAK_DEST_DIR)
-//   SOAK_PHASE=pipes   started without CAP_SYS_RESOURCE/CAP_SYS_ADMIN; fills
+//   --phase enospc   file destinations on a small tmpfs (--dest-dir)
+//   --phase pipes    started without CAP_SYS_RESOURCE/CAP_SYS_ADMIN; fills
 //                      its user's pipe-buffer budget first, so every new pipe
 //                      gets one page and F_SETPIPE_SZ fails
 'use strict';
@@ -22,22 +22,46 @@ const { monitorEventLoopDelay } = require('node:perf_hooks');
 // offer re-piped socket sources to the fast path.
 require('../../dist/register.js');
 const zc = require('../../dist/index.js');
-const { transferOf, native } = require('../../dist/internal.js');
+const { native, transferOf } = require('../../dist/internal.js');
 const lib = require('./lib.js');
 const { PAIRS } = require('./pairs/index.js');
+const { options } = require('../lib/options.js');
 
-const PHASE = process.env.SOAK_PHASE ?? 'faults';
-const N = Number(process.env.SOAK_N ?? 100);
-const CONCURRENCY = Number(process.env.SOAK_CONCURRENCY ?? 24);
-const SEED = Number(process.env.SOAK_SEED ?? 1);
-const ONLY_FAULTS = process.env.SOAK_FAULTS ? process.env.SOAK_FAULTS.split(',') : null;
-const ONLY = process.env.SOAK_PAIRS ? process.env.SOAK_PAIRS.split(',') : null;
+const o = options(
+  'node --expose-gc bench/soak/worker.js [options]: one soak phase, one JSON line (bench/soak/run.js runs it)',
+  {
+    phase: { type: 'string', env: 'SOAK_PHASE', default: 'faults', help: 'faults, reused, emfile, enospc or pipes' },
+    n: { type: 'int', env: 'SOAK_N', default: 100, help: 'transfers per pair' },
+    concurrency: { type: 'int', default: 24, help: 'transfers in flight per pair' },
+    seed: { type: 'int', env: 'SOAK_SEED', default: 1, help: 'PRNG seed (faults, sizes, moments)' },
+    faults: { type: 'list', env: 'SOAK_FAULTS', help: 'only these faults (faults phase)' },
+    pairs: { type: 'list', env: 'SOAK_PAIRS', help: 'only these pairs' },
+    'hung-ms': { type: 'int', default: 60_000, help: 'a transfer not done after this long is hung' },
+    warmup: {
+      type: 'boolean',
+      env: 'SOAK_WARMUP',
+      default: true,
+      help: 'warm-up transfers before the faults phase (--no-warmup)',
+    },
+    'dest-dir': { type: 'string', help: 'where file destinations go (enospc: a small tmpfs)' },
+    'emfile-spare': { type: 'int', default: 24, help: 'fds left free under the lowered RLIMIT_NOFILE' },
+    nofile: { type: 'int', default: 20000, help: 'soft RLIMIT_NOFILE restored after the emfile window' },
+    'debug-hung': { type: 'boolean', env: 'SOAK_DEBUG_HUNG', help: "print each hung transfer's streams" },
+    'debug-slow': { type: 'int', help: 'print each transfer slower than this many ms' },
+  },
+);
+const PHASE = o.phase;
+const N = o.n;
+const CONCURRENCY = o.concurrency;
+const SEED = o.seed;
+const ONLY_FAULTS = o.faults ?? null;
+const ONLY = o.pairs ?? null;
 const KiB = 1024;
-const HUNG_MS = Number(process.env.SOAK_HUNG_MS ?? 60_000);
+const HUNG_MS = o.hungMs;
 const mode = zc.settings.disabled ? 'baseline' : 'zerocopy';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'zerocopy-soak-'));
-const destDir = process.env.SOAK_DEST_DIR ?? dir;
+const destDir = o.destDir ?? dir;
 
 // Which transfers took a kernel path: every diagnostics message names its
 // source and destination streams.
@@ -53,7 +77,12 @@ dc.subscribe('zerocopy:transfer', (m) => {
 let nextId = 1;
 const knownId = (x) => x >= 1 && x < nextId;
 
-function gc() { if (global.gc) { global.gc(); global.gc(); } }
+function gc() {
+  if (global.gc) {
+    global.gc();
+    global.gc();
+  }
+}
 
 async function settleFds(before) {
   // Sockets let go of their fds a few turns after 'close'; idle pooled pipes
@@ -77,13 +106,26 @@ function makeTransfer(pair, random, fault) {
   const id = nextId++;
   const size = Math.floor((192 + random() * 640) * KiB) + Math.floor(random() * 8);
   const t = {
-    id, size, fault, random, mode, dir, destDir, zc, transferOf,
+    id,
+    size,
+    fault,
+    random,
+    mode,
+    dir,
+    destDir,
+    zc,
+    transferOf,
     bounds: { lo: size, hi: size },
     fired: false,
     kernel: false,
     msgs: [],
     streams: [],
-    track(...streams) { for (const s of streams) { t.streams.push(s); byStream.set(s, t); } },
+    track(...streams) {
+      for (const s of streams) {
+        t.streams.push(s);
+        byStream.set(s, t);
+      }
+    },
     srcPath: null,
   };
   if (pair.fileSource) t.srcPath = path.join(dir, `s${id}`);
@@ -96,19 +138,28 @@ function writeSource(t) {
 
 async function runOne(pair, state, t) {
   let timer;
-  const hung = new Promise((resolve) => { timer = setTimeout(() => resolve(null), HUNG_MS); });
+  const hung = new Promise((resolve) => {
+    timer = setTimeout(() => resolve(null), HUNG_MS);
+  });
   const began = Date.now();
   let out = await Promise.race([pair.transfer(state, t), hung]);
   clearTimeout(timer);
-  if (process.env.SOAK_DEBUG_SLOW && Date.now() - began > Number(process.env.SOAK_DEBUG_SLOW)) {
-    console.error(`slow transfer ${t.id} ${pair.key} ${t.fault} ${Date.now() - began} ms: error=${lib.errorKey(out?.error)} peer=${lib.errorKey(out?.peerError)}`);
+  if (o.debugSlow && Date.now() - began > o.debugSlow) {
+    console.error(
+      `slow transfer ${t.id} ${pair.key} ${t.fault} ${Date.now() - began} ms: error=${lib.errorKey(out?.error)} peer=${lib.errorKey(out?.peerError)}`,
+    );
   }
   if (out === null) {
-    if (process.env.SOAK_DEBUG_HUNG) {
-      console.error(`hung ${pair.key} ${t.fault} id=${t.id} fired=${t.fired} kernel=${t.kernel} stage=${t.stage}`, t.streams.map((s) => {
-        const tr = transferOf(s);
-        return `${s.constructor.name}{destroyed=${s.destroyed} closed=${s.closed} ended=${s.readableEnded} finished=${s.writableFinished} flowing=${s.readableFlowing} err=${s.errored?.code} transfer=${tr ? `active=${tr.active} inflight=${tr.inflight} waiting=${tr.waitingInLoop}` : '-'}}`;
-      }).join(' '));
+    if (o.debugHung) {
+      console.error(
+        `hung ${pair.key} ${t.fault} id=${t.id} fired=${t.fired} kernel=${t.kernel} stage=${t.stage}`,
+        t.streams
+          .map((s) => {
+            const tr = transferOf(s);
+            return `${s.constructor.name}{destroyed=${s.destroyed} closed=${s.closed} ended=${s.readableEnded} finished=${s.writableFinished} flowing=${s.readableFlowing} err=${s.errored?.code} transfer=${tr ? `active=${tr.active} inflight=${tr.inflight} waiting=${tr.waitingInLoop}` : '-'}}`;
+          })
+          .join(' '),
+      );
     }
     for (const s of t.streams) s.destroy();
     out = { hung: true, error: null, peerError: null, aborted: true, received: Buffer.alloc(0), canary: 0 };
@@ -128,7 +179,10 @@ function judge(stats, t, out) {
     // (the page cache zeroing a page the kernel was still sending, see
     // docs/reliability.md), and the old bytes after them: the whole loss of
     // such a transfer counts here.
-    if (lost > 0 && t.truncated && received.indexOf(0, a.prefix) !== -1) { stats.zeroFill += lost; stats.zeroFillClean += lost; }
+    if (lost > 0 && t.truncated && received.indexOf(0, a.prefix) !== -1) {
+      stats.zeroFill += lost;
+      stats.zeroFillClean += lost;
+    }
   } else {
     // A failure may hold any prefix of the right bytes; nothing else.
     lost = a.wrong;
@@ -137,19 +191,28 @@ function judge(stats, t, out) {
     // what the receiver got past the cut is the race's, not a misplaced byte.
     if (lost > 0 && t.truncated && received.indexOf(0, a.prefix) !== -1) stats.zeroFill += lost;
   }
-  const f = (stats.faults[t.fault] ??= { n: 0, fired: 0, ok: 0, lost: 0, errors: {}, peerErrors: {} });
+  stats.faults[t.fault] ??= { n: 0, fired: 0, ok: 0, lost: 0, errors: {}, peerErrors: {} };
+  const f = stats.faults[t.fault];
   f.lost += lost;
   f.n++;
   if (t.fired) f.fired++;
   stats.transfers++;
   if (t.kernel) stats.kernel++;
-  if (success && lost === 0 && a.foreign === 0) { stats.exact++; f.ok++; }
+  if (success && lost === 0 && a.foreign === 0) {
+    stats.exact++;
+    f.ok++;
+  }
   if (!success) stats.failed++;
   if (out.hung) stats.hung++;
   const key = lib.errorKey(out.error);
   if (key && !key.includes('/') && !key.startsWith('ERR_') && stats.oddErrors.length < 3) {
     // A system error without a syscall: where did it come from?
-    stats.oddErrors.push({ fault: t.fault, key, message: out.error.message, stack: String(out.error.stack).split('\n').slice(0, 6).join(' | ') });
+    stats.oddErrors.push({
+      fault: t.fault,
+      key,
+      message: out.error.message,
+      stack: String(out.error.stack).split('\n').slice(0, 6).join(' | '),
+    });
   }
   if (key) {
     f.errors[key] = (f.errors[key] ?? 0) + 1;
@@ -161,9 +224,24 @@ function judge(stats, t, out) {
   stats.misdirected += a.foreign;
   stats.canary += out.canary ?? 0;
   if ((lost > 0 || a.foreign > 0 || out.canary > 0) && stats.examples.length < 5) {
-    stats.examples.push({ id: t.id, fault: t.fault, fired: t.fired, size: t.size, bounds: t.bounds, kernel: t.kernel,
-      received: received.length, prefix: a.prefix, foreign: a.foreign, wrong: a.wrong, canary: out.canary ?? 0,
-      error: key, peerError: pkey, aborted: !!out.aborted, said: t.msgs, ...(out.detail ?? {}) });
+    stats.examples.push({
+      id: t.id,
+      fault: t.fault,
+      fired: t.fired,
+      size: t.size,
+      bounds: t.bounds,
+      kernel: t.kernel,
+      received: received.length,
+      prefix: a.prefix,
+      foreign: a.foreign,
+      wrong: a.wrong,
+      canary: out.canary ?? 0,
+      error: key,
+      peerError: pkey,
+      aborted: !!out.aborted,
+      said: t.msgs,
+      ...(out.detail ?? {}),
+    });
   }
 }
 
@@ -176,15 +254,32 @@ function faultsFor(pair) {
   if (PHASE === 'faults') return ONLY_FAULTS ? pair.faults.filter((f) => ONLY_FAULTS.includes(f)) : pair.faults;
   if (PHASE === 'reused') return pair.reusedFd ? ['reused-fd'] : null;
   if (PHASE === 'enospc') return pair.fileDestination ? ['enospc'] : null;
-  return [PHASE];  // emfile, pipes: every pair, no other fault
+  return [PHASE]; // emfile, pipes: every pair, no other fault
 }
 
 async function runPair(pair, count) {
   const faults = faultsFor(pair);
   if (!faults || faults.length === 0) return null;
   const random = lib.rng(SEED * 7919 + pair.name.length * 131 + PHASE.length);
-  const stats = { pair: pair.name, mode, phase: PHASE, transfers: 0, kernel: 0, exact: 0, failed: 0, nonNode: 0, hung: 0,
-    lost: 0, zeroFill: 0, zeroFillClean: 0, misdirected: 0, canary: 0, faults: {}, examples: [], oddErrors: [] };
+  const stats = {
+    pair: pair.name,
+    mode,
+    phase: PHASE,
+    transfers: 0,
+    kernel: 0,
+    exact: 0,
+    failed: 0,
+    nonNode: 0,
+    hung: 0,
+    lost: 0,
+    zeroFill: 0,
+    zeroFillClean: 0,
+    misdirected: 0,
+    canary: 0,
+    faults: {},
+    examples: [],
+    oddErrors: [],
+  };
   gc();
   const before = lib.fdCounts();
   const targets0 = lib.fdTargets();
@@ -200,30 +295,44 @@ async function runPair(pair, count) {
     // Everything the harness needs an fd for happens outside the window:
     // sources written before, destinations read after.
     const batch = [];
-    for (let i = 0; i < count; i++) { const t = makeTransfer(pair, random, pick()); writeSource(t); batch.push(t); }
+    for (let i = 0; i < count; i++) {
+      const t = makeTransfer(pair, random, pick());
+      writeSource(t);
+      batch.push(t);
+    }
     const outs = new Array(count);
-    const limit = lib.nofileLeaving(Number(process.env.SOAK_EMFILE_SPARE ?? 24));
+    const limit = lib.nofileLeaving(o.emfileSpare);
     setSoftNofile(limit);
     stats.nofile = limit;
     stats.fdsAtLimit = lib.fdCounts().fds;
     let next = 0;
-    await Promise.all(Array.from({ length: concurrency }, async () => {
-      while (next < count) { const i = next++; outs[i] = await runOne(pair, state, batch[i]); }
-    }));
-    setSoftNofile(Number(process.env.SOAK_NOFILE ?? 20000));
-    for (let i = 0; i < count; i++) { judge(stats, batch[i], outs[i]); cleanup(batch[i]); }
+    await Promise.all(
+      Array.from({ length: concurrency }, async () => {
+        while (next < count) {
+          const i = next++;
+          outs[i] = await runOne(pair, state, batch[i]);
+        }
+      }),
+    );
+    setSoftNofile(o.nofile);
+    for (let i = 0; i < count; i++) {
+      judge(stats, batch[i], outs[i]);
+      cleanup(batch[i]);
+    }
   } else {
     let started = 0;
-    await Promise.all(Array.from({ length: concurrency }, async () => {
-      while (started < count) {
-        started++;
-        const t = makeTransfer(pair, random, pick());
-        writeSource(t);
-        const out = await runOne(pair, state, t);
-        judge(stats, t, out);
-        cleanup(t);
-      }
-    }));
+    await Promise.all(
+      Array.from({ length: concurrency }, async () => {
+        while (started < count) {
+          started++;
+          const t = makeTransfer(pair, random, pick());
+          writeSource(t);
+          const out = await runOne(pair, state, t);
+          judge(stats, t, out);
+          cleanup(t);
+        }
+      }),
+    );
   }
   stats.seconds = (Date.now() - t0) / 1000;
   loop.disable();
@@ -233,7 +342,9 @@ async function runPair(pair, count) {
   stats.fdsLeaked = after.fds - before.fds;
   stats.pipesLeaked = after.pipes - before.pipes;
   if (stats.fdsLeaked > 0 || stats.pipesLeaked > 0) {
-    stats.leakedFds = [...lib.fdTargets()].filter(([fd, target]) => targets0.get(fd) !== target).slice(0, 12)
+    stats.leakedFds = [...lib.fdTargets()]
+      .filter(([fd, target]) => targets0.get(fd) !== target)
+      .slice(0, 12)
       .map(([fd, target]) => `${fd}:${target}`);
   }
   const ts = zc.transferStats();
@@ -257,7 +368,10 @@ function exhaustPipeBudget() {
     // instead of sixteen, and F_SETPIPE_SZ fails.
     if (cap < 65536) {
       const [e2, r2, w2, cap2] = native.makePipe(65536 * 4);
-      if (e2 === 0) { held.push(r2, w2); if (cap2 < 65536) return { held: held.length, exhausted: true, capacity: cap2 }; }
+      if (e2 === 0) {
+        held.push(r2, w2);
+        if (cap2 < 65536) return { held: held.length, exhausted: true, capacity: cap2 };
+      }
     }
   }
   return { held: held.length, exhausted: false };
@@ -278,13 +392,18 @@ async function main() {
   const result = { mode, phase: PHASE, node: process.version, pairs: [], note: null };
   if (PHASE === 'pipes') {
     const e = exhaustPipeBudget();
-    result.note = e.exhausted ? `pipe budget filled with ${e.held} fds; new pipes hold ${e.capacity} bytes` : `pipe budget NOT exhausted (${e.held} fds held)`;
-    if (!e.exhausted) { console.log(JSON.stringify(result)); return; }
+    result.note = e.exhausted
+      ? `pipe budget filled with ${e.held} fds; new pipes hold ${e.capacity} bytes`
+      : `pipe budget NOT exhausted (${e.held} fds held)`;
+    if (!e.exhausted) {
+      console.log(JSON.stringify(result));
+      return;
+    }
   }
   const pairs = PAIRS.filter((p) => !ONLY || ONLY.includes(p.key));
   // Warm-up: the first transfers of a process grow its heap and code space;
   // RSS growth is measured after them.
-  if (process.env.SOAK_WARMUP !== '0' && PHASE === 'faults') {
+  if (o.warmup && PHASE === 'faults') {
     for (const pair of pairs) await runPair(pair, Math.min(40, Math.ceil(N / 5)));
   }
   for (const pair of pairs) {
@@ -295,4 +414,7 @@ async function main() {
   console.log(JSON.stringify(result));
 }
 
-main().catch((err) => { console.error(err); process.exit(2); });
+main().catch((err) => {
+  console.error(err);
+  process.exit(2);
+});

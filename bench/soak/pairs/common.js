@@ -57,13 +57,17 @@ async function streamFault(t, src, dst, done) {
 function reusedFd(t, ws, done) {
   if (t.fault !== 'reused-fd') return () => 0;
   const canaryPath = path.join(t.dir, `canary${t.id}`);
-  (t.cleanup ??= []).push(canaryPath);
+  t.cleanup ??= [];
+  t.cleanup.push(canaryPath);
   let swapped = false;
-  const ready = () => typeof ws.fd === 'number' &&
-    (t.mode === 'baseline' ? ws.bytesWritten > 0 : t.transferOf(ws) !== null);
+  const ready = () =>
+    typeof ws.fd === 'number' && (t.mode === 'baseline' ? ws.bytesWritten > 0 : t.transferOf(ws) !== null);
   const wait = (turns) => {
     if (done() || ws.destroyed) return;
-    if (!ready()) { if (turns < 20000) setImmediate(() => wait(turns + 1)); return; }
+    if (!ready()) {
+      if (turns < 20000) setImmediate(() => wait(turns + 1));
+      return;
+    }
     const n = ws.fd;
     fs.closeSync(n);
     const c = fs.openSync(canaryPath, 'w+');

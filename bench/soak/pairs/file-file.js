@@ -11,11 +11,14 @@ module.exports = {
   fileDestination: true,
   reusedFd: true,
   faults: ['none', 'destroy-src', 'destroy-dst', 'unpipe', 'truncate', 'grow'],
-  async setup() { return {}; },
-  async transfer(state, t) {
+  async setup() {
+    return {};
+  },
+  async transfer(_state, t) {
     const { zc } = t;
     const dest = path.join(t.destDir, `d${t.id}`);
-    (t.cleanup ??= []).push(dest);
+    t.cleanup ??= [];
+    t.cleanup.push(dest);
     const rs = zc.createReadStream(t.srcPath);
     const ws = zc.createWriteStream(dest);
     t.track(rs, ws);
@@ -33,7 +36,13 @@ module.exports = {
       aborted: false,
       canary: canary(),
       // Read later: in the EMFILE phase the harness must not need an fd meanwhile.
-      received: () => { try { return fs.readFileSync(dest); } catch { return Buffer.alloc(0); } },
+      received: () => {
+        try {
+          return fs.readFileSync(dest);
+        } catch {
+          return Buffer.alloc(0);
+        }
+      },
     };
   },
   async teardown() {},

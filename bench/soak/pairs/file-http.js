@@ -15,15 +15,19 @@ module.exports = {
   fileSource: true,
   faults: ['none', 'reset', 'destroy-src', 'destroy-dst', 'slow', 'truncate', 'grow'],
   async setup() {
-    const pending = new Map();   // id -> handler
+    const pending = new Map(); // id -> handler
     const server = http.createServer((req, res) => {
       const h = pending.get(Number(req.url.slice(3)));
-      if (!h) { res.statusCode = 404; res.end(); return; }
+      if (!h) {
+        res.statusCode = 404;
+        res.end();
+        return;
+      }
       pending.delete(Number(req.url.slice(3)));
       h(req, res);
     });
     server.on('error', () => {});
-    server.on('clientError', (err, sock) => sock.destroy());
+    server.on('clientError', (_err, sock) => sock.destroy());
     await new Promise((r) => server.listen(0, '127.0.0.1', r));
     return { server, pending, port: server.address().port };
   },
@@ -32,7 +36,7 @@ module.exports = {
     const done = () => finished;
     // Server side: the library's streams and the error its pipeline reports.
     const served = new Promise((resolve) => {
-      st.pending.set(t.id, (req, res) => {
+      st.pending.set(t.id, (_req, res) => {
         res.setHeader('Content-Type', 'application/octet-stream');
         res.setHeader('Content-Length', t.size);
         // fs is patched by the register hook: this is a zerocopy ReadStream (unless disabled).
@@ -43,7 +47,7 @@ module.exports = {
           lib.moment(t.random).then(() => {
             if (done() || res.writableFinished) return;
             t.fired = true;
-            t.bounds.lo = 0;  // destroy() discards what the streams hold (see common.js)
+            t.bounds.lo = 0; // destroy() discards what the streams hold (see common.js)
             (t.fault === 'destroy-src' ? rs : res).destroy();
           });
         }
@@ -53,35 +57,60 @@ module.exports = {
     // Client side: what arrived, and whether it ended as a complete response.
     const client = new Promise((resolve) => {
       const chunks = [];
-      let bytes = 0, aborted = false, peerError = null, complete = false;
-      const req = http.get({ port: st.port, host: '127.0.0.1', path: `/t/${t.id}`, headers: { connection: 'close' }, agent: false });
+      let bytes = 0,
+        aborted = false,
+        peerError = null,
+        complete = false;
+      const req = http.get({
+        port: st.port,
+        host: '127.0.0.1',
+        path: `/t/${t.id}`,
+        headers: { connection: 'close' },
+        agent: false,
+      });
       const finish = () => resolve({ received: Buffer.concat(chunks, bytes), aborted, peerError, complete });
-      req.on('error', (e) => { peerError ??= e; finish(); });
+      req.on('error', (e) => {
+        peerError ??= e;
+        finish();
+      });
       req.on('response', (res) => {
-        if (res.statusCode !== 200) peerError = Object.assign(new Error(`status ${res.statusCode}`), { code: 'HTTP_STATUS' });
+        if (res.statusCode !== 200)
+          peerError = Object.assign(new Error(`status ${res.statusCode}`), { code: 'HTTP_STATUS' });
         res.on('data', (d) => {
-          chunks.push(d); bytes += d.length;
-          if (t.fault === 'slow' && t.random() < 0.3) { res.pause(); setTimeout(() => res.resume(), Math.floor(t.random() * 4)); }
+          chunks.push(d);
+          bytes += d.length;
+          if (t.fault === 'slow' && t.random() < 0.3) {
+            res.pause();
+            setTimeout(() => res.resume(), Math.floor(t.random() * 4));
+          }
         });
-        res.on('end', () => { complete = !res.aborted && res.complete; });
-        res.on('error', (e) => { peerError ??= e; });
+        res.on('end', () => {
+          complete = !res.aborted && res.complete;
+        });
+        res.on('error', (e) => {
+          peerError ??= e;
+        });
         res.on('close', finish);
         if (t.fault === 'reset') {
           lib.moment(t.random).then(() => {
             if (complete || res.complete || !req.socket || req.socket.destroyed) return;
-            t.fired = true; aborted = true; lib.reset(req.socket);
+            t.fired = true;
+            aborted = true;
+            lib.reset(req.socket);
           });
         }
       });
     });
     const c = await client;
     // A request that never reached the handler (EMFILE) has nothing served.
-    const s = st.pending.has(t.id) ? (st.pending.delete(t.id), null) : await served;
+    const s = st.pending.delete(t.id) ? null : await served;
     finished = true;
     if (s) await Promise.all([lib.whenClosed(s.rs), lib.whenClosed(s.res)]);
     return {
       error: s ? s.error : null,
-      peerError: c.peerError ?? (c.complete || c.aborted ? null : Object.assign(new Error('response not complete'), { code: 'INCOMPLETE' })),
+      peerError:
+        c.peerError ??
+        (c.complete || c.aborted ? null : Object.assign(new Error('response not complete'), { code: 'INCOMPLETE' })),
       aborted: c.aborted,
       received: c.received,
       canary: 0,

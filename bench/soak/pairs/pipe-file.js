@@ -9,14 +9,22 @@ const { socketPipe } = require('./file-pipe.js');
 
 /** Writes `content` to `writable`, in one go or (slow) in small paced pieces. */
 async function send(writable, content, random, slow, end = true) {
-  if (!slow) { if (end) writable.end(content); else writable.write(content); return; }
-  for (let off = 0; off < content.length && !writable.destroyed;) {
+  if (!slow) {
+    if (end) writable.end(content);
+    else writable.write(content);
+    return;
+  }
+  for (let off = 0; off < content.length && !writable.destroyed; ) {
     const n = Math.min(content.length - off, 4096 + Math.floor(random() * 60000));
     const ok = writable.write(content.subarray(off, off + n));
     off += n;
     if (!ok) {
       await new Promise((r) => {
-        const done = () => { writable.off('drain', done); writable.off('close', done); r(); };
+        const done = () => {
+          writable.off('drain', done);
+          writable.off('close', done);
+          r();
+        };
         writable.on('drain', done);
         writable.on('close', done);
       });
@@ -33,16 +41,19 @@ module.exports = {
   reusedFd: true,
   faults: ['none', 'destroy-src', 'destroy-dst', 'unpipe', 'slow'],
   send,
-  async setup() { return {}; },
-  async transfer(state, t) {
+  async setup() {
+    return {};
+  },
+  async transfer(_state, t) {
     const { zc } = t;
     const [reader, writer, perr] = socketPipe(zc);
     if (perr) return { error: perr, peerError: null, aborted: false, received: Buffer.alloc(0), canary: 0 };
     const dest = path.join(t.destDir, `d${t.id}`);
-    (t.cleanup ??= []).push(dest);
+    t.cleanup ??= [];
+    t.cleanup.push(dest);
     const ws = zc.createWriteStream(dest);
     t.track(reader, ws, writer);
-    writer.on('error', () => {});  // EPIPE once the reading side is gone: the harness's end, not the library's
+    writer.on('error', () => {}); // EPIPE once the reading side is gone: the harness's end, not the library's
     let finished = false;
     const done = () => finished;
     const canary = reusedFd(t, ws, done);
@@ -54,8 +65,17 @@ module.exports = {
     if (!writer.destroyed) writer.destroy();
     await Promise.all([reader, ws, writer].map(lib.whenClosed));
     return {
-      error, peerError: null, aborted: false, canary: canary(),
-      received: () => { try { return fs.readFileSync(dest); } catch { return Buffer.alloc(0); } },
+      error,
+      peerError: null,
+      aborted: false,
+      canary: canary(),
+      received: () => {
+        try {
+          return fs.readFileSync(dest);
+        } catch {
+          return Buffer.alloc(0);
+        }
+      },
     };
   },
   async teardown() {},

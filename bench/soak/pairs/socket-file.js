@@ -20,7 +20,9 @@ function sender(port, t) {
   });
   // A client that will reset never ends (see lib.reset): its RST, whenever
   // it comes, is the source's peer going away.
-  client.once('connect', () => send(client, Buffer.from(lib.pattern(t.id, 0, t.size)), t.random, t.fault === 'slow', t.fault !== 'reset-src'));
+  client.once('connect', () =>
+    send(client, Buffer.from(lib.pattern(t.id, 0, t.size)), t.random, t.fault === 'slow', t.fault !== 'reset-src'),
+  );
   // The reset comes at a random moment once the server has its end: a
   // connection reset before accept() never reaches the code under test.
   const armReset = () => {
@@ -29,7 +31,8 @@ function sender(port, t) {
       if (client.destroyed) return;
       // The kernel drops what the RST overtakes: what the source then
       // delivers, even as a clean end, may be any right prefix.
-      t.fired = true; t.bounds.lo = 0;
+      t.fired = true;
+      t.bounds.lo = 0;
       lib.reset(client);
     });
   };
@@ -48,8 +51,10 @@ async function listening(onSocket) {
     onSocket?.(s);
     rv.arrive(s);
   });
-  server.closeAll = () => { for (const s of conns) s.destroy(); };
-  server.on('error', () => {});  // EMFILE on accept: the client sees its connection fail
+  server.closeAll = () => {
+    for (const s of conns) s.destroy();
+  };
+  server.on('error', () => {}); // EMFILE on accept: the client sees its connection fail
   await new Promise((r) => server.listen(0, '127.0.0.1', r));
   return { server, rv, port: server.address().port };
 }
@@ -62,7 +67,9 @@ module.exports = {
   faults: ['none', 'reset-src', 'destroy-src', 'destroy-dst', 'unpipe', 'slow'],
   sender,
   listening,
-  async setup() { return listening(); },
+  async setup() {
+    return listening();
+  },
   async transfer(srv, t) {
     const { zc } = t;
     const { client, connected, armReset } = sender(srv.port, t);
@@ -70,17 +77,34 @@ module.exports = {
     const port = await connected;
     if (port === null) {
       await lib.whenClosed(client);
-      return { error: null, peerError: Object.assign(new Error('client could not connect'), { code: 'NO_CONNECT' }), aborted: false, received: Buffer.alloc(0), canary: 0 };
+      return {
+        error: null,
+        peerError: Object.assign(new Error('client could not connect'), { code: 'NO_CONNECT' }),
+        aborted: false,
+        received: Buffer.alloc(0),
+        canary: 0,
+      };
     }
     // The server's end may never come (EMFILE on accept: libuv accepts and
     // closes it): the client then sees its connection end first.
-    const src = await Promise.race([srv.rv.expect(port), lib.whenClosed(client).then(() => new Promise((r) => setTimeout(() => r(null), 300)))]);
-    if (!src) return { error: null, peerError: Object.assign(new Error('server never accepted'), { code: 'NO_ACCEPT' }), aborted: false, received: Buffer.alloc(0), canary: 0 };
+    const src = await Promise.race([
+      srv.rv.expect(port),
+      lib.whenClosed(client).then(() => new Promise((r) => setTimeout(() => r(null), 300))),
+    ]);
+    if (!src)
+      return {
+        error: null,
+        peerError: Object.assign(new Error('server never accepted'), { code: 'NO_ACCEPT' }),
+        aborted: false,
+        received: Buffer.alloc(0),
+        canary: 0,
+      };
     armReset();
     const dest = path.join(t.destDir, `d${t.id}`);
-    (t.cleanup ??= []).push(dest);
+    t.cleanup ??= [];
+    t.cleanup.push(dest);
     const ws = zc.createWriteStream(dest);
-    src.on('error', () => {});  // late errors, after pipeline() has reported
+    src.on('error', () => {}); // late errors, after pipeline() has reported
     t.track(src, ws);
     let finished = false;
     const done = () => finished;
@@ -93,9 +117,21 @@ module.exports = {
     if (!client.destroyed) client.destroy();
     await Promise.all([src, ws, client].map(lib.whenClosed));
     return {
-      error, peerError: null, aborted: false, canary: canary(),
-      received: () => { try { return fs.readFileSync(dest); } catch { return Buffer.alloc(0); } },
+      error,
+      peerError: null,
+      aborted: false,
+      canary: canary(),
+      received: () => {
+        try {
+          return fs.readFileSync(dest);
+        } catch {
+          return Buffer.alloc(0);
+        }
+      },
     };
   },
-  async teardown(srv) { srv.server.closeAll(); await new Promise((r) => srv.server.close(r)); },
+  async teardown(srv) {
+    srv.server.closeAll();
+    await new Promise((r) => srv.server.close(r));
+  },
 };

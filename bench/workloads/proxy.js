@@ -3,7 +3,7 @@
 // its own process, so its CPU time, peak RSS and event-loop delay belong to
 // this variant alone. Called by bench/run.js:
 //
-//   node [--require zerocopy/register] bench/proxy.js '<json job>'
+//   node [--require zerocopy/register] bench/workloads/proxy.js '<json job>'
 //
 // Listens on 127.0.0.1 (any port) and prints "PORT <n>"; accepts ONE client,
 // connects to 127.0.0.1:job.upstreamPort and joins the two sockets the way a
@@ -35,10 +35,10 @@ const { monitorEventLoopDelay } = require('node:perf_hooks');
 const job = JSON.parse(process.argv[2]);
 const LOOP_RESOLUTION_MS = 1;
 
-const paths = {};     // transfers per path taken (splice, normal)
-const reasons = {};   // the reasons seen per path, with counts
+const paths = {}; // transfers per path taken (splice, normal)
+const reasons = {}; // the reasons seen per path, with counts
 let pipeline = stream.pipeline;
-if (job.variant === 'zerocopy') pipeline = require(path.join(__dirname, '..')).pipeline;
+if (job.variant === 'zerocopy') pipeline = require(path.join(__dirname, '..', '..')).pipeline;
 if (job.variant !== 'node') {
   require('node:diagnostics_channel').subscribe('zerocopy:transfer', (m) => {
     paths[m.path] = (paths[m.path] || 0) + 1;
@@ -48,14 +48,14 @@ if (job.variant !== 'node') {
 }
 
 function fail(err) {
-  process.stderr.write(`proxy ${job.variant}: ${err && err.stack || err}\n`);
+  process.stderr.write(`proxy ${job.variant}: ${err?.stack || err}\n`);
   process.exit(1);
 }
 process.on('uncaughtException', fail);
 process.on('unhandledRejection', fail);
 setTimeout(() => fail(new Error('proxy timed out')), job.timeoutMs || 120000).unref();
 
-// Peak RSS of this process (VmHWM), as in bench/sender.js.
+// Peak RSS of this process (VmHWM), as in bench/workloads/sender.js.
 function peakRssKiB() {
   const m = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync('/proc/self/status', 'utf8'));
   return m ? Number(m[1]) : process.resourceUsage().maxRSS;
@@ -86,22 +86,26 @@ server.once('connection', (client) => {
     const cpu = process.cpuUsage(cpu0);
     h.disable();
     const d = (ns) => Math.max(0, ns / 1e6 - LOOP_RESOLUTION_MS);
-    process.stdout.write(`${JSON.stringify({
-      ok: true,
-      wall,
-      user: cpu.user / 1e6,
-      sys: cpu.system / 1e6,
-      maxRssKiB: peakRssKiB(),
-      ...(monitored ? { loopP50: d(h.percentile(50)), loopP99: d(h.percentile(99)), loopMax: d(h.max), loopSamples: h.count } : {}),
-      // What each socket counted: the fast path must keep these true.
-      bytesUp: client.bytesRead,
-      bytesUpWritten: upstream.bytesWritten,
-      bytesDown: upstream.bytesRead,
-      bytesDownWritten: client.bytesWritten,
-      errors,
-      paths,
-      reasons,
-    })}\n`);
+    process.stdout.write(
+      `${JSON.stringify({
+        ok: true,
+        wall,
+        user: cpu.user / 1e6,
+        sys: cpu.system / 1e6,
+        maxRssKiB: peakRssKiB(),
+        ...(monitored
+          ? { loopP50: d(h.percentile(50)), loopP99: d(h.percentile(99)), loopMax: d(h.max), loopSamples: h.count }
+          : {}),
+        // What each socket counted: the fast path must keep these true.
+        bytesUp: client.bytesRead,
+        bytesUpWritten: upstream.bytesWritten,
+        bytesDown: upstream.bytesRead,
+        bytesDownWritten: client.bytesWritten,
+        errors,
+        paths,
+        reasons,
+      })}\n`,
+    );
     process.exit(0);
   };
   for (const s of [client, upstream]) s.once('close', () => done());

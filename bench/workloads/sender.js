@@ -2,7 +2,7 @@
 // One sender run in its own process, so its CPU time, peak RSS and event-loop
 // delay belong to this variant alone. Called by bench/run.js:
 //
-//   node bench/sender.js '<json job>'
+//   node bench/workloads/sender.js '<json job>'
 //
 // job.mode:
 //   'socket' — connect `conns` loopback connections to the receiver, send the
@@ -30,10 +30,10 @@ const job = JSON.parse(process.argv[2]);
 const LOOP_RESOLUTION_MS = 1;
 
 let impl;
-const paths = {};     // flows per path taken (sendfile, splice, copy_file_range, normal)
-const reasons = {};   // the first reason seen per path
+const paths = {}; // flows per path taken (sendfile, splice, copy_file_range, normal)
+const reasons = {}; // the first reason seen per path
 if (job.variant === 'zerocopy') {
-  impl = require(path.join(__dirname, '..'));
+  impl = require(path.join(__dirname, '..', '..'));
   // Count which path each flow took, to show the fast path really ran. Kept
   // cheap: it runs once per flow inside the measured process.
   require('node:diagnostics_channel').subscribe('zerocopy:transfer', (m) => {
@@ -45,7 +45,7 @@ if (job.variant === 'zerocopy') {
 }
 
 function fail(err) {
-  process.stderr.write(`sender ${job.variant}: ${err && err.stack || err}\n`);
+  process.stderr.write(`sender ${job.variant}: ${err?.stack || err}\n`);
   process.exit(1);
 }
 process.on('uncaughtException', fail);
@@ -93,12 +93,15 @@ function measureEnd(m, extra) {
 
 function pct(sorted, p) {
   if (sorted.length === 0) return 0;
-  return sorted[Math.min(sorted.length - 1, Math.floor(p / 100 * sorted.length))];
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
 async function connect(size) {
   const sock = net.connect({ port: job.port, host: '127.0.0.1' });
-  await new Promise((resolve, reject) => { sock.once('connect', resolve); sock.once('error', reject); });
+  await new Promise((resolve, reject) => {
+    sock.once('connect', resolve);
+    sock.once('error', reject);
+  });
   sock.on('error', fail);
   sock.setNoDelay(true);
   const hdr = Buffer.alloc(8);
@@ -109,11 +112,21 @@ async function connect(size) {
   let waiter = null;
   sock.on('data', (b) => {
     acks += b.length;
-    if (waiter && acks > 0) { acks--; const w = waiter; waiter = null; w(); }
+    if (waiter && acks > 0) {
+      acks--;
+      const w = waiter;
+      waiter = null;
+      w();
+    }
   });
   sock.nextAck = () => {
-    if (acks > 0) { acks--; return Promise.resolve(); }
-    return new Promise((resolve) => { waiter = resolve; });
+    if (acks > 0) {
+      acks--;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      waiter = resolve;
+    });
   };
   return sock;
 }
@@ -127,20 +140,26 @@ async function socketJob() {
     const deadline = Date.now() + durationMs;
     const lat = [];
     let taken = 0;
-    await Promise.all(socks.map(async (sock, id) => {
-      for (let k = id; taken < maxTransfers && Date.now() < deadline; k++) {
-        taken++;
-        const t0 = process.hrtime.bigint();
-        const rs = impl.createReadStream(job.files[k % job.files.length]);
-        const closed = new Promise((resolve, reject) => { rs.once('close', resolve); rs.once('error', reject); });
-        // The user's one line: file.pipe(socket). Several files share a
-        // connection, so those keep it open ({ end: false }).
-        if (single) rs.pipe(sock); else rs.pipe(sock, { end: false });
-        await sock.nextAck();
-        lat.push(Number(process.hrtime.bigint() - t0) / 1e9);
-        await closed;
-      }
-    }));
+    await Promise.all(
+      socks.map(async (sock, id) => {
+        for (let k = id; taken < maxTransfers && Date.now() < deadline; k++) {
+          taken++;
+          const t0 = process.hrtime.bigint();
+          const rs = impl.createReadStream(job.files[k % job.files.length]);
+          const closed = new Promise((resolve, reject) => {
+            rs.once('close', resolve);
+            rs.once('error', reject);
+          });
+          // The user's one line: file.pipe(socket). Several files share a
+          // connection, so those keep it open ({ end: false }).
+          if (single) rs.pipe(sock);
+          else rs.pipe(sock, { end: false });
+          await sock.nextAck();
+          lat.push(Number(process.hrtime.bigint() - t0) / 1e9);
+          await closed;
+        }
+      }),
+    );
     return lat;
   };
   let warmupBytes = 0;
@@ -152,14 +171,28 @@ async function socketJob() {
   const m = measureStart();
   const lat = await loop(job.durationMs, job.maxTransfers);
   const sorted = lat.slice().sort((a, b) => a - b);
-  const res = measureEnd(m, { bytes: lat.length * size, warmupBytes, transfers: lat.length, latP50: pct(sorted, 50), latP99: pct(sorted, 99) });
+  const res = measureEnd(m, {
+    bytes: lat.length * size,
+    warmupBytes,
+    transfers: lat.length,
+    latP50: pct(sorted, 50),
+    latP99: pct(sorted, 99),
+  });
   // Close cleanly (the receiver reports a connection when it sees EOF). A
   // socket that pipe() ended may already be closed: don't wait for it then.
-  await Promise.all(socks.map((s) => new Promise((resolve) => {
-    if (s.closed || s.destroyed) { resolve(); return; }
-    s.once('close', resolve);
-    s.end();
-  })));
+  await Promise.all(
+    socks.map(
+      (s) =>
+        new Promise((resolve) => {
+          if (s.closed || s.destroyed) {
+            resolve();
+            return;
+          }
+          s.once('close', resolve);
+          s.end();
+        }),
+    ),
+  );
   return res;
 }
 
@@ -169,8 +202,11 @@ async function copyJob() {
   if (job.variant === 'copyFile') {
     await new Promise((resolve, reject) => fs.copyFile(job.src, job.dst, (e) => (e ? reject(e) : resolve())));
   } else {
-    await new Promise((resolve, reject) => impl.pipeline(impl.createReadStream(job.src), impl.createWriteStream(job.dst),
-      (e) => (e ? reject(e) : resolve())));
+    await new Promise((resolve, reject) =>
+      impl.pipeline(impl.createReadStream(job.src), impl.createWriteStream(job.dst), (e) =>
+        e ? reject(e) : resolve(),
+      ),
+    );
   }
   const res = measureEnd(m, { bytes: size, transfers: 1 });
   const got = fs.statSync(job.dst).size;
