@@ -28,9 +28,15 @@ const sha = (b) => crypto.createHash('sha256').update(b).digest('hex');
 const wholeHash = sha(content);
 
 const counts = {};
-const count = (kind, ok) => { const c = (counts[kind] ??= { copies: 0, wrong: 0 }); c.copies++; if (!ok) c.wrong++; };
+const count = (kind, ok) => {
+  counts[kind] ??= { copies: 0, wrong: 0 };
+  counts[kind].copies++;
+  if (!ok) counts[kind].wrong++;
+};
 let kernel = 0;
-require('node:diagnostics_channel').subscribe('zerocopy:transfer', (m) => { if (m.path !== 'normal') kernel++; });
+require('node:diagnostics_channel').subscribe('zerocopy:transfer', (m) => {
+  if (m.path !== 'normal') kernel++;
+});
 
 function fileCopy(i) {
   const positional = i % 2 === 0;
@@ -41,12 +47,20 @@ function fileCopy(i) {
   const make = ours ? zc.createWriteStream : fs.createWriteStream;
   const dst = positional ? make(target, { flags: 'r+', start: 4096 }) : make(target);
   const src = positional ? zc.createReadStream(srcFile, range) : zc.createReadStream(srcFile);
-  return new Promise((resolve) => zc.pipeline(src, dst, (err) => {
-    const got = fs.readFileSync(target);
-    count(kind, !err && (positional ? got.subarray(4096).equals(rangeBuf) && got.length === 4096 + rangeBuf.length : got.equals(content)));
-    fs.rmSync(target);
-    resolve();
-  }));
+  return new Promise((resolve) =>
+    zc.pipeline(src, dst, (err) => {
+      const got = fs.readFileSync(target);
+      count(
+        kind,
+        !err &&
+          (positional
+            ? got.subarray(4096).equals(rangeBuf) && got.length === 4096 + rangeBuf.length
+            : got.equals(content)),
+      );
+      fs.rmSync(target);
+      resolve();
+    }),
+  );
 }
 
 function socketSend(port) {
@@ -69,19 +83,27 @@ async function main() {
   for (let round = 0; round < ROUNDS; round++) {
     const jobs = [];
     for (let i = 0; i < PER_ROUND; i++) {
-      if (i % 6 === 5) { sockets++; jobs.push(socketSend(port)); } else jobs.push(fileCopy(i));
+      if (i % 6 === 5) {
+        sockets++;
+        jobs.push(socketSend(port));
+      } else jobs.push(fileCopy(i));
     }
     await Promise.all(jobs);
   }
   // Every socket's receiving end has ended before the counts are read.
-  await new Promise((resolve) => { const check = () => ((counts['file → TCP socket']?.copies ?? 0) >= sockets ? resolve() : setImmediate(check)); check(); });
+  await new Promise((resolve) => {
+    const check = () => ((counts['file → TCP socket']?.copies ?? 0) >= sockets ? resolve() : setImmediate(check));
+    check();
+  });
   server.close();
   busy.kill('SIGKILL');
   fs.rmSync(dir, { recursive: true, force: true });
-  let total = 0, wrong = 0;
+  let total = 0,
+    wrong = 0;
   for (const [kind, c] of Object.entries(counts)) {
     console.log(`${process.version}  ${kind.padEnd(36)} ${String(c.copies).padStart(6)} copies  ${c.wrong} wrong`);
-    total += c.copies; wrong += c.wrong;
+    total += c.copies;
+    wrong += c.wrong;
   }
   console.log(`${process.version}  total ${total} copies, ${wrong} wrong, ${kernel} took the kernel path`);
   process.exitCode = wrong === 0 ? 0 : 1;

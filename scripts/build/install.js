@@ -19,7 +19,8 @@ const target = `${process.platform}-${process.arch}`;
 function warn(why) {
   console.error(
     `zerocopy: ${why}; the kernel fast path is off and every stream takes Node's normal path ` +
-    '(same results). To build it: install python3, make and a C++ compiler, then run `npm rebuild zerocopy`.');
+      '(same results). To build it: install python3, make and a C++ compiler, then run `npm rebuild zerocopy`.',
+  );
 }
 
 /**
@@ -43,13 +44,18 @@ function tryLoad() {
   try {
     return JSON.parse(r.stdout);
   } catch {
-    return { ok: false, reason: r.signal ? `loading it killed node with ${r.signal}` : `loading it failed (exit ${r.status})` };
+    return {
+      ok: false,
+      reason: r.signal ? `loading it killed node with ${r.signal}` : `loading it failed (exit ${r.status})`,
+    };
   }
 }
 
 function hasPrebuild() {
   try {
-    return fs.readdirSync(path.join(root, 'prebuilds', target)).some((f) => f.endsWith('.node') && f.split('.').includes(libc));
+    return fs
+      .readdirSync(path.join(root, 'prebuilds', target))
+      .some((f) => f.endsWith('.node') && f.split('.').includes(libc));
   } catch {
     return false;
   }
@@ -64,7 +70,12 @@ function onPath(names) {
 }
 
 function isExecutable(file) {
-  try { fs.accessSync(file, fs.constants.X_OK); return fs.statSync(file).isFile(); } catch { return false; }
+  try {
+    fs.accessSync(file, fs.constants.X_OK);
+    return fs.statSync(file).isFile();
+  } catch {
+    return false;
+  }
 }
 
 /** What node-gyp needs and this machine lacks. */
@@ -82,7 +93,11 @@ function nodeGyp() {
   // npm and pnpm point npm_config_node_gyp at the node-gyp they bundle.
   const bundled = process.env.npm_config_node_gyp;
   if (bundled && fs.existsSync(bundled)) return [process.execPath, bundled];
-  try { return [process.execPath, require.resolve('node-gyp/bin/node-gyp.js')]; } catch { /* not installed */ }
+  try {
+    return [process.execPath, require.resolve('node-gyp/bin/node-gyp.js')];
+  } catch {
+    /* not installed */
+  }
   return onPath(['node-gyp']) ? ['node-gyp'] : null;
 }
 
@@ -90,7 +105,8 @@ function main() {
   // The fast paths are Linux syscalls: elsewhere there is nothing to build.
   if (process.platform !== 'linux') return;
   // Our own knob, and node-gyp-build's (npm 11 warns that it will stop passing that one).
-  const fromSource = ['1', 'true'].includes(process.env.ZEROCOPY_BUILD_FROM_SOURCE || '') ||
+  const fromSource =
+    ['1', 'true'].includes(process.env.ZEROCOPY_BUILD_FROM_SOURCE || '') ||
     process.env.npm_config_build_from_source === 'true';
   let reason = 'no addon';
   if (!fromSource) {
@@ -101,7 +117,8 @@ function main() {
     }
     reason = loaded.reason;
   }
-  const noPrebuild = fromSource ? 'building from source was asked for'
+  const noPrebuild = fromSource
+    ? 'building from source was asked for'
     : hasPrebuild()
       ? `the prebuilt binary for ${target} (${libc}) does not load here (${reason})`
       : `no prebuilt binary for ${target} (${libc})`;
@@ -112,7 +129,8 @@ function main() {
 
   console.log(`zerocopy: ${noPrebuild}; compiling the addon with node-gyp`);
   const r = spawnSync(gyp[0], [...gyp.slice(1), 'rebuild'], { cwd: root, stdio: 'inherit' });
-  if (r.status !== 0) return warn(`${noPrebuild} and compiling it failed (${r.error ? r.error.message : `node-gyp exit ${r.status}`})`);
+  if (r.status !== 0)
+    return warn(`${noPrebuild} and compiling it failed (${r.error ? r.error.message : `node-gyp exit ${r.status}`})`);
   const built = tryLoad();
   if (!built.ok) return warn(`${noPrebuild} and the addon compiled here does not load (${built.reason})`);
   console.log(`zerocopy: built ${path.relative(root, built.file)}`);

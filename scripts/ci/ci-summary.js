@@ -23,7 +23,10 @@ const runs = process.argv.slice(2).map((arg) => {
   return { label: m[1], code: Number(m[2]), file: m[3] };
 });
 
-const firstLine = (s) => String(s || '').split('\n').find((l) => l.trim()) || '';
+const firstLine = (s) =>
+  String(s || '')
+    .split('\n')
+    .find((l) => l.trim()) || '';
 const rel = (f) => path.relative(process.cwd(), f) || f;
 
 let totalPassed = 0;
@@ -53,12 +56,16 @@ for (const run of runs) {
     for (const file of report.testResults || []) {
       const failedTests = (file.assertionResults || []).filter((t) => t.status === 'failed');
       for (const t of failedTests) {
-        details.push(`  [${run.label}] FAIL ${rel(file.name)} > ${t.fullName}: ${firstLine((t.failureMessages || [])[0])}`);
+        details.push(
+          `  [${run.label}] FAIL ${rel(file.name)} > ${t.fullName}: ${firstLine((t.failureMessages || [])[0])}`,
+        );
       }
       if (file.status === 'failed' && failedTests.length === 0) {
         // The file itself failed (import error, hook error, ...): no test carries it.
         failed += 1;
-        details.push(`  [${run.label}] FAIL ${rel(file.name)} (file): ${firstLine(file.message) || 'failed outside any test'}`);
+        details.push(
+          `  [${run.label}] FAIL ${rel(file.name)} (file): ${firstLine(file.message) || 'failed outside any test'}`,
+        );
       }
     }
     if (report.success === false) problems.push('vitest reported success=false');
@@ -78,8 +85,8 @@ for (const run of runs) {
   totalFailed += failed;
   console.log(
     `  ${runFailed ? 'FAIL' : 'ok  '} ${run.label.padEnd(28)} ${String(passed).padStart(5)} passed ` +
-    `${String(failed).padStart(4)} failed ${String(skipped).padStart(4)} skipped` +
-    (problems.length ? `   (${problems.join('; ')})` : ''),
+      `${String(failed).padStart(4)} failed ${String(skipped).padStart(4)} skipped` +
+      (problems.length ? `   (${problems.join('; ')})` : ''),
   );
 }
 

@@ -29,7 +29,7 @@ module.exports = {
   },
   async transfer(_state, t) {
     const { zc } = t;
-    const [reader, writer, perr] = socketPipe(zc);
+    const [reader, writer, perr] = socketPipe();
     if (perr) return { error: perr, peerError: null, aborted: false, received: Buffer.alloc(0), canary: 0 };
     const rs = zc.createReadStream(t.srcPath);
     t.track(rs, writer, reader);

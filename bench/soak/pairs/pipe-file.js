@@ -46,7 +46,7 @@ module.exports = {
   },
   async transfer(_state, t) {
     const { zc } = t;
-    const [reader, writer, perr] = socketPipe(zc);
+    const [reader, writer, perr] = socketPipe();
     if (perr) return { error: perr, peerError: null, aborted: false, received: Buffer.alloc(0), canary: 0 };
     const dest = path.join(t.destDir, `d${t.id}`);
     t.cleanup ??= [];

@@ -14,20 +14,25 @@ const file = path.join(dir, 'body.bin');
 const data = crypto.randomBytes(1 << 20);
 writeFileSync(file, data);
 const seen = [];
-dc.subscribe('zerocopy:transfer', (m) => seen.push(`${m.path} ${m.bytes} (${m.reason.split("\n")[0]})`));
+dc.subscribe('zerocopy:transfer', (m) => seen.push(`${m.path} ${m.bytes} (${m.reason.split('\n')[0]})`));
 
 const server = net.createServer((c) => {
   const h = crypto.createHash('sha256');
   let n = 0;
-  c.on('data', (b) => { h.update(b); n += b.length; });
+  c.on('data', (b) => {
+    h.update(b);
+    n += b.length;
+  });
   c.on('end', () => {
     server.close();
     rmSync(dir, { recursive: true, force: true });
     const intact = n === data.length && h.digest('hex') === crypto.createHash('sha256').update(data).digest('hex');
     const fast = seen.some((s) => s.startsWith('sendfile '));
     const ok = intact && (expect === 'fast' ? fast : seen.length > 0 && seen.every((s) => s.startsWith('normal ')));
-    console.log(`${ok ? 'ok  ' : 'FAIL'} register (ESM, named import createReadStream is ${ReadStream.name}): ` +
-      `${n} bytes ${intact ? 'intact' : 'CORRUPT'}; channel: ${seen.join('; ') || 'nothing'}`);
+    console.log(
+      `${ok ? 'ok  ' : 'FAIL'} register (ESM, named import createReadStream is ${ReadStream.name}): ` +
+        `${n} bytes ${intact ? 'intact' : 'CORRUPT'}; channel: ${seen.join('; ') || 'nothing'}`,
+    );
     process.exitCode = ok ? 0 : 1;
   });
 });

@@ -21,7 +21,8 @@ const { once } = require('node:events');
 const zc = require('zerocopy');
 const zcp = require('zerocopy/promises');
 // The addon is not public API: its loader is read by path, past the exports map.
-const addonLoaded = () => require(require('node:path').join(require.resolve('zerocopy'), '..', 'internal.js')).native !== null;
+const addonLoaded = () =>
+  require(require('node:path').join(require.resolve('zerocopy'), '..', 'internal.js')).native !== null;
 
 const expect = process.env.EXPECT || 'fast';
 const SIZE = 4 << 20; // well above the 128 KiB small-file threshold
@@ -38,12 +39,20 @@ dc.subscribe('zerocopy:transfer', (m) => messages.push({ path: m.path, reason: m
 /** A TCP server that hashes everything one connection sends. */
 async function sink() {
   let resolve;
-  const received = new Promise((r) => { resolve = r; });
+  const received = new Promise((r) => {
+    resolve = r;
+  });
   const server = net.createServer((c) => {
     const h = crypto.createHash('sha256');
     let n = 0;
-    c.on('data', (b) => { h.update(b); n += b.length; });
-    c.on('end', () => { c.end(); resolve({ hash: h.digest('hex'), bytes: n }); });
+    c.on('data', (b) => {
+      h.update(b);
+      n += b.length;
+    });
+    c.on('end', () => {
+      c.end();
+      resolve({ hash: h.digest('hex'), bytes: n });
+    });
   });
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
@@ -74,7 +83,10 @@ const scenarios = {
     assert.equal(made.status, 0, `mkfifo: ${made.error || made.stderr}`);
     const h = crypto.createHash('sha256');
     let n = 0;
-    const reader = fs.createReadStream(fifo).on('data', (b) => { h.update(b); n += b.length; });
+    const reader = fs.createReadStream(fifo).on('data', (b) => {
+      h.update(b);
+      n += b.length;
+    });
     const drained = once(reader, 'end');
     await zcp.pipeline(zc.createReadStream(file), zc.createWriteStream(fifo));
     await drained;
@@ -84,7 +96,9 @@ const scenarios = {
     // A TCP proxy in the middle: pipeline(client, upstream) between two sockets.
     const s = await sink();
     let proxied;
-    const done = new Promise((r) => { proxied = r; });
+    const done = new Promise((r) => {
+      proxied = r;
+    });
     const proxy = net.createServer((client) => {
       const upstream = net.connect(s.port, '127.0.0.1');
       zc.pipeline(client, upstream, (err) => proxied(err));
@@ -106,8 +120,10 @@ const scenarios = {
 };
 
 (async () => {
-  console.log(`zerocopy scenarios on Node ${process.version} ${process.platform}-${process.arch}, EXPECT=${expect}, ` +
-    `addon: ${addonLoaded() ? 'loaded' : 'none'}`);
+  console.log(
+    `zerocopy scenarios on Node ${process.version} ${process.platform}-${process.arch}, EXPECT=${expect}, ` +
+      `addon: ${addonLoaded() ? 'loaded' : 'none'}`,
+  );
   let failed = 0;
   for (const [name, run] of Object.entries(scenarios)) {
     messages.length = 0;
@@ -122,7 +138,11 @@ const scenarios = {
       if (expect === 'fast') {
         assert.ok(fast.length > 0, `expected ${kernel.join(' or ')} on the channel, got ${JSON.stringify(messages)}`);
       } else {
-        assert.equal(messages.filter((m) => m.path !== 'normal').length, 0, `kernel path without the addon: ${JSON.stringify(messages)}`);
+        assert.equal(
+          messages.filter((m) => m.path !== 'normal').length,
+          0,
+          `kernel path without the addon: ${JSON.stringify(messages)}`,
+        );
         if (!quietWhenNormal) assert.ok(messages.length > 0, 'no diagnostics message for the normal path');
       }
       const paths = [...new Set(messages.map((m) => `${m.path} (${m.reason.split('\n')[0]})`))].join(', ') || 'nothing';

@@ -9,4 +9,6 @@ pipeline(r, createWriteStream('out.bin'), () => {});
 const done: Promise<void> = pipelineP(createReadStream('a'), createWriteStream('b'));
 const stats = pipeStats();
 let t: TransferStats | undefined;
-void done; void stats; void t;
+void done;
+void stats;
+void t;

@@ -7,4 +7,5 @@ const r: import('node:fs').ReadStream = zerocopy.createReadStream('in.bin');
 zerocopy.pipeline(r, zerocopy.createWriteStream('out.bin'), () => {});
 const p: Promise<void> = promises.pipeline(zerocopy.createReadStream('a'), zerocopy.createWriteStream('b'));
 const paths: zerocopy.TransferPath[] = ['sendfile', 'splice', 'copy_file_range', 'normal'];
-void p; void paths;
+void p;
+void paths;
