@@ -6,8 +6,9 @@
  * Below this many bytes left (after the source's first two reads; for an HTTP
  * response, of its whole body) the normal path is as fast or faster: setting
  * up costs two dups, fstat/fcntl on both ends and a threadpool round trip.
- * Measured with `npm run bench` (docs/benchmarks.md): the fast path pays
- * from 128 KiB on one connection.
+ * Measured with `npm run bench` (docs/benchmarks.md, "Where the fast path
+ * starts to pay"): with the first two 64 KiB reads always Node's, the
+ * smallest file the kernel takes is 256 KiB, where it pays on one connection.
  */
 export const MIN_FAST_PATH_BYTES = 128 * 1024;
 
