@@ -64,6 +64,8 @@ export class FileTransfer extends TransferLifecycle {
   /** The chunk handed to the pool gate, until it starts or is cancelled. */
   private job: PoolJob | null = null;
   private watcher: FdWatcher | null = null;
+  /** The destination's end() came while waiting on it: make the chunk waited for, then stop (destinationEnding). */
+  private writeBeforeEnd = false;
 
   private constructor(
     binding: NativeBinding,
@@ -119,6 +121,24 @@ export class FileTransfer extends TransferLifecycle {
     }
   }
 
+  /**
+   * The destination's end() (its _final) was called while the transfer runs:
+   * by the application, or by Node itself when a socket's peer closed and the
+   * socket read its end of file (allowHalfOpen false). On Node's path, a
+   * destination that is full holds a write still pending, and end() waits for
+   * it: it completes when the peer reads, or fails (write EPIPE) when the
+   * peer has gone. A transfer waiting on a full destination is that write:
+   * it is made once the destination is writable — and fails as Node's would —
+   * and the transfer stops after it. Stopped at once instead, the socket
+   * would shut down and close with no error, and pipeline() would report
+   * ERR_STREAM_PREMATURE_CLOSE where Node reports write EPIPE. Not waiting:
+   * as poke().
+   */
+  override destinationEnding(): void {
+    if (this.waiting && !this.aborted) this.writeBeforeEnd = true;
+    else this.poke();
+  }
+
   protected release(): void {
     this.watcher?.close();
     this.watcher = null;
@@ -133,6 +153,11 @@ export class FileTransfer extends TransferLifecycle {
       this.stop();
       return;
     }
+    this.move();
+  }
+
+  /** The next chunk, with no decision first (step() decides). */
+  private move(): void {
     const remaining = this.plan.limit - this.moved;
     if (remaining <= 0) {
       this.finish({ kind: 'ended', op: this.op, bytes: this.moved, eof: false, lastChunk: this.lastChunk });
@@ -221,7 +246,11 @@ export class FileTransfer extends TransferLifecycle {
       watcher.stop(); // one-shot: a writable socket stays writable
       this.waiting = false;
       this.plan.onWritable?.();
-      this.step();
+      // The destination's end() came meanwhile: the write it waits for first.
+      if (this.writeBeforeEnd && !this.aborted) {
+        this.writeBeforeEnd = false;
+        this.move();
+      } else this.step();
     });
     if (rc < 0) {
       this.failOrDecline(-rc);

@@ -59,7 +59,9 @@ export function guardDestination(dest: Writable, t: RunningTransfer): () => void
       },
     _final: (orig) =>
       function (this: Writable, cb: (e?: Error | null) => void) {
-        t.poke();
+        // A file transfer waiting on a full socket makes that write first, as
+        // Node's end() waits for a pending write (FileTransfer.destinationEnding).
+        t.destinationEnding();
         t.onSettled(() => (orig ? orig.call(this, cb) : cb()));
       },
   };

@@ -11,6 +11,8 @@ import { poolJobs } from './pool-gate';
 export interface RunningTransfer {
   abort(): void;
   poke(): void;
+  /** The destination's end() was called (its _final). */
+  destinationEnding(): void;
   onSettled(cb: () => void): void;
   /** Still holding its fds. */
   readonly active: boolean;
@@ -108,6 +110,11 @@ export abstract class TransferLifecycle implements RunningTransfer {
   /** Stops at the next chunk boundary (at once if waiting in the loop). */
   abort(): void {
     this.aborted = true;
+    this.poke();
+  }
+
+  /** The destination's end() was called: re-decide, as for any change (a file transfer may write first). */
+  destinationEnding(): void {
     this.poke();
   }
 
