@@ -211,7 +211,29 @@ function errnoError(errno, syscall) {
   return err;
 }
 
+/**
+ * Node's own stream.pipeline() never calls back when its source is destroyed
+ * after it read its end of file (push(null)) but before it emitted 'end' —
+ * its last chunks still buffered behind a full destination: the source's
+ * end-of-stream check sees ERR_STREAM_PREMATURE_CLOSE with the readable
+ * state ended, and waits for an 'end' or 'error' that a destroyed stream
+ * never emits (Node 20, lib/internal/streams/pipeline.js, pipe()). The
+ * destroy-src fault lands in that window now and then, on Node's path too.
+ * `pipelineSource(s)` marks a stream given to pipeline() as its source;
+ * `nodePipelineHang(s)` says whether it is in that state.
+ */
+const pipelineSources = new WeakSet();
+function pipelineSource(s) {
+  pipelineSources.add(s);
+  return s;
+}
+function nodePipelineHang(s) {
+  return pipelineSources.has(s) && s.destroyed && s._readableState?.ended === true && !s.readableEnded;
+}
+
 module.exports = {
+  pipelineSource,
+  nodePipelineHang,
   STAMP,
   pattern,
   analyze,

@@ -180,6 +180,7 @@ function main() {
         examples: [],
       };
       row.zeroFill += p.zeroFill ?? 0;
+      row.hungInNodePipeline = (row.hungInNodePipeline ?? 0) + (p.hungInNodePipeline ?? 0);
       row.zeroFillClean += p.zeroFillClean ?? 0;
       for (const k of [
         'transfers',
@@ -335,6 +336,11 @@ function main() {
   );
   console.log('');
   for (const row of rows.values()) {
+    // Not in the hung column, not failed on: Node's own pipeline() does it (bench/soak/lib.js, nodePipelineHang).
+    if (row.hungInNodePipeline)
+      console.log(
+        `hung in Node's own pipeline() (source destroyed between its end of file and its 'end'; both modes): ${row.pair} ${row.mode}: ${row.hungInNodePipeline}`,
+      );
     if (row.mode !== 'zerocopy') {
       for (const e of row.examples) console.log(`baseline loss example: ${row.pair}: ${JSON.stringify(e)}`);
       continue;

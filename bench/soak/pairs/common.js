@@ -82,7 +82,7 @@ function reusedFd(t, ws, done) {
 }
 
 function pipelineDone(zc, src, dst) {
-  return new Promise((resolve) => zc.pipeline(src, dst, (err) => resolve(err ?? null)));
+  return new Promise((resolve) => zc.pipeline(lib.pipelineSource(src), dst, (err) => resolve(err ?? null)));
 }
 
 module.exports = { fileSourceFault, streamFault, reusedFd, pipelineDone };

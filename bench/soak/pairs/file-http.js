@@ -51,7 +51,7 @@ module.exports = {
             (t.fault === 'destroy-src' ? rs : res).destroy();
           });
         }
-        stream.pipeline(rs, res, (err) => resolve({ error: err ?? null, res, rs }));
+        stream.pipeline(lib.pipelineSource(rs), res, (err) => resolve({ error: err ?? null, res, rs }));
       });
     });
     // Client side: what arrived, and whether it ended as a complete response.
