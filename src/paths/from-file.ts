@@ -103,10 +103,11 @@ export function pipeFromFile(src: FileSource, normalRead: () => void, fresh = fa
     }
   } else {
     destStream = pipedTo(src);
+    // Not a single-destination pipe(): nothing to decide.
     if (!destStream) {
       normalRead();
       return;
-    } // not a single-destination pipe(): nothing to decide
+    }
   }
   // Looked up, not made: a small body never needs a state of its own.
   if (states.get(src)?.refused === destStream) {
@@ -114,10 +115,11 @@ export function pipeFromFile(src: FileSource, normalRead: () => void, fresh = fa
     return;
   }
   const limit = sourceLimit(src);
+  // Node's _read ends the stream here.
   if (limit <= 0) {
     normalRead();
     return;
-  } // Node's _read ends the stream here
+  }
   const bound = Math.min(limit, bodyLeft(destStream, src.bytesRead));
   if (bound < settings.minFastPathBytes) {
     declineFlow(src, destStream, `small (${Math.max(bound, 0)} bytes)`, 'for good', normalRead);

@@ -69,14 +69,16 @@ export function replayUnseen(src: FileSource, served: Listener | undefined, byte
     const buf = Buffer.allocUnsafe(Math.min(step, end - at));
     fs.read(fd, buf, 0, buf.length, at, (err, n) => {
       if (src.destroyed) return;
+      // Node's own read error, as its _read reports it.
       if (err) {
         src.destroy(err);
         return;
-      } // Node's own read error, as its _read reports it
+      }
+      // The file shrank since the kernel read it.
       if (n === 0) {
         then();
         return;
-      } // the file shrank since the kernel read it
+      }
       at += n;
       emit(src, others(), n === buf.length ? buf : buf.subarray(0, n));
       next();
