@@ -10,28 +10,32 @@ import { errno, type FakeBinding, fakeBinding } from '../helpers/fake-binding';
 type Outcome = Parameters<Parameters<typeof FileTransfer.start>[1]['onEnd']>[0];
 type Op = 'sendfile' | 'splice' | 'copy_file_range';
 
-/** Runs one file-source transfer of `limit` bytes on the fake binding; resolves with its outcome. */
-function fileTransfer(b: FakeBinding, ops: Op[], limit: number, inOffset = 100): Promise<Outcome> {
+type Started = ReturnType<typeof FileTransfer.start> | ReturnType<typeof SocketTransfer.start>;
+
+/** Starts a file-source transfer of `limit` bytes on the fake binding (null: it declined to start). */
+function startFile(b: FakeBinding, ops: Op[], limit: number, onEnd: (o: Outcome) => void, inOffset = 100) {
+  const plan = { ops, inFd: 3, outFd: 4, inOffset, outOffset: -1, limit, chunkBytes: 1000 };
+  return FileTransfer.start(b, { ...plan, onProgress: () => undefined, shouldContinue: () => true, onEnd }, [{}, {}]);
+}
+
+/** Starts a socket/pipe-source transfer (`direct`: the source is a pipe) on the fake binding. */
+function startSocket(b: FakeBinding, direct: boolean, onEnd: (o: Outcome) => void) {
+  const plan = { inFd: 3, outFd: 4, direct, outIsFile: false, outOffset: -1 };
+  const calls = { onReceived: () => undefined, onDelivered: () => undefined, destinationAlive: () => true };
+  return SocketTransfer.start(b, { ...plan, ...calls, shouldContinue: () => true, onEnd }, [{}, {}]);
+}
+
+/** The outcome of a transfer that must start. */
+function outcomeOf(start: (onEnd: (o: Outcome) => void) => Started): Promise<Outcome> {
   return new Promise((resolve, reject) => {
-    const t = FileTransfer.start(
-      b,
-      {
-        ops,
-        inFd: 3,
-        outFd: 4,
-        inOffset,
-        outOffset: -1,
-        limit,
-        chunkBytes: 1000,
-        onProgress: () => undefined,
-        shouldContinue: () => true,
-        onEnd: resolve,
-      },
-      [{}, {}],
-    );
-    if (!t) reject(new Error('FileTransfer.start returned null'));
+    if (!start(resolve)) reject(new Error('the transfer did not start'));
   });
 }
+
+const fileTransfer = (b: FakeBinding, ops: Op[], limit: number, inOffset = 100): Promise<Outcome> =>
+  outcomeOf((onEnd) => startFile(b, ops, limit, onEnd, inOffset));
+const socketTransfer = (b: FakeBinding, direct: boolean): Promise<Outcome> =>
+  outcomeOf((onEnd) => startSocket(b, direct, onEnd));
 
 const EXPECTED: Record<Op, string[]> = {
   copy_file_range: ['ENOSYS', 'EXDEV', 'EINVAL', 'EOPNOTSUPP', 'EPERM', 'EBADF', 'EIO', 'EOVERFLOW'],
@@ -199,21 +203,7 @@ describe('the file engine applies it', () => {
 
   it('no fds to duplicate: nothing started, nothing left open', () => {
     const b = fakeBinding({ dupFails: 2 });
-    const t = FileTransfer.start(
-      b,
-      {
-        ops: ['sendfile'],
-        inFd: 3,
-        outFd: 4,
-        inOffset: 0,
-        outOffset: -1,
-        limit: 10,
-        onProgress: () => undefined,
-        shouldContinue: () => true,
-        onEnd: () => undefined,
-      },
-      [],
-    );
+    const t = startFile(b, ['sendfile'], 10, () => undefined);
     expect(t).toBeNull();
     expect(b.open.size).toBe(0);
     expect(b.copies).toHaveLength(0);
@@ -221,28 +211,6 @@ describe('the file engine applies it', () => {
 });
 
 describe('the socket engine applies it', () => {
-  function socketTransfer(b: FakeBinding, direct: boolean): Promise<Outcome> {
-    return new Promise((resolve, reject) => {
-      const t = SocketTransfer.start(
-        b,
-        {
-          inFd: 3,
-          outFd: 4,
-          direct,
-          outIsFile: false,
-          outOffset: -1,
-          onReceived: () => undefined,
-          onDelivered: () => undefined,
-          shouldContinue: () => true,
-          destinationAlive: () => true,
-          onEnd: resolve,
-        },
-        [{}, {}],
-      );
-      if (!t) reject(new Error('SocketTransfer.start returned null'));
-    });
-  }
-
   it('a pipe source whose first splice says EINVAL declines, nothing taken', async () => {
     const b = fakeBinding({ splice: [-errno.EINVAL] });
     expect(await socketTransfer(b, true)).toEqual({ kind: 'declined', reason: 'splice EINVAL', leftover: null });
@@ -291,63 +259,17 @@ describe('ENOSYS', () => {
     expect(again.copies.map((c) => c.op)).toEqual(['sendfile']);
 
     const only = fakeBinding();
-    const t = FileTransfer.start(
-      only,
-      {
-        ops: ['copy_file_range'],
-        inFd: 3,
-        outFd: 4,
-        inOffset: 0,
-        outOffset: -1,
-        limit: 10,
-        onProgress: () => undefined,
-        shouldContinue: () => true,
-        onEnd: () => undefined,
-      },
-      [],
-    );
+    const t = startFile(only, ['copy_file_range'], 10, () => undefined);
     expect(t).toBeNull();
     expect(only.dups).toBe(0);
   });
 
   it('splice too, for both engines', async () => {
     const b = fakeBinding({ splice: [-errno.ENOSYS] });
-    const socket = await new Promise<Outcome>((resolve) => {
-      SocketTransfer.start(
-        b,
-        {
-          inFd: 3,
-          outFd: 4,
-          direct: true,
-          outIsFile: false,
-          outOffset: -1,
-          onReceived: () => undefined,
-          onDelivered: () => undefined,
-          shouldContinue: () => true,
-          destinationAlive: () => true,
-          onEnd: resolve,
-        },
-        [],
-      );
-    });
-    expect(socket).toMatchObject({ kind: 'declined', reason: 'splice ENOSYS' });
-    expect(
-      SocketTransfer.start(
-        fakeBinding(),
-        {
-          inFd: 3,
-          outFd: 4,
-          direct: true,
-          outIsFile: false,
-          outOffset: -1,
-          onReceived: () => undefined,
-          onDelivered: () => undefined,
-          shouldContinue: () => true,
-          destinationAlive: () => true,
-          onEnd: () => undefined,
-        },
-        [],
-      ),
-    ).toBeNull();
+    expect(await socketTransfer(b, true)).toMatchObject({ kind: 'declined', reason: 'splice ENOSYS' });
+    const after = fakeBinding();
+    expect(startSocket(after, true, () => undefined)).toBeNull();
+    expect(startFile(after, ['splice'], 10, () => undefined)).toBeNull(); // file → pipe
+    expect(after.dups).toBe(0);
   });
 });
