@@ -7,11 +7,11 @@ import type { Writable } from 'node:stream';
 import { os } from '../engine/errno-policy';
 import { fsError, netError } from '../errors';
 import { FileType, type NativeBinding, type OpName } from '../native';
-import { onceAny, waitForQueue } from '../paths/wait';
 import { NodeWriteStream } from '../streams/original-fs';
 import { type Destination, type DestinationFacts, declined, notYet, ready } from './destination';
 import { hasCustomFs, isTcpSocket, isTlsSocket, socketFd, socketQueuedBytes, writeIsWrapped } from './node-internals';
 import { addSocketBytesWritten, destroyDiscarding, touchSocketTimer } from './node-writes';
+import { onceAny, waitForQueue } from './wait';
 
 export function describeSocket(binding: NativeBinding, sock: net.Socket): DestinationFacts {
   if (isTlsSocket(sock)) return declined('TLS socket');
@@ -20,9 +20,23 @@ export function describeSocket(binding: NativeBinding, sock: net.Socket): Destin
   const fd = socketFd(sock);
   if (fd < 0) return declined('socket has no fd');
   if (socketQueuedBytes(sock) > 0) return waitForQueue(sock, () => socketQueuedBytes(sock), 'socket write queue');
+  return describeSocketFd(binding, sock, sock, fd);
+}
+
+/**
+ * The kernel writes to `sock`'s fd on behalf of `stream` (the socket itself,
+ * or an HTTP response on it): its counters, idle timer, errors and reset are
+ * the socket's.
+ */
+export function describeSocketFd(
+  binding: NativeBinding,
+  stream: Writable,
+  sock: net.Socket,
+  fd: number,
+): DestinationFacts {
   const facts = describeFd(
     binding,
-    sock,
+    stream,
     fd,
     -1,
     (n) => {

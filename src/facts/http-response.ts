@@ -13,9 +13,8 @@ import * as net from 'node:net';
 import type { Writable } from 'node:stream';
 import { guardDestination, guardResponseWrites } from '../engine/guards';
 import type { NativeBinding } from '../native';
-import { waitForQueue } from '../paths/wait';
 import { type Destination, type DestinationFacts, declined, type Frame, notYet, ready } from './destination';
-import { describeFd, socketUsable, socketWriteError } from './fd-destination';
+import { describeSocketFd, socketUsable } from './fd-destination';
 import {
   isTlsSocket,
   responseFacts,
@@ -24,7 +23,7 @@ import {
   socketQueuedBytes,
   writeIsWrapped,
 } from './node-internals';
-import { addSocketBytesWritten, destroyDiscarding, touchSocketTimer } from './node-writes';
+import { waitForQueue } from './wait';
 
 export function isServerResponse(dest: Writable): dest is http.ServerResponse & Writable {
   return dest instanceof http.ServerResponse;
@@ -96,21 +95,10 @@ export function describeResponse(binding: NativeBinding, res: http.ServerRespons
   // (oven-sh/bun#7954 sent bodies ahead of headers by not waiting for this).
   if (socketQueuedBytes(sock) > 0) return waitForQueue(res, () => socketQueuedBytes(sock), 'socket write queue');
 
-  const facts = describeFd(
-    binding,
-    res,
-    fd,
-    -1,
-    (n) => {
-      addSocketBytesWritten(sock, n);
-      touchSocketTimer(sock);
-    },
-    socketWriteError(sock),
-  );
+  const facts = describeSocketFd(binding, res, sock, fd);
   if (facts.kind !== 'ready') return facts;
   const dest: Destination = {
     ...facts.dest,
-    onWritable: () => touchSocketTimer(sock),
     usable: () =>
       !res.destroyed &&
       !res.writableEnded &&
@@ -122,9 +110,9 @@ export function describeResponse(binding: NativeBinding, res: http.ServerRespons
     fail: (error) => {
       sock.destroy(error);
     },
-    // Whatever the client has not read yet is dropped with the connection: a
-    // body of the promised length but wrong bytes would look complete.
-    discard: (error) => destroyDiscarding(sock, error),
+    // discard (from the socket's facts): whatever the client has not read yet
+    // is dropped with the connection, as a body of the promised length but
+    // wrong bytes would look complete.
     // The socket's destroy() (res.destroy(), closeAllConnections(), a
     // timeout) waits for the native side; a write or end() on the response
     // meanwhile goes after the bytes the kernel moved, never between them.

@@ -19,10 +19,14 @@ export interface FileSource extends fs.ReadStream {
 /** The addon's binding when the fast path is on here, else why it is off. */
 export type FastPath = { on: NativeBinding } | { off: string };
 
+// Made once: asked at every decision.
+const ON: FastPath | null = native ? { on: native } : null;
+const DISABLED: FastPath = { off: 'ZEROCOPY_DISABLE' };
+const NO_ADDON: FastPath = { off: nativeUnavailableReason || 'no native addon' };
+
 export function fastPath(): FastPath {
-  if (settings.disabled) return { off: 'ZEROCOPY_DISABLE' };
-  if (!native) return { off: nativeUnavailableReason || 'no native addon' };
-  return { on: native };
+  if (settings.disabled) return DISABLED;
+  return ON ?? NO_ADDON;
 }
 
 /**

@@ -25,10 +25,10 @@ import {
   sourceOffset,
   sourceWatched,
 } from '../facts/source';
+import { afterDrain, MAX_WAITS } from '../facts/wait';
 import type { NativeBinding } from '../native';
 import { decline, failDestination, finish as finishFlow } from './finish';
 import { pipeListener, replayUnseen } from './replay-unseen';
-import { afterDrain, MAX_WAITS } from './wait';
 
 interface SourceState {
   /** Destination for which the fast path was refused for a reason that will not change. */

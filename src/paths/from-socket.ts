@@ -30,9 +30,9 @@ import {
   socketSourceDecline,
   sourceWatched,
 } from '../facts/source';
+import { afterDrain, MAX_WAITS } from '../facts/wait';
 import { type NativeBinding, native } from '../native';
 import { decline, finish as finishFlow } from './finish';
-import { afterDrain, MAX_WAITS } from './wait';
 
 const scheduled = new WeakSet<object>();
 // The transfer reading from a socket, from start() until it has let go (not

@@ -1,7 +1,7 @@
 // Waiting for a stream before the kernel may write beside it, and the one
 // limit on how often a flow waits before it lets Node's path carry on.
 import type { Writable } from 'node:stream';
-import { type NotYet, notYet } from '../facts/destination';
+import { type NotYet, notYet } from './destination';
 
 /**
  * How many times a flow waits for its destination (to open, connect, drain
