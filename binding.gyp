@@ -4,6 +4,7 @@
       "target_name": "zerocopy",
       "sources": [
         "native/addon.cc",
+        "native/cached_io.cc",
         "native/syscalls.cc",
         "native/copy_worker.cc",
         "native/fd_watcher.cc"

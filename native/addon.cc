@@ -5,6 +5,7 @@
 
 #include "args.h"
 
+#include "cached_io.h"
 #include "copy_worker.h"
 #include "fd_watcher.h"
 #include "syscalls.h"
@@ -95,6 +96,72 @@ Napi::Value ReadIntoJs(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, static_cast<double>(ReadOnce(fd, data, static_cast<int64_t>(len))));
 }
 
+// The fixed-size scratch array (a Float64Array) the cached-I/O calls write
+// their second answers into, so the event-loop path allocates nothing per call.
+bool Scratch(const Napi::CallbackInfo& info, size_t i, double** out) {
+  Napi::Value v = info[i];
+  if (v.IsTypedArray() && v.As<Napi::TypedArray>().TypedArrayType() == napi_float64_array &&
+      v.As<Napi::TypedArray>().ElementLength() >= 3) {
+    *out = v.As<Napi::Float64Array>().Data();
+    return true;
+  }
+  return arg::ThrowType(info, i, "out", "a Float64Array of 3 or more");
+}
+
+bool PathString(const Napi::CallbackInfo& info, size_t i, std::string* out) {
+  if (!info[i].IsString()) return arg::ThrowType(info, i, "path", "of type string");
+  *out = info[i].As<Napi::String>().Utf8Value();
+  if (out->find('\0') != std::string::npos) return arg::ThrowType(info, i, "path", "without null bytes");
+  return true;
+}
+
+// lookupCached(path, out) -> O_PATH fd or -errno; out = [mountId, isRegular, size]
+Napi::Value LookupCachedJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string path;
+  double* out;
+  if (!PathString(info, 0, &path) || !Scratch(info, 1, &out)) return env.Undefined();
+  CachedLookup r = LookupCached(path.c_str());
+  out[0] = static_cast<double>(r.mnt_id);
+  out[1] = r.type;
+  out[2] = static_cast<double>(r.size);
+  return Napi::Number::New(env, r.path_fd);
+}
+
+// reopenCached(path, pathFd) -> fd or -errno; pathFd is always closed
+Napi::Value ReopenCachedJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string path;
+  int path_fd;
+  if (!PathString(info, 0, &path) || !arg::Fd(info, 1, "pathFd", &path_fd)) return env.Undefined();
+  return Napi::Number::New(env, ReopenCached(path.c_str(), path_fd));
+}
+
+// readNowait(fd, buffer, offset, length, position, out) -> bytes or -errno;
+// on -EAGAIN out[0] = bytes read (from the page cache) before it
+Napi::Value ReadNowaitJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd;
+  char* data = nullptr;
+  size_t size = 0;
+  int64_t offset, length, position;
+  double* out;
+  if (!arg::Fd(info, 0, "fd", &fd) || !arg::Bytes(info, 1, "buffer", &data, &size) ||
+      !arg::Length(info, 2, "offset", 0, &offset) || !arg::Length(info, 3, "length", 0, &length) ||
+      !arg::Integer(info, 4, "position", -1, static_cast<int64_t>(arg::kMaxSafeInteger), &position) ||
+      !Scratch(info, 5, &out)) {
+    return env.Undefined();
+  }
+  if (static_cast<uint64_t>(offset) + static_cast<uint64_t>(length) > size) {
+    arg::ThrowCoded(Napi::RangeError::New(env, "The value of \"length\" is out of range."), "ERR_OUT_OF_RANGE");
+    return env.Undefined();
+  }
+  int64_t partial = 0;
+  int64_t r = ReadNowait(fd, data + offset, length, position, &partial);
+  out[0] = static_cast<double>(partial);
+  return Napi::Number::New(env, static_cast<double>(r));
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("spliceSync", Napi::Function::New(env, SpliceSyncJs, "spliceSync"));
   exports.Set("makePipe", Napi::Function::New(env, MakePipeJs, "makePipe"));
@@ -104,6 +171,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("describe", Napi::Function::New(env, DescribeJs, "describe"));
   exports.Set("dup", Napi::Function::New(env, DupJs, "dup"));
   exports.Set("close", Napi::Function::New(env, CloseJs, "close"));
+  exports.Set("lookupCached", Napi::Function::New(env, LookupCachedJs, "lookupCached"));
+  exports.Set("reopenCached", Napi::Function::New(env, ReopenCachedJs, "reopenCached"));
+  exports.Set("readNowait", Napi::Function::New(env, ReadNowaitJs, "readNowait"));
   exports.Set("FdWatcher", FdWatcher::Init(env));
 #ifdef O_APPEND
   exports.Set("O_APPEND", Napi::Number::New(env, O_APPEND));

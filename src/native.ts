@@ -37,6 +37,12 @@ export interface NativeBinding {
   bytesReadable(fd: number): number;
   /** One read(2): bytes, 0 at end, or -errno. */
   readInto(fd: number, buf: Buffer): number;
+  /** openat2(path, O_PATH, RESOLVE_CACHED) + statx: O_PATH fd or -errno; out = [mountId, isRegular, size]. */
+  lookupCached(path: string, out: Float64Array): number;
+  /** Opens what lookupCached found, O_RDONLY, from the dcache only; closes pathFd. fd or -errno. */
+  reopenCached(path: string, pathFd: number): number;
+  /** preadv2 RWF_NOWAIT (position -1: the file position): bytes or -errno; on -EAGAIN out[0] = bytes read first. */
+  readNowait(fd: number, buf: Buffer, offset: number, length: number, position: number, out: Float64Array): number;
   O_APPEND: number;
   O_NONBLOCK: number;
   supported: boolean;

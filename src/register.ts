@@ -5,7 +5,10 @@
 import * as mod from 'node:module';
 import type { Readable, Writable } from 'node:stream';
 import { debug } from './diagnostics';
+import { learnMounts } from './facts/mounts';
+import { fastPath } from './facts/source';
 import { adoptAfterPipe } from './paths/from-socket';
+import { makeInLoopStat } from './paths/in-loop-stat';
 import { createReadStream, ReadStream } from './streams/read-stream';
 import { createWriteStream, WriteStream } from './streams/write-stream';
 
@@ -23,8 +26,14 @@ if ((fs.ReadStream as unknown) !== ReadStream) {
   target.WriteStream = WriteStream;
   target.createReadStream = createReadStream;
   target.createWriteStream = createWriteStream;
+  // Static servers stat each file before streaming it: cached paths too skip the threadpool.
+  const fp = fastPath();
+  if ('on' in fp) {
+    target.stat = makeInLoopStat(fp.on, fs.stat);
+    learnMounts();
+  }
   mod.syncBuiltinESMExports();
-  debug('registered: fs streams are zerocopy streams');
+  debug('registered: fs streams are zerocopy streams%s', 'on' in fp ? '; fs.stat runs cached lookups in the loop' : '');
 }
 
 // a.pipe(b) and stream.pipeline(a, b) from sockets and pipes: offer the flow

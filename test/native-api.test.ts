@@ -33,6 +33,9 @@ const COVERAGE: Record<string, string[]> = {
   makePipe: ['makePipe', 'fd exhaustion'],
   bytesReadable: ['bytesReadable'],
   readInto: ['readInto'],
+  lookupCached: ['cached io'],
+  reopenCached: ['cached io'],
+  readNowait: ['cached io'],
   copy: ['copy', 'teardown'],
   FdWatcher: ['FdWatcher', 'teardown'],
   O_APPEND: ['constants'],
@@ -224,6 +227,53 @@ const groups = {
       closePipe(p);
       return r;
     }, '0 then 5');
+  },
+
+  async 'cached io'() {
+    const out = new Float64Array(3);
+    const notPaths = [['no argument', MISSING], ['undefined', undefined], ['null', null], ['a number', 1], ['a Buffer', Buffer.from(file)]];
+    for (const [n, v] of notPaths) {
+      await check('lookupCached path: ' + n, () => { const a = [v, out]; if (v === MISSING) a.length = 0; b.lookupCached(...a); return 'accepted'; }, T);
+    }
+    await check('lookupCached path with a null byte', () => { b.lookupCached(file + '\0x', out); return 'accepted'; }, T);
+    for (const [n, v] of [['no argument', MISSING], ['an array', [0, 0, 0]], ['a Float64Array of 2', new Float64Array(2)], ['an Int32Array', new Int32Array(3)]]) {
+      await check('lookupCached out: ' + n, () => { const a = [file, v]; if (v === MISSING) a.length = 1; b.lookupCached(...a); return 'accepted'; }, T);
+    }
+    await check('lookupCached a cached regular file, then reopenCached it', () => {
+      fs.readFileSync(file);
+      const pfd = b.lookupCached(file, out);
+      if (pfd < 0) return rc(pfd);
+      const seen = 'regular=' + out[1] + ' mount>0=' + (out[0] > 0);
+      const fd = b.reopenCached(file, pfd);
+      const buf = Buffer.alloc(16);
+      const n = b.readNowait(fd, buf, 0, 16, -1, out);
+      const r = seen + ' ' + rc(n) + ' ' + buf.toString('latin1', 0, Math.max(n, 0)) + ' pathFd closed=' + (b.describe(pfd)[0] !== 0 || pfd === fd);
+      b.close(fd);
+      return r;
+    }, 'regular=1 mount>0=true 10 0123456789 pathFd closed=true');
+    await check('lookupCached a missing file', () => { const r = b.lookupCached(path.join(dir, 'missing'), out); return r === -2 || r === -11 ? 'ENOENT or EAGAIN' : rc(r); }, 'ENOENT or EAGAIN');
+    await check('lookupCached a directory', () => { const pfd = b.lookupCached(dir, out); const r = 'regular=' + out[1]; if (pfd >= 0) b.close(pfd); return r; }, 'regular=0');
+    await check('reopenCached a path swapped for another file', () => {
+      const f2 = path.join(dir, 'swap');
+      fs.writeFileSync(f2, 'a');
+      const pfd = b.lookupCached(f2, out);
+      fs.renameSync(file + '', path.join(dir, 'ten-copy')); fs.copyFileSync(path.join(dir, 'ten-copy'), file); // keep 'ten' for the others
+      fs.writeFileSync(f2 + '.new', 'b'); fs.renameSync(f2 + '.new', f2);
+      return rc(b.reopenCached(f2, pfd));
+    }, '-ESTALE');
+    await battery('reopenCached', b.reopenCached, [file, NEVER], 1, 'pathFd', 'fd');
+    await check('reopenCached with a closed pathFd', () => rc(b.reopenCached(file, closed())), '-EBADF');
+    const buf = Buffer.alloc(8);
+    await battery('readNowait', b.readNowait, [openFd, buf, 0, 4, 0, out], 0, 'fd', 'fd');
+    await battery('readNowait', b.readNowait, [openFd, buf, 0, 4, 0, out], 1, 'buffer', 'buffer');
+    await battery('readNowait', b.readNowait, [openFd, buf, 0, 4, 0, out], 2, 'offset', 'len');
+    await battery('readNowait', b.readNowait, [openFd, buf, 0, 4, 0, out], 3, 'length', 'len');
+    await battery('readNowait', b.readNowait, [openFd, buf, 0, 4, 0, out], 4, 'position', 'offset');
+    await check('readNowait past the buffer', () => { b.readNowait(openFd, buf, 4, 5, 0, out); return 'accepted'; }, R);
+    await check('readNowait at a position', () => { const n = b.readNowait(openFd, buf, 0, 8, 6, out); return rc(n) + ' ' + buf.toString('latin1', 0, Math.max(n, 0)); }, '4 6789');
+    await check('readNowait at the end', () => rc(b.readNowait(openFd, buf, 0, 8, 10, out)), '0');
+    await check('readNowait a closed fd', () => rc(b.readNowait(closed(), buf, 0, 8, 0, out)), '-EBADF');
+    await check('readNowait a pipe (no positions)', () => { const p = pipe(); const r = rc(b.readNowait(p.r, buf, 0, 8, 0, out)); closePipe(p); return r; }, '-ESPIPE');
   },
 
   async readInto() {

@@ -41,6 +41,14 @@ function symbolNamed(obj: object, description: string): symbol | null {
   return null;
 }
 
+// fs option objects that do real I/O on real fds (ours: paths/in-loop-fs.ts).
+const realFs = new WeakSet<object>();
+
+/** Says that streams given `impl` as their `fs` option have real fds. */
+export function markRealFs(impl: object): void {
+  realFs.add(impl);
+}
+
 /**
  * True when an fs stream was given a custom `fs` option (its fd may not be
  * real). A FileHandle given as `fd` also replaces the stream's fs methods,
@@ -50,7 +58,7 @@ export function hasCustomFs(stream: fs.ReadStream | fs.WriteStream): boolean {
   if (!kFs || !(kFs in stream)) kFs = symbolNamed(stream, 'kFs');
   if (!kFs) return false;
   const impl = (stream as any)[kFs];
-  if (impl === undefined || impl === fs) return false;
+  if (impl === undefined || impl === fs || realFs.has(impl)) return false;
   const kHandle = symbolNamed(stream, 'kHandle'); // rare path: only streams with non-default fs
   const handle = kHandle ? (stream as any)[kHandle] : null;
   const isFileHandle =

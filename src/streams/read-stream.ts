@@ -3,8 +3,9 @@
 // that is the one place we may answer with a kernel transfer instead of a read.
 import type * as fs from 'node:fs';
 import { destroyAfterTransfer, transferOf } from '../engine/lifecycle';
-import type { FileSource } from '../facts/source';
+import { type FileSource, fastPath } from '../facts/source';
 import { forgetSource, pipeFromFile } from '../paths/from-file';
+import { withInLoopFs } from '../paths/in-loop-fs';
 import { noteGivenFd } from '../paths/replay-unseen';
 import { kOriginal, NodeReadStream } from './original-fs';
 
@@ -24,7 +25,10 @@ function ZeroCopyReadStream(this: unknown, path: fs.PathLike, options?: ReadStre
   if (!(this instanceof NodeReadStream)) {
     return new (ZeroCopyReadStream as unknown as ReadStreamConstructor)(path, options);
   }
-  (NodeReadStream as unknown as (this: unknown, ...a: unknown[]) => void).call(this, path, options);
+  // A path Node would open with its own fs: open, read and close cached files in the loop.
+  const fp = fastPath();
+  const opts = 'on' in fp ? withInLoopFs(options, fp.on) : options;
+  (NodeReadStream as unknown as (this: unknown, ...a: unknown[]) => void).call(this, path, opts);
   // Node opens a path later; an fd set already is the caller's, at a position we cannot know.
   if ((this as FileSource).fd !== null) noteGivenFd(this as object);
   return this as ReadStream;

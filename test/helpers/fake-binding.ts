@@ -82,6 +82,10 @@ export function fakeBinding(script: { copy?: CopyAnswer[]; splice?: number[]; du
     makePipe: () => [0, nextFd++, nextFd++, 65536],
     bytesReadable: () => 0,
     readInto: () => 0,
+    // No in-loop file I/O unless a test gives its own answers.
+    lookupCached: () => -errno.ENOSYS,
+    reopenCached: () => -errno.ENOSYS,
+    readNowait: () => -errno.ENOSYS,
     O_APPEND: 0o2000,
     O_NONBLOCK: 0o4000,
     supported: true,
