@@ -17,6 +17,11 @@ export interface Settings {
   disabled: boolean;
   /** ZEROCOPY_MIN_BYTES: files with fewer bytes left than this take the normal path. */
   minFastPathBytes: number;
+  /**
+   * ZEROCOPY_IN_LOOP=0: every open, read, close and (under the register)
+   * stat of a file goes to Node's threadpool, cached or not.
+   */
+  inLoop: boolean;
 }
 
 function flag(value: string | undefined): boolean {
@@ -32,6 +37,7 @@ function fromEnv(): Settings {
   return {
     disabled: flag(process.env.ZEROCOPY_DISABLE),
     minFastPathBytes: Number.isFinite(min) && min >= 0 ? min : MIN_FAST_PATH_BYTES,
+    inLoop: process.env.ZEROCOPY_IN_LOOP === undefined || flag(process.env.ZEROCOPY_IN_LOOP),
   };
 }
 

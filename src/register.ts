@@ -4,6 +4,7 @@
 // offers socket/pipe → fd flows set up by net.Socket#pipe() to the fast path.
 import * as mod from 'node:module';
 import type { Readable, Writable } from 'node:stream';
+import { settings } from './config';
 import { debug } from './diagnostics';
 import { learnMounts } from './facts/mounts';
 import { fastPath } from './facts/source';
@@ -28,12 +29,12 @@ if ((fs.ReadStream as unknown) !== ReadStream) {
   target.createWriteStream = createWriteStream;
   // Static servers stat each file before streaming it: cached paths too skip the threadpool.
   const fp = fastPath();
-  if ('on' in fp) {
+  if ('on' in fp && settings.inLoop) {
     target.stat = makeInLoopStat(fp.on, fs.stat);
     learnMounts();
   }
   mod.syncBuiltinESMExports();
-  debug('registered: fs streams are zerocopy streams%s', 'on' in fp ? '; fs.stat runs cached lookups in the loop' : '');
+  debug('registered: fs streams are zerocopy streams%s', 'on' in fp && settings.inLoop ? '; fs.stat runs cached lookups in the loop' : '');
 }
 
 // a.pipe(b) and stream.pipeline(a, b) from sockets and pipes: offer the flow

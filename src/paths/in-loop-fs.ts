@@ -12,6 +12,7 @@
 import fs = require('node:fs');
 
 import * as dc from 'node:diagnostics_channel';
+import { settings } from '../config';
 import { debug } from '../diagnostics';
 import { errnoName } from '../engine/errno-policy';
 import { fsError } from '../errors';
@@ -175,7 +176,7 @@ let shared: InLoopFs | null = null;
  * `options` untouched (a caller's fs or fd, an option Node will reject).
  */
 export function withInLoopFs(options: unknown, binding: NativeBinding | null): unknown {
-  if (binding === null) return options;
+  if (binding === null || !settings.inLoop) return options;
   if (options === undefined || options === null) {
     shared ??= makeInLoopFs(binding);
     return { fs: shared };
