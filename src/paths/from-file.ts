@@ -61,6 +61,19 @@ export function sourceState(src: FileSource): SourceState {
 }
 
 /**
+ * False for the reads pipeFromFile() would hand straight to Node: a file's
+ * first two reads, unless the first is piped to an HTTP response. Asked
+ * first by _read() so those reads (every read of a small file) make no
+ * closure and take no other look.
+ */
+export function readNeedsDecision(src: FileSource): boolean {
+  if (src.bytesRead >= 2 * src.readableHighWaterMark) return true;
+  if (src.bytesRead !== 0) return false;
+  const dest = pipedTo(src);
+  return dest !== null && isServerResponse(dest);
+}
+
+/**
  * Takes the pending read as a kernel transfer, or calls normalRead(). Returns
  * nothing: in every branch the pending read is eventually satisfied (bytes
  * moved then push(null), or the normal read).

@@ -4,7 +4,7 @@
 import type * as fs from 'node:fs';
 import { destroyAfterTransfer, transferOf } from '../engine/lifecycle';
 import { type FileSource, fastPath } from '../facts/source';
-import { forgetSource, pipeFromFile } from '../paths/from-file';
+import { forgetSource, pipeFromFile, readNeedsDecision } from '../paths/from-file';
 import { withInLoopFs } from '../paths/in-loop-fs';
 import { noteGivenFd } from '../paths/replay-unseen';
 import { kOriginal, NodeReadStream } from './original-fs';
@@ -47,7 +47,8 @@ const proto = ReadStream.prototype as unknown as FileSource & {
 const nodeProto = NodeReadStream.prototype as unknown as typeof proto;
 
 proto._read = function _read(this: FileSource, n: number): void {
-  pipeFromFile(this, () => nodeProto._read.call(this, n));
+  if (readNeedsDecision(this)) pipeFromFile(this, () => nodeProto._read.call(this, n));
+  else nodeProto._read.call(this, n);
 };
 
 proto._destroy = function _destroy(this: FileSource, err: Error | null, cb: (err?: Error | null) => void): void {
