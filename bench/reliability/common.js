@@ -20,7 +20,7 @@ const GiB = 1024 * MiB;
 // fairness.js and of cold-cache.js alone; the environment variables the docs use
 // are their defaults.
 const SPEC = {
-  only: { type: 'list', help: 'only these: fairness, cold-cache (both)' },
+  only: { type: 'list', help: 'only these: fairness, cold-cache, small-files (all)' },
   lib: {
     type: 'string',
     env: 'ZEROCOPY_BENCH_LIB',
