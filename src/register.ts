@@ -34,7 +34,10 @@ if ((fs.ReadStream as unknown) !== ReadStream) {
     learnMounts();
   }
   mod.syncBuiltinESMExports();
-  debug('registered: fs streams are zerocopy streams%s', 'on' in fp && settings.inLoop ? '; fs.stat runs cached lookups in the loop' : '');
+  debug(
+    'registered: fs streams are zerocopy streams%s',
+    'on' in fp && settings.inLoop ? '; fs.stat runs cached lookups in the loop' : '',
+  );
 }
 
 // a.pipe(b) and stream.pipeline(a, b) from sockets and pipes: offer the flow

@@ -299,3 +299,20 @@ describe.runIf(inLoop)('fs.stat under the register (paths/in-loop-stat.ts)', () 
     expect(plain.trim()).toBe('77');
   });
 });
+
+describe.runIf(inLoop)('a burst of calls in one turn', () => {
+  it('runs MAX_IN_LOOP_PER_TURN of them in the loop and gives the rest to the pool', async () => {
+    const { MAX_IN_LOOP_PER_TURN } = await import('../dist/paths/loop-budget.js');
+    const files = Array.from({ length: MAX_IN_LOOP_PER_TURN + 8 }, (_, i) => makeFile(dir, `burst-${i}`, 100 + i));
+    for (const f of files) fs.readFileSync(f);
+    await new Promise((r) => setImmediate(r)); // a fresh turn: the budget has been reset
+    const rec = recordFileIo();
+    // Every stream opens from the same turn (their _construct runs on the next tick).
+    const got = await Promise.all(files.map((f) => readAll(zc.createReadStream(f))));
+    rec.stop();
+    expect(got.map((b) => b.length)).toEqual(files.map((_, i) => 100 + i));
+    const opens = rec.messages.filter((m) => m.op === 'open');
+    expect(opens.filter((m) => m.where === 'loop')).toHaveLength(MAX_IN_LOOP_PER_TURN);
+    expect(opens.filter((m) => m.where === 'threadpool').map((m) => m.reason)).toEqual(Array(8).fill('busy turn'));
+  });
+});

@@ -73,6 +73,7 @@ async function child(job) {
   await probes.stop(10000);
   if (bytes !== FILES * SIZE) throw new Error(`read ${bytes} bytes, expected ${FILES * SIZE}`);
   const res = {
+    ok: true,
     mode: job.mode,
     state: job.state,
     wallMs: wall * 1e3,

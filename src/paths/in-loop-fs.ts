@@ -19,6 +19,7 @@ import { fsError } from '../errors';
 import { learnMounts, mountAnswer } from '../facts/mounts';
 import { markRealFs } from '../facts/node-internals';
 import type { NativeBinding } from '../native';
+import { takeLoopTurn } from './loop-budget';
 
 /** Published for each open, read and close that did not run in the loop (and, with subscribers, each that did). */
 export const fileChannel = dc.channel('zerocopy:file');
@@ -98,6 +99,7 @@ export function makeInLoopFs(binding: NativeBinding, nodeFs: typeof fs = fs): In
     }
     if (flags !== 'r' && flags !== fs.constants.O_RDONLY) return `flags ${String(flags)}`;
     if (typeof path !== 'string') return 'path not a string';
+    if (!takeLoopTurn()) return 'busy turn';
     return null;
   }
 
@@ -120,7 +122,13 @@ export function makeInLoopFs(binding: NativeBinding, nodeFs: typeof fs = fs): In
 
   function read(fd: number, buf: Buffer, offset: number, length: number, position: unknown, cb: ReadCb): void {
     const pos = position === undefined || position === null ? -1 : position;
-    if (!ours.has(fd) || typeof pos !== 'number' || length > MAX_IN_LOOP_READ || nodeFs.read !== nodeRead) {
+    if (
+      !ours.has(fd) ||
+      typeof pos !== 'number' ||
+      length > MAX_IN_LOOP_READ ||
+      nodeFs.read !== nodeRead ||
+      !takeLoopTurn()
+    ) {
       nodeFs.read(fd, buf, offset, length, position as number | null, cb);
       return;
     }

@@ -13,6 +13,7 @@ import fs = require('node:fs');
 import { mountAnswer } from '../facts/mounts';
 import type { NativeBinding } from '../native';
 import { fileChannel, noteFileIo } from './in-loop-fs';
+import { takeLoopTurn } from './loop-budget';
 
 type StatCb = (err: NodeJS.ErrnoException | null, stats?: fs.Stats | fs.BigIntStats) => void;
 type StatOptions = fs.StatOptions | undefined;
@@ -37,6 +38,7 @@ export function makeInLoopStat(binding: NativeBinding, nodeStat: typeof fs.stat 
   /** Node's Stats for a cached path on a local mount, or null for the pool. */
   function statCached(path: string, opts: StatOptions): fs.Stats | fs.BigIntStats | null {
     if (opts !== undefined && (opts === null || typeof opts !== 'object')) return null;
+    if (!takeLoopTurn()) return null;
     const pathFd = binding.lookupCached(path, scratch);
     if (pathFd < 0) return null;
     try {
