@@ -1,5 +1,6 @@
 // What users can see of the fast path: a diagnostics_channel message per
-// transfer decision/outcome, NODE_DEBUG=zerocopy logging, and the kill switch.
+// transfer decision/outcome and per file call that did not run in the event
+// loop, and NODE_DEBUG=zerocopy logging.
 import * as dc from 'node:diagnostics_channel';
 import { debuglog } from 'node:util';
 
@@ -26,4 +27,21 @@ export function publish(msg: TransferMessage): void {
   if (debug.enabled)
     debug('%s %s bytes=%d%s', msg.path, msg.reason, msg.bytes, msg.error ? ` error=${msg.error.message}` : '');
   if (transferChannel.hasSubscribers) transferChannel.publish(msg);
+}
+
+/** File calls (open, read, close, stat) that went to the threadpool, and with a subscriber those done in the loop. */
+export const fileChannel = dc.channel('zerocopy:file');
+
+export interface FileIoMessage {
+  op: 'open' | 'read' | 'close' | 'stat';
+  /** 'loop': done in the event loop; 'threadpool': handed to Node's fs. */
+  where: 'loop' | 'threadpool';
+  reason: string;
+  fd?: number;
+  path?: string;
+}
+
+export function noteFileIo(msg: FileIoMessage): void {
+  if (debug.enabled) debug('%s %s: %s%s', msg.op, msg.where, msg.reason, msg.path ? ` '${msg.path}'` : '');
+  if (fileChannel.hasSubscribers) fileChannel.publish(msg);
 }

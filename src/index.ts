@@ -2,8 +2,8 @@
 
 export type { Settings } from './config';
 export { configure, MIN_FAST_PATH_BYTES, settings } from './config';
-export type { TransferMessage, TransferPath } from './diagnostics';
-export { transferChannel } from './diagnostics';
+export type { FileIoMessage, TransferMessage, TransferPath } from './diagnostics';
+export { fileChannel, transferChannel } from './diagnostics';
 export type { TransferStats } from './engine/lifecycle';
 export { transferStats } from './engine/lifecycle';
 export { drainPipePool, pipeStats } from './engine/pipe-pool';

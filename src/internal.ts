@@ -11,4 +11,5 @@ export * as nodeInternals from './facts/node-internals';
 export * as nodeWrites from './facts/node-writes';
 export type { NativeBinding } from './native';
 export { native, nativeUnavailableReason } from './native';
-export { fileChannel, MAX_IN_LOOP_READ, makeInLoopFs } from './paths/in-loop-fs';
+export { MAX_IN_LOOP_READ, makeInLoopFs } from './paths/in-loop-fs';
+export { MAX_IN_LOOP_PER_TURN } from './paths/loop-budget';

@@ -10,28 +10,14 @@
 // the stream sees the same sequence of callbacks as with Node's fs, one loop
 // turn apart instead of one pool round trip apart.
 import fs = require('node:fs');
-
-import * as dc from 'node:diagnostics_channel';
 import { settings } from '../config';
-import { debug } from '../diagnostics';
+import { debug, type FileIoMessage, fileChannel, noteFileIo } from '../diagnostics';
 import { errnoName } from '../engine/errno-policy';
 import { fsError } from '../errors';
 import { learnMounts, mountAnswer } from '../facts/mounts';
 import { markRealFs } from '../facts/node-internals';
 import type { NativeBinding } from '../native';
 import { takeLoopTurn } from './loop-budget';
-
-/** Published for each open, read and close that did not run in the loop (and, with subscribers, each that did). */
-export const fileChannel = dc.channel('zerocopy:file');
-
-export interface FileIoMessage {
-  op: 'open' | 'read' | 'close' | 'stat';
-  /** 'loop': done in the event loop; 'threadpool': handed to Node's fs. */
-  where: 'loop' | 'threadpool';
-  reason: string;
-  fd?: number;
-  path?: string;
-}
 
 /** A read bigger than this goes to the pool even when cached: one loop turn copies at most this much. */
 export const MAX_IN_LOOP_READ = 256 * 1024;
@@ -47,11 +33,6 @@ export interface InLoopFs {
   open(path: unknown, flags: unknown, mode: unknown, cb: OpenCb): void;
   read(fd: number, buf: Buffer, offset: number, length: number, position: unknown, cb: ReadCb): void;
   close(fd: number, cb: CloseCb): void;
-}
-
-export function noteFileIo(msg: FileIoMessage): void {
-  if (debug.enabled) debug('%s %s: %s%s', msg.op, msg.where, msg.reason, msg.path ? ` '${msg.path}'` : '');
-  if (fileChannel.hasSubscribers) fileChannel.publish(msg);
 }
 
 /**

@@ -10,9 +10,9 @@
 // any error) is Node's fs.stat, unchanged.
 import fs = require('node:fs');
 
+import { fileChannel, noteFileIo } from '../diagnostics';
 import { mountAnswer } from '../facts/mounts';
 import type { NativeBinding } from '../native';
-import { fileChannel, noteFileIo } from './in-loop-fs';
 import { takeLoopTurn } from './loop-budget';
 
 type StatCb = (err: NodeJS.ErrnoException | null, stats?: fs.Stats | fs.BigIntStats) => void;
