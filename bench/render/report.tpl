@@ -56,6 +56,14 @@ One connection; each sender process first runs the same loop for {{warmupMs}} ms
 
 Each run is a new process timed for its first {{ms}} ms: this includes V8 compiling the hot paths (per-transfer CPU is well above the warmed-up figures for every variant), and zerocopy has more code to compile.
 
+@@ read
+## A 'data' consumer: {{count}} cached {{size}} files
+
+`createReadStream(f)` with a `'data'` listener summing the bytes, then a wait for `'close'` before the next file: {{count}} files one after another per run (cycling through {{files}} distinct page-cached files), after {{warmup}} more read off the clock in the same process. No `pipe()`, so no kernel transfer: for every variant the bytes go through JavaScript, and what differs is where open, read and close run. "zerocopy" is the library as shipped: a page-cached file's open (openat2 with RESOLVE_CACHED), reads (preadv2 with RWF_NOWAIT) and close run in the event loop; with ZEROCOPY_IN_LOOP=0 they go to the threadpool, as Node's do. CPU per file is `process.cpuUsage()` (user / sys) over the timed part, divided by the files. "opens in the loop" is the share of the warm-up's opens that the `zerocopy:file` diagnostics channel reported as done in the loop (it is listened to during the warm-up only: with a listener, every in-loop call publishes). {{rounds}} rounds, variants rotated.
+
+@@ read-loop
+In the loop vs on the threadpool (zerocopy as shipped vs ZEROCOPY_IN_LOOP=0, same rounds): {{rr}} the files/s, {{cr}} the CPU per file.
+
 @@ proxy
 ## TCP proxy over loopback: client → proxy → sink
 
