@@ -35,6 +35,10 @@ function render(results) {
   const { config, facts, runs } = results;
   const fpMinBytes = config.fastPathMin || 64 * KiB; // results from before it was recorded had 64 KiB
   const fpMin = fmtSize(fpMinBytes);
+  // A file's first two reads (64 KiB each, the default highWaterMark) are always read into
+  // JavaScript; the kernel takes what is left after them if at least fpMinBytes are.
+  const firstReads = 2 * 64 * KiB;
+  const fastFrom = fmtSize(firstReads + fpMinBytes);
   const group = (pred) => groupOf(runs, pred);
   const at = (w, v, extra = {}) =>
     group((r) => r.workload === w && r.variant === v && Object.entries(extra).every(([k, x]) => r[k] === x));
@@ -425,7 +429,7 @@ function render(results) {
 
   const sizes = config.smallSizes;
   if (has('small')) {
-    p(t('small', { ms: config.smallMs, min: fpMin }), '');
+    p(t('small', { ms: config.smallMs, min: fpMin, firstReads: fmtSize(firstReads), fastFrom }), '');
     for (const conns of config.smallConns)
       p(`### ${conns} connection${conns > 1 ? 's' : ''}`, '', smallTable(conns), '');
     p('## Where the fast path starts to pay', '');
@@ -461,6 +465,7 @@ function render(results) {
         p(
           t('at-threshold', {
             min: fpMin,
+            fastFrom,
             verdict: m.verdict,
             rr: num(m.rr.med, 2),
             lo: num(m.rr.lo, 2),
@@ -509,9 +514,18 @@ function render(results) {
   const warmRows = declineRows(1, 'decline');
   const warmOff = declineRows(1, 'decline', 'zerocopy-disabled');
   const coldRows = has('small') ? config.smallConns.flatMap((c) => declineRows(c, 'small')) : [];
-  if (warmRows.length || coldRows.length) p(t('decline', { min: fpMin }), '');
+  if (warmRows.length || coldRows.length)
+    p(t('decline', { min: fpMin, firstReads: fmtSize(firstReads), fastFrom }), '');
   if (warmRows.length) {
-    p(t('decline-warm', { warmupMs: config.declineWarmupMs, ms: config.declineMs, rounds: config.rounds }), '');
+    p(
+      t('decline-warm', {
+        warmupMs: config.declineWarmupMs,
+        ms: config.declineMs,
+        rounds: config.rounds,
+        firstReads: fmtSize(firstReads),
+      }),
+      '',
+    );
     p(
       table(
         declineHead,
