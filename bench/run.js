@@ -1,6 +1,6 @@
 'use strict';
 // `npm run bench [-- options]`: file -> socket, file -> file, many small files,
-// TCP proxy and HTTP static-file benchmarks, Node's streams vs zerocopy vs a
+// small files read by a 'data' consumer, TCP proxy and HTTP static-file benchmarks, Node's streams vs zerocopy vs a
 // bare C syscall loop (`npm run bench -- --help` lists the options).
 //
 // Every sender runs in its own child process (bench/workloads/sender.js, or a C
@@ -23,7 +23,7 @@ const { makeFile } = require('./lib/files');
 const { writeReport } = require('./render/report');
 const { runHttp, stopHttp } = require('./workloads/http');
 
-const ALL_WORKLOADS = ['socket', 'copy', 'small', 'decline', 'proxy', 'pingpong', 'http'];
+const ALL_WORKLOADS = ['socket', 'copy', 'small', 'decline', 'read', 'proxy', 'pingpong', 'http'];
 const opts = options('npm run bench [-- options]: Node streams vs zerocopy vs C, written to docs/benchmarks.md', {
   quick: { type: 'boolean', env: 'BENCH_QUICK', help: 'smoke run: 128 MiB, fewer sizes, 3 rounds, no warm-up round' },
   rounds: { type: 'int', help: 'rounds per workload (7; small-file sweep 5; --quick 3)' },
@@ -35,6 +35,11 @@ const opts = options('npm run bench [-- options]: Node streams vs zerocopy vs C,
   'http-warmup-seconds': { type: 'int', help: 'warm-up wrk run before each (1; 0 = none)' },
   'http-conns': { type: 'list', env: 'BENCH_HTTP_CONNS', help: 'wrk connections (1,16; --quick 16)' },
   'http-sizes': { type: 'list', env: 'BENCH_HTTP_SIZES', help: 'file sizes (4k,64k,1m,64m; --quick 4k,1m,64m)' },
+  'http-placement': {
+    type: 'list',
+    env: 'BENCH_HTTP_PLACEMENT',
+    help: 'pinned (server taskset -c 0, wrk taskset -c 1), free (neither pinned) (pinned,free; --quick pinned)',
+  },
   'http-chunked': {
     type: 'boolean',
     env: 'BENCH_HTTP_CHUNKED',
@@ -84,6 +89,13 @@ const SMALL_MAX_TRANSFERS = 200000; // and its count bound
 // clock, so the timed part measures steady-state code, not V8's warm-up.
 const DECLINE_WARMUP_MS = QUICK ? 300 : 1000;
 const DECLINE_MS = QUICK ? 300 : 600;
+// A 'data' consumer reading cached small files one after another (no pipe(), so no kernel
+// path: what is measured is where open, read and close run). Each sender first reads
+// READ_WARMUP files off the clock; READ_FILES distinct files, cycled.
+const READ_SIZE = 4 * KiB;
+const READ_COUNT = 10000;
+const READ_WARMUP = 1000;
+const READ_FILES = 256;
 const PROXY_BYTES = BIG; // bulk bytes through the proxy
 const PINGPONG_SIZES = [100, 4 * KiB]; // request (= reply) sizes
 const PINGPONG_MS = QUICK ? 400 : 1000; // time per variant in one request/response round
@@ -108,6 +120,10 @@ const config = {
   pingpongSliceMs: PINGPONG_SLICE_MS,
   declineMs: DECLINE_MS,
   declineWarmupMs: DECLINE_WARMUP_MS,
+  readSize: READ_SIZE,
+  readCount: READ_COUNT,
+  readWarmup: READ_WARMUP,
+  readFiles: READ_FILES,
   workloads: ONLY,
   allWorkloads: ALL_WORKLOADS,
 };
@@ -148,9 +164,11 @@ function childEnv(variant) {
   const env = { ...process.env };
   delete env.ZEROCOPY_DISABLE;
   delete env.ZEROCOPY_MIN_BYTES;
+  delete env.ZEROCOPY_IN_LOOP;
   delete env.NODE_DEBUG;
   if (variant.minBytes !== undefined) env.ZEROCOPY_MIN_BYTES = String(variant.minBytes);
   if (variant.disable) env.ZEROCOPY_DISABLE = '1';
+  if (variant.inLoop === false) env.ZEROCOPY_IN_LOOP = '0';
   return env;
 }
 const run = (variant, cmd, args) =>
@@ -315,6 +333,7 @@ const NODE = v('node', 'Node fs.createReadStream', 'node', { baseline: true });
 const ZC = v('zerocopy', 'zerocopy createReadStream', 'node');
 const ZC_FORCED = v('zerocopy-forced', 'zerocopy, ZEROCOPY_MIN_BYTES=0', 'node', { impl: 'zerocopy', minBytes: 0 });
 const ZC_DISABLED = v('zerocopy-disabled', 'zerocopy, ZEROCOPY_DISABLE=1', 'node', { impl: 'zerocopy', disable: true });
+const ZC_POOL = v('zerocopy-pool', 'zerocopy, ZEROCOPY_IN_LOOP=0', 'node', { impl: 'zerocopy', inLoop: false });
 const C_SENDFILE = v('c', 'C sendfile loop (ceiling)', 'c', { ceiling: true });
 const COPY_VARIANTS = [
   v('node', 'Node stream.pipeline(fs streams)', 'node', { baseline: true }),
@@ -388,6 +407,12 @@ async function main() {
       smallSets[size] = Array.from({ length: smallFileCount(size) }, (_, i) => path.join(dir, `f${i}`));
       for (const f of smallSets[size]) makeFile(f, size);
     }
+    const readSet = [];
+    if (ONLY.includes('read')) {
+      fs.mkdirSync(path.join(tmp, 'read'));
+      for (let i = 0; i < READ_FILES; i++) readSet.push(path.join(tmp, 'read', `f${i}`));
+      for (const f of readSet) makeFile(f, READ_SIZE);
+    }
     await recv.port;
     await echo.port;
 
@@ -427,11 +452,23 @@ async function main() {
       }
       log(`below the threshold (warmed up), round ${round + 1}/${ROUNDS} done`);
     }
-    // 5. TCP proxy, bulk: client -> proxy -> receiver, one connection.
+    // 5. A 'data' consumer reading cached 4 KiB files one after another: Node vs zerocopy as
+    // shipped (open, read and close in the loop) vs zerocopy with ZEROCOPY_IN_LOOP=0 (all on the threadpool).
+    for (let round = 0; ONLY.includes('read') && round < ROUNDS; round++) {
+      const line = [];
+      for (const vr of rotated([NODE, ZC, ZC_POOL], round)) {
+        const job = { mode: 'read', files: readSet, count: READ_COUNT, warmupCount: READ_WARMUP };
+        const res = await attempt(`read ${vr.key} r${round}`, () => sender(vr, job));
+        runs.push({ workload: 'read', variant: vr.key, name: vr.name, size: READ_SIZE, conns: 1, round, ...res });
+        line.push(`${vr.key} ${(res.transfers / res.wall).toFixed(0)} files/s`);
+      }
+      log(`read r${round}: ${line.join(', ')}`);
+    }
+    // 6. TCP proxy, bulk: client -> proxy -> receiver, one connection.
     await measure('proxy', ROUNDS, true, PROXY_VARIANTS, { size: PROXY_BYTES, conns: 1 }, (vr) =>
       runProxyBulk(recv, vr, big),
     );
-    // 6. TCP proxy, request/response: ping-pong through one proxied connection per variant, all
+    // 7. TCP proxy, request/response: ping-pong through one proxied connection per variant, all
     // variants in one round, slice by slice.
     for (let round = 0; ONLY.includes('pingpong') && round < ROUNDS; round++) {
       for (const size of PINGPONG_SIZES) {
@@ -445,7 +482,7 @@ async function main() {
         );
       }
     }
-    // 7. HTTP static files: node:http, express, fastify (stock and under the register hook) with
+    // 8. HTTP static files: node:http, express, fastify (stock and under the register hook) with
     // nginx and Bun as anchors, load from wrk (bench/workloads/http.js).
     if (ONLY.includes('http')) {
       config.http = await runHttp({

@@ -18,7 +18,8 @@ function fastShare(r) {
 }
 
 // Derived per-run metrics: bytes/s, transfers/s, CPU s/GiB (user, sys, both),
-// CPU per transfer, peak RSS MiB, and the run's own figures.
+// CPU per transfer (both, user, sys), peak RSS MiB, wrk's CPU s/GiB (HTTP), and
+// the run's own figures.
 function metrics(r) {
   const gib = r.bytes / GiB;
   const cpu = r.user + r.sys;
@@ -31,7 +32,10 @@ function metrics(r) {
     cpu: cpu / gib,
     cpuPerTransfer: cpu / r.transfers,
     userPerTransfer: r.user / r.transfers,
+    sysPerTransfer: r.sys / r.transfers,
     rss: r.maxRssKiB / 1024,
+    // HTTP: the load generator's own CPU per GiB received.
+    clientCpu: (r.clientUser + r.clientSys) / gib,
     fast: fastShare(r),
   };
 }

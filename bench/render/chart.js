@@ -9,6 +9,7 @@ const SERIES = [
   ['node', 'Node streams', '#9aa0a6'],
   ['zerocopy', 'zerocopy', '#1a73e8'],
   ['zerocopy-forced', 'zerocopy, ZEROCOPY_MIN_BYTES=0', '#8ab4f8'],
+  ['zerocopy-pool', 'zerocopy, ZEROCOPY_IN_LOOP=0', '#4ecde6'],
   ['register', 'a.pipe(b), zerocopy/register', '#a142f4'],
   ['copyFile', 'fs.copyFile', '#f9ab00'],
   ['c', 'C syscall loop (ceiling)', '#188038'],
@@ -22,6 +23,7 @@ async function renderSvg({ config, runs }) {
       `${fmtSize(s)} files`,
       (r) => r.workload === 'small' && r.conns === 1 && r.size === s,
     ]),
+    [`'data' ${fmtSize(config.readSize || 0)} files`, (r) => r.workload === 'read'],
     [`proxy ${fmtSize(config.proxyBytes || 0)}`, (r) => r.workload === 'proxy'],
     ...(config.pingpongSizes || []).map((s) => [
       `ping-pong ${fmtSize(s)}`,
@@ -31,7 +33,7 @@ async function renderSvg({ config, runs }) {
   const panels = [
     [
       "Throughput vs Node (× Node's bytes/s, transfers/s or exchanges/s, median; higher is better)",
-      (w) => (w === 'small' || w === 'pingpong' ? 'rate' : 'thr'),
+      (w) => (['small', 'read', 'pingpong'].includes(w) ? 'rate' : 'thr'),
     ],
     ["CPU per byte of the sender / copier / proxy vs Node (× Node's CPU s/GiB, median; lower is better)", () => 'cpu'],
   ];
@@ -80,7 +82,8 @@ async function renderSvg({ config, runs }) {
     };
   };
   const note =
-    "Small files: one connection, files sent back to back. Proxy: the proxy process's CPU; ping-pong = " +
+    "Small files: one connection, files sent back to back; 'data': files read by a 'data' listener. " +
+    "Proxy: the proxy process's CPU; ping-pong = " +
     `request/response exchanges. Log scale. ${config.quick ? 'QUICK smoke run. ' : ''}Source: docs/benchmarks.md`;
   const spec = {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',

@@ -35,6 +35,10 @@ function render(results) {
   const { config, facts, runs } = results;
   const fpMinBytes = config.fastPathMin || 64 * KiB; // results from before it was recorded had 64 KiB
   const fpMin = fmtSize(fpMinBytes);
+  // A file's first two reads (64 KiB each, the default highWaterMark) are always read into
+  // JavaScript; the kernel takes what is left after them if at least fpMinBytes are.
+  const firstReads = 2 * 64 * KiB;
+  const fastFrom = fmtSize(firstReads + fpMinBytes);
   const group = (pred) => groupOf(runs, pred);
   const at = (w, v, extra = {}) =>
     group((r) => r.workload === w && r.variant === v && Object.entries(extra).every(([k, x]) => r[k] === x));
@@ -203,6 +207,42 @@ function render(results) {
         ];
         return [{ size, conns, rr, cr, lr, verdict, row }];
       });
+
+  // The 'data' consumer: Node vs zerocopy (open, read, close in the loop) vs ZEROCOPY_IN_LOOP=0, paired by round.
+  const READ_ORDER = ['node', 'zerocopy', 'zerocopy-pool'];
+  // Opens the 'zerocopy:file' channel saw run in the loop during the warm-up (none are published with IN_LOOP=0).
+  const inLoopShare = (r) => {
+    const [loop, pool] = ['open loop', 'open threadpool'].map((k) => r.fileOps?.[k] ?? 0);
+    return loop + pool ? loop / (loop + pool) : 0;
+  };
+  const readTable = () => {
+    const base = at('read', 'node');
+    const vsNode = (g, key) => (g.runs[0].variant === 'node' ? '1' : ratio(pairedRatio(g, base, key)));
+    return table(
+      [
+        'variant',
+        'files/s',
+        'vs Node',
+        'CPU µs/file (user / sys)',
+        'CPU/file vs Node',
+        'peak RSS MiB',
+        'loop p99 ms',
+        'opens in the loop (warm-up)',
+      ],
+      READ_ORDER.map((v) => at('read', v))
+        .filter((g) => g.n)
+        .map((g) => [
+          g.runs[0].name,
+          rng(g.pick('rate'), (x) => num(x, 0)),
+          vsNode(g, 'rate'),
+          `${us(median(g.pick('cpuPerTransfer')))} (${us(median(g.pick('userPerTransfer')))} / ${us(median(g.pick('sysPerTransfer')))})`,
+          vsNode(g, 'cpuPerTransfer'),
+          num(median(g.pick('rss')), 0),
+          rng(g.pick('loopP99'), (x) => num(x, 2)),
+          g.runs[0].variant === 'node' ? 'n/a (Node)' : `${pct(median(g.runs.map(inLoopShare)))}%`,
+        ]),
+    );
+  };
 
   const PROXY_ORDER = ['node', 'zerocopy', 'register', 'c', 'direct'];
   const fastCell = (g, v) => {
@@ -389,7 +429,7 @@ function render(results) {
 
   const sizes = config.smallSizes;
   if (has('small')) {
-    p(t('small', { ms: config.smallMs, min: fpMin }), '');
+    p(t('small', { ms: config.smallMs, min: fpMin, firstReads: fmtSize(firstReads), fastFrom }), '');
     for (const conns of config.smallConns)
       p(`### ${conns} connection${conns > 1 ? 's' : ''}`, '', smallTable(conns), '');
     p('## Where the fast path starts to pay', '');
@@ -425,6 +465,7 @@ function render(results) {
         p(
           t('at-threshold', {
             min: fpMin,
+            fastFrom,
             verdict: m.verdict,
             rr: num(m.rr.med, 2),
             lo: num(m.rr.lo, 2),
@@ -473,9 +514,18 @@ function render(results) {
   const warmRows = declineRows(1, 'decline');
   const warmOff = declineRows(1, 'decline', 'zerocopy-disabled');
   const coldRows = has('small') ? config.smallConns.flatMap((c) => declineRows(c, 'small')) : [];
-  if (warmRows.length || coldRows.length) p(t('decline', { min: fpMin }), '');
+  if (warmRows.length || coldRows.length)
+    p(t('decline', { min: fpMin, firstReads: fmtSize(firstReads), fastFrom }), '');
   if (warmRows.length) {
-    p(t('decline-warm', { warmupMs: config.declineWarmupMs, ms: config.declineMs, rounds: config.rounds }), '');
+    p(
+      t('decline-warm', {
+        warmupMs: config.declineWarmupMs,
+        ms: config.declineMs,
+        rounds: config.rounds,
+        firstReads: fmtSize(firstReads),
+      }),
+      '',
+    );
     p(
       table(
         declineHead,
@@ -498,6 +548,30 @@ function render(results) {
       '',
     );
     p(verdictLine(coldRows, 'Fresh processes'), '');
+  }
+
+  const [readNode, readZc, readPool] = READ_ORDER.map((v) => at('read', v));
+  if (has('read')) {
+    p(
+      t('read', {
+        count: config.readCount.toLocaleString('en-US'),
+        size: fmtSize(config.readSize),
+        files: config.readFiles,
+        warmup: config.readWarmup.toLocaleString('en-US'),
+        rounds: config.rounds,
+      }),
+      '',
+      readTable(),
+      '',
+    );
+    if (readZc.n && readPool.n)
+      p(
+        t('read-loop', {
+          rr: ratio(pairedRatio(readZc, readPool, 'rate')),
+          cr: ratio(pairedRatio(readZc, readPool, 'cpuPerTransfer')),
+        }),
+        '',
+      );
   }
 
   const pingSizes = config.pingpongSizes || [];
@@ -621,6 +695,14 @@ function render(results) {
       `${mark(!off.length)} below ${fpMin}, warmed up: zerocopy declining is ${off.length ? 'not ' : ''}on par with Node ` +
         `(transfers/s ${warmRows.map((d) => `${fmtSize(d.size)} ${ratio(d.rr)}`).join(', ')}; CPU/transfer ` +
         `${warmRows.map((d) => `${fmtSize(d.size)} ${ratio(d.cr)}`).join(', ')}).`,
+    );
+  }
+  if (readNode.n && readZc.n) {
+    const rr = pairedRatio(readZc, readNode, 'rate');
+    const cr = pairedRatio(readZc, readNode, 'cpuPerTransfer');
+    checks.push(
+      `${mark(rr.med >= 1.3)} \`'data'\` consumer ≥ 1.3× Node's files/s: zerocopy reads ${ratio(rr)} Node's files/s ` +
+        `(${fmtSize(config.readSize)} files, median of the per-round ratios), CPU per file ${ratio(cr)}.`,
     );
   }
   for (const v of verdicts) {

@@ -33,28 +33,36 @@ Receiver check: during the C ceiling runs the receiver thread used {{busy}}% of 
 @@ small
 ## Many small files over loopback TCP
 
-Files sent one after another on each connection: `createReadStream(f).pipe(sock, { end: false })`, wait for the receiver's ack, next file (cycling through up to 64 distinct page-cached files per size). Each run lasts {{ms}} ms. Latency is from createReadStream() to the ack. "zerocopy" is the library as shipped (below {{min}}, `MIN_FAST_PATH_BYTES`, it declines the fast path); "ZEROCOPY_MIN_BYTES=0" forces the fast path at every size. "fast path taken" is the share of flows the diagnostics channel reported as sendfile.
+Files sent one after another on each connection: `createReadStream(f).pipe(sock, { end: false })`, wait for the receiver's ack, next file (cycling through up to 64 distinct page-cached files per size). Each run lasts {{ms}} ms. Latency is from createReadStream() to the ack. "zerocopy" is the library as shipped: below {{fastFrom}} the bytes still go through JavaScript, but a page-cached file's open, reads and close run in the event loop (no threadpool round trips); at and above {{fastFrom}} the kernel (sendfile) carries the rest of the file after its first two reads ({{firstReads}} in all, the default `highWaterMark` twice), which must leave at least `MIN_FAST_PATH_BYTES` ({{min}}). "ZEROCOPY_MIN_BYTES=0" lowers that minimum to 0 but leaves the first two reads to JavaScript, so a file of {{firstReads}} or less takes no kernel path in either variant. "fast path taken" is the share of flows the diagnostics channel reported as sendfile.
 
 @@ crossover
 **Crossover ({{conns}} conn.): the fast path pays from {{size}} up** — {{rr}}× Node's transfers/s there ({{lo}}–{{hi}}), CPU per transfer {{cr}}× Node's.{{smallest}}
 
 @@ at-threshold
-At the library's threshold, MIN_FAST_PATH_BYTES = {{min}} (the smallest size it takes the fast path for by default): {{verdict}} — {{rr}}× Node's transfers/s ({{lo}}–{{hi}}), CPU per transfer {{cr}}×.
+At the library's threshold, MIN_FAST_PATH_BYTES = {{min}} (what must be left after a file's first two reads; the smallest file the kernel takes by default is {{fastFrom}}): {{verdict}} — {{rr}}× Node's transfers/s ({{lo}}–{{hi}}), CPU per transfer {{cr}}×.
 
 @@ decline
 ## Below the threshold: zerocopy declining vs Node
 
-Below MIN_FAST_PATH_BYTES = {{min}} zerocopy's createReadStream() takes Node's normal path; what it adds is the decision (an fstat of the source first, state kept in a WeakMap). Paired by round. "on par" = median transfers/s ratio within 0.9–1.1, not slower in every round, and neither CPU per transfer nor p50 latency higher in every round.
+Below {{fastFrom}} zerocopy's bytes go through JavaScript, as Node's do; what differs is that a page-cached file's open, reads and close run in the event loop, and that a file longer than its first two reads ({{firstReads}}) gets a decision at its third read (one fstat, one WeakMap entry) before it is declined (fewer than MIN_FAST_PATH_BYTES = {{min}} left). Paired by round. "on par" = median transfers/s ratio within 0.9–1.1, not slower in every round, and neither CPU per transfer nor p50 latency higher in every round.
 
 @@ decline-warm
 ### Warmed up (steady state)
 
-One connection; each sender process first runs the same loop for {{warmupMs}} ms off the clock, then {{ms}} ms timed ({{rounds}} rounds; Node, zerocopy and zerocopy with ZEROCOPY_DISABLE=1 interleaved). With ZEROCOPY_DISABLE=1 the stream is still zerocopy's class but the decision stops at its first check: the difference between the two zerocopy rows is the decision's cost.
+One connection; each sender process first runs the same loop for {{warmupMs}} ms off the clock, then {{ms}} ms timed ({{rounds}} rounds; Node, zerocopy and zerocopy with ZEROCOPY_DISABLE=1 interleaved). With ZEROCOPY_DISABLE=1 the stream is still zerocopy's class, but its open, reads and close go to the threadpool as Node's do, and the decision stops at its first check: the difference between the two zerocopy rows is the in-loop I/O (and, above {{firstReads}}, the decision).
 
 @@ decline-cold
 ### Fresh processes (the small-file sweep above)
 
 Each run is a new process timed for its first {{ms}} ms: this includes V8 compiling the hot paths (per-transfer CPU is well above the warmed-up figures for every variant), and zerocopy has more code to compile.
+
+@@ read
+## A 'data' consumer: {{count}} cached {{size}} files
+
+`createReadStream(f)` with a `'data'` listener summing the bytes, then a wait for `'close'` before the next file: {{count}} files one after another per run (cycling through {{files}} distinct page-cached files), after {{warmup}} more read off the clock in the same process. No `pipe()`, so no kernel transfer: for every variant the bytes go through JavaScript, and what differs is where open, read and close run. "zerocopy" is the library as shipped: a page-cached file's open (openat2 with RESOLVE_CACHED), reads (preadv2 with RWF_NOWAIT) and close run in the event loop; with ZEROCOPY_IN_LOOP=0 they go to the threadpool, as Node's do. CPU per file is `process.cpuUsage()` (user / sys) over the timed part, divided by the files. "opens in the loop" is the share of the warm-up's opens that the `zerocopy:file` diagnostics channel reported as done in the loop (it is listened to during the warm-up only: with a listener, every in-loop call publishes). {{rounds}} rounds, variants rotated.
+
+@@ read-loop
+In the loop vs on the threadpool (zerocopy as shipped vs ZEROCOPY_IN_LOOP=0, same rounds): {{rr}} the files/s, {{cr}} the CPU per file.
 
 @@ proxy
 ## TCP proxy over loopback: client → proxy → sink

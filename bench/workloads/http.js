@@ -1,8 +1,11 @@
 'use strict';
 // The HTTP static-file workload of `npm run bench` (`-- --only http` for it alone).
 //
-// Servers, each its own process pinned to core 0 (`taskset -c 0`), load from
-// wrk pinned to core 1 (`taskset -c 1 wrk -t1 -cN -dS --latency`):
+// Servers, each its own process, load from wrk (`wrk -t1 -cN -dS --latency`),
+// in one or both placements (--http-placement): "pinned", the server on core 0
+// (`taskset -c 0`) and wrk on core 1 (`taskset -c 1`), so neither takes the
+// other's core; "free", neither pinned, the kernel schedules both (as most
+// deployments run). Each placement has its own server processes.
 //   - node:http, fs.stat for Content-Length, fs.createReadStream(f).pipe(res)
 //     (bench/http/node-server.js; mode `chunked`: no Content-Length);
 //   - express 5, express.static (bench/http/express-server.js);
@@ -24,7 +27,7 @@
 // (and again if it had to be restarted at a round's start): status 200, the
 // right Content-Length (or chunked framing), the exact bytes of every file,
 // and an empty 200 for /empty.
-// Then for each concurrency and size, the variants in rotated order, each a
+// Then for each placement, concurrency and size, the variants in rotated order, each a
 // short warm-up wrk run then the measured one; server CPU is utime+stime from
 // /proc/PID/stat (the server's process tree: nginx's worker too) before and
 // after the run, wrk's own CPU from /proc/self/stat at its end (a Lua done()
@@ -56,8 +59,11 @@ function parseSize(s) {
 }
 
 // The run's settings from bench/run.js's options (defaults: full run / --quick).
+const PLACEMENTS = ['pinned', 'free'];
 function httpConfig(o) {
   const quick = o.quick;
+  const placements = o.httpPlacement ?? (quick ? ['pinned'] : PLACEMENTS);
+  for (const pl of placements) if (!PLACEMENTS.includes(pl)) throw new Error(`--http-placement: unknown ${pl}`);
   return {
     rounds: o.httpRounds ?? o.rounds ?? (quick ? 2 : 3),
     seconds: o.httpSeconds ?? (quick ? 2 : 3),
@@ -66,6 +72,7 @@ function httpConfig(o) {
     sizes: (o.httpSizes ?? (quick ? ['4k', '1m', '64m'] : ['4k', '64k', '1m', '64m']))
       .map(parseSize)
       .sort((a, b) => a - b),
+    placements: PLACEMENTS.filter((pl) => placements.includes(pl)),
     chunked: o.httpChunked ?? !quick,
     // Whose GET /empty is measured: the frameworks' own ceilings (and, in the full run, the anchors').
     empty: o.httpEmpty ?? (quick ? ['node', 'express', 'fastify'] : ['node', 'express', 'fastify', 'nginx', 'bun']),
@@ -302,7 +309,10 @@ function serverEnv() {
   return env;
 }
 
-async function startServer(s, tools, filesDir, prefixBase) {
+// The command line under a placement: pinned to `core`, or as given.
+const placed = (placement, core, args) => (placement === 'pinned' ? ['taskset', '-c', String(core), ...args] : args);
+
+async function startServer(s, placement, tools, filesDir, prefixBase) {
   let args;
   let port = null;
   if (s.anchor === 'nginx') {
@@ -326,7 +336,8 @@ async function startServer(s, tools, filesDir, prefixBase) {
       ...(s.mode ? [s.mode] : []),
     ];
   }
-  const child = spawn('taskset', ['-c', '0', ...args], {
+  const [cmd, ...rest] = placed(placement, 0, args);
+  const child = spawn(cmd, rest, {
     env: serverEnv(),
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -351,6 +362,7 @@ async function startServer(s, tools, filesDir, prefixBase) {
   });
   const srv = {
     s,
+    placement,
     child,
     port,
     exited,
@@ -382,7 +394,7 @@ async function startServer(s, tools, filesDir, prefixBase) {
     await srv.stop();
     throw new Error(`${s.key} did not listen within 15 s: ${srv.why()}`);
   }
-  // taskset has exec'd into the server by now: its pid is the server's.
+  // taskset (if pinned) has exec'd into the server by now: its pid is the server's.
   srv.pid = child.pid;
   return srv;
 }
@@ -427,11 +439,9 @@ function diffCounts(a, b) {
 
 // ---------------------------------------------------------------- wrk
 
-function runWrk(wrk, port, urlPath, conns, seconds) {
+function runWrk(wrk, placement, port, urlPath, conns, seconds) {
   return new Promise((resolve, reject) => {
-    const args = [
-      '-c',
-      '1',
+    const [cmd, ...args] = placed(placement, 1, [
       wrk,
       '-t1',
       `-c${conns}`,
@@ -442,8 +452,8 @@ function runWrk(wrk, port, urlPath, conns, seconds) {
       '-s',
       LUA,
       `http://127.0.0.1:${port}${urlPath}`,
-    ];
-    const child = spawn('taskset', args, { stdio: ['ignore', 'pipe', 'pipe'], timeout: (seconds + 90) * 1000 });
+    ]);
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], timeout: (seconds + 90) * 1000 });
     live.add(child);
     let out = '';
     let err = '';
@@ -469,11 +479,11 @@ function runWrk(wrk, port, urlPath, conns, seconds) {
 async function measure(tools, srv, file, conns, cfg, overhead) {
   const url = file ? `/${file.name}` : '/empty';
   const size = file ? file.size : 0;
-  if (cfg.warmupSeconds > 0) await runWrk(tools.wrk, srv.port, url, conns, cfg.warmupSeconds);
+  if (cfg.warmupSeconds > 0) await runWrk(tools.wrk, srv.placement, srv.port, url, conns, cfg.warmupSeconds);
   const p0 = await getPaths(srv);
   const c0 = treeCpu(srv.pid);
   const psi0 = cpuPressure();
-  const w = await runWrk(tools.wrk, srv.port, url, conns, cfg.seconds);
+  const w = await runWrk(tools.wrk, srv.placement, srv.port, url, conns, cfg.seconds);
   const psi1 = cpuPressure();
   await sleep(50); // the server's side of the connections' close
   const c1 = treeCpu(srv.pid);
@@ -557,7 +567,7 @@ async function runHttp(ctx) {
     log(`http: SKIPPED, no wrk: ${wrk.why}`);
     return info;
   }
-  if (!which('taskset')) {
+  if (cfg.placements.includes('pinned') && !which('taskset')) {
     info.skipped.push({ key: 'all', why: 'the HTTP workload needs taskset (util-linux)' });
     log('http: SKIPPED, no taskset');
     return info;
@@ -606,15 +616,19 @@ async function runHttp(ctx) {
     f.data = fs.readFileSync(f.file);
     return f;
   });
-  // Every cell of a round: concurrency, then size (0 = the empty body), then
-  // the variants in an order rotated per round and per cell.
+  // Every cell of a round: placement, concurrency, then size (0 = the empty
+  // body), then the variants in an order rotated per round and per cell.
   const cells = [];
-  for (const conns of cfg.conns) {
-    for (const f of [null, ...files]) cells.push({ conns, file: f, size: f ? f.size : 0 });
+  for (const placement of cfg.placements) {
+    for (const conns of cfg.conns) {
+      for (const f of [null, ...files]) cells.push({ placement, conns, file: f, size: f ? f.size : 0 });
+    }
   }
+  // One server process per server and placement: a pinned one stays pinned.
+  const instances = cfg.placements.flatMap((placement) => servers.map((s) => ({ s, placement })));
   const perRound = cells.reduce((n, c) => n + servers.filter((s) => c.file || s.empty).length, 0);
   log(
-    `http: ${servers.length} servers, ${perRound} runs per round × ${cfg.rounds} rounds, ` +
+    `http: ${servers.length} servers × ${cfg.placements.join(', ')}, ${perRound} runs per round × ${cfg.rounds} rounds, ` +
       `${cfg.warmupSeconds} s warm-up + ${cfg.seconds} s each (≈${Math.round((perRound * cfg.rounds * (cfg.seconds + cfg.warmupSeconds + 0.3)) / 60)} min)`,
   );
   for (const sk of info.skipped) log(`http: skipped ${sk.key}: ${sk.why}`);
@@ -625,29 +639,29 @@ async function runHttp(ctx) {
       // The servers stay up from round to round (each measured run has its
       // own warm-up); one that is not running is (re)started and checked.
       const t0 = Date.now();
-      const need = servers.filter((s) => !up.has(s) || !up.get(s).alive);
-      const starts = await Promise.allSettled(need.map((s) => startServer(s, tools, filesDir, tmp)));
+      const need = instances.filter((x) => !up.has(x) || !up.get(x).alive);
+      const starts = await Promise.allSettled(need.map((x) => startServer(x.s, x.placement, tools, filesDir, tmp)));
       for (const [i, st] of starts.entries()) {
-        const s = need[i];
-        up.delete(s);
+        const x = need[i];
+        up.delete(x);
         try {
           if (st.status === 'rejected') throw st.reason;
           st.value.overhead = await verify(st.value, files);
-          up.set(s, st.value);
+          up.set(x, st.value);
         } catch (err) {
-          problem(`r${round} ${s.key}: left out of this round: ${String(err.message).split('\n')[0]}`);
+          problem(`r${round} ${x.placement} ${x.s.key}: left out of this round: ${String(err.message).split('\n')[0]}`);
           if (st.status === 'fulfilled') await st.value.stop();
         }
       }
-      const ordered = servers.map((s) => up.get(s)).filter(Boolean);
+      const ordered = instances.map((x) => up.get(x)).filter(Boolean);
       log(
         `http: round ${round + 1}/${cfg.rounds}: ${ordered.length} servers up${need.length ? `, ${need.length} started and verified` : ''} (${Date.now() - t0} ms)`,
       );
       let k = round;
       for (const cell of cells) {
-        const vs = ordered.filter((srv) => cell.file || srv.s.empty);
+        const vs = ordered.filter((srv) => srv.placement === cell.placement && (cell.file || srv.s.empty));
         for (const srv of rotated(vs, k++)) {
-          const label = `http c${cell.conns} ${cell.file ? fmt(cell.size) : 'empty'} r${round} ${srv.s.key}`;
+          const label = `http ${cell.placement} c${cell.conns} ${cell.file ? fmt(cell.size) : 'empty'} r${round} ${srv.s.key}`;
           const tc = Date.now();
           let res;
           for (let tryNo = 0; tryNo < 2 && !res; tryNo++) {
@@ -666,6 +680,7 @@ async function runHttp(ctx) {
             server: srv.s.key,
             fw: srv.s.fw,
             streams: srv.s.streams,
+            placement: cell.placement,
             size: cell.size,
             conns: cell.conns,
             round,

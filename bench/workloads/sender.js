@@ -16,6 +16,14 @@
 //              hot functions only after a few hundred to thousands of calls,
 //              which would otherwise dominate a sub-second run).
 //   'copy'   — copy job.src to job.dst once.
+//   'read'   — read `count` files (cycling through job.files) one after
+//              another, each with createReadStream(f), a 'data' listener
+//              summing its bytes and a wait for 'close': the consumer no
+//              pipe() is offered to. `warmupCount` files first, off the
+//              clock. During that warm-up only, the 'zerocopy:file' channel
+//              is counted (fileOps: where each open, read and close ran):
+//              with a subscriber every in-loop call publishes, so the timed
+//              part runs without one.
 // job.variant: 'node' (fs streams), 'zerocopy' (this library), 'copyFile'.
 //
 // Prints one JSON line on stdout. Everything measured covers the timed part
@@ -214,7 +222,45 @@ async function copyJob() {
   return res;
 }
 
-(job.mode === 'copy' ? copyJob() : socketJob()).then((res) => {
+// One file through a 'data' listener, to its 'close'; resolves with its bytes.
+function readOne(file) {
+  return new Promise((resolve, reject) => {
+    let bytes = 0;
+    const rs = impl.createReadStream(file);
+    rs.on('data', (b) => {
+      bytes += b.length;
+    });
+    rs.once('error', reject);
+    rs.once('close', () => resolve(bytes));
+  });
+}
+
+async function readFiles(count) {
+  let bytes = 0;
+  for (let i = 0; i < count; i++) bytes += await readOne(job.files[i % job.files.length]);
+  return bytes;
+}
+
+async function readJob() {
+  const size = fs.statSync(job.files[0]).size;
+  const fileOps = {};
+  const count = (m) => {
+    const k = `${m.op} ${m.where}`;
+    fileOps[k] = (fileOps[k] || 0) + 1;
+  };
+  const dc = require('node:diagnostics_channel');
+  if (job.variant === 'zerocopy') dc.subscribe('zerocopy:file', count);
+  await readFiles(job.warmupCount || 0);
+  if (job.variant === 'zerocopy') dc.unsubscribe('zerocopy:file', count);
+  const m = measureStart();
+  const bytes = await readFiles(job.count);
+  const res = measureEnd(m, { bytes, transfers: job.count, fileOps });
+  if (bytes !== job.count * size) throw new Error(`read ${bytes} bytes, expected ${job.count} × ${size}`);
+  return res;
+}
+
+const jobs = { copy: copyJob, read: readJob, socket: socketJob };
+(jobs[job.mode] ?? socketJob)().then((res) => {
   process.stdout.write(`${JSON.stringify(res)}\n`);
   process.exit(0);
 }, fail);
