@@ -10,6 +10,7 @@
 // the stream sees the same sequence of callbacks as with Node's fs, one loop
 // turn apart instead of one pool round trip apart.
 import fs = require('node:fs');
+
 import { settings } from '../config';
 import { debug, type FileIoMessage, fileChannel, noteFileIo } from '../diagnostics';
 import { errnoName } from '../engine/errno-policy';
