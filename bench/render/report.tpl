@@ -28,7 +28,7 @@ Receiver check: during the C ceiling runs the receiver thread used {{busy}}% of 
 @@ copy
 ## file → file copy: {{size}} (page-cached source, destination on {{fs}})
 
-`stream.pipeline(fs.createReadStream, fs.createWriteStream)` vs the same with zerocopy's streams (copy_file_range) vs `fs.copyFile` vs a C `copy_file_range` loop (bench/c/cfr_copy.c, 8 MiB per call like the library). No fsync: the copy lands in the page cache; the destination is deleted after every run so its dirty pages are dropped rather than written back during the next run.
+`stream.pipeline(fs.createReadStream, fs.createWriteStream)` vs the same with zerocopy's streams (copy_file_range) vs `fs.copyFile` vs a C `copy_file_range` loop (bench/c/cfr_copy.c, 8 MiB per call like the library). No fsync: the copy lands in the page cache; the destination is deleted after every run so its dirty pages are dropped rather than written back during the next run. Each Node sender first copies a 1 MiB file off the clock (threadpool threads started, code compiled, as in any process that has copied a file before); the first copy in a fresh process costs 8–17 ms more (at 128 MiB, up to a third of the copy).
 
 @@ small
 ## Many small files over loopback TCP

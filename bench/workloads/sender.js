@@ -204,18 +204,26 @@ async function socketJob() {
   return res;
 }
 
+function copyOnce(src, dst) {
+  if (job.variant === 'copyFile')
+    return new Promise((resolve, reject) => fs.copyFile(src, dst, (e) => (e ? reject(e) : resolve())));
+  return new Promise((resolve, reject) =>
+    impl.pipeline(impl.createReadStream(src), impl.createWriteStream(dst), (e) => (e ? reject(e) : resolve())),
+  );
+}
+
 async function copyJob() {
   const size = fs.statSync(job.src).size;
-  const m = measureStart();
-  if (job.variant === 'copyFile') {
-    await new Promise((resolve, reject) => fs.copyFile(job.src, job.dst, (e) => (e ? reject(e) : resolve())));
-  } else {
-    await new Promise((resolve, reject) =>
-      impl.pipeline(impl.createReadStream(job.src), impl.createWriteStream(job.dst), (e) =>
-        e ? reject(e) : resolve(),
-      ),
-    );
+  // Off the clock, a first small copy: the threadpool's threads started and
+  // the code compiled, as in any process that has copied a file before (the
+  // C ceiling has no such one-time cost). The first copy in a fresh process
+  // costs 8-17 ms more (128 MiB, three runs each way, 2026-12-06).
+  if (job.warmSrc) {
+    await copyOnce(job.warmSrc, `${job.dst}.warm`);
+    fs.rmSync(`${job.dst}.warm`);
   }
+  const m = measureStart();
+  await copyOnce(job.src, job.dst);
   const res = measureEnd(m, { bytes: size, transfers: 1 });
   const got = fs.statSync(job.dst).size;
   if (got !== size) throw new Error(`copy has ${got} bytes, expected ${size}`);
