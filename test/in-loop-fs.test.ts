@@ -186,13 +186,17 @@ describe.runIf(inLoop)('what goes to the threadpool', () => {
     expect(calls).toEqual(['pool open /x']);
   });
 
-  it('a kernel without openat2 or a mount id (ENOSYS): the pool, and no more lookups', async () => {
+  it.each([
+    ['no openat2 or no mount id', 38],
+    ['no RESOLVE_CACHED', 22],
+    ['a seccomp filter', 1],
+  ])('a kernel with %s: the pool, and no more lookups', async (_name, errno) => {
     let lookups = 0;
     const fake = {
       ...fakeBinding(),
       lookupCached: () => {
         lookups++;
-        return -38;
+        return -errno;
       },
     };
     const opened: string[] = [];
@@ -274,6 +278,28 @@ describe.runIf(inLoop)('fs.stat under the register (paths/in-loop-stat.ts)', () 
     const slash = await call(`${file}/`);
     expect(slash.err?.code).toBe('ENOTDIR');
     expect(poolCalls).toEqual([path.join(dir, 'missing'), Buffer.from(file), `${file}/`]);
+  });
+
+  it('stops looking once the kernel cannot do cached lookups at all', async () => {
+    const { makeInLoopStat } = await import('../dist/paths/in-loop-stat.js');
+    let lookups = 0;
+    const fake = {
+      ...fakeBinding(),
+      lookupCached: () => {
+        lookups++;
+        return -38;
+      },
+    };
+    const seen: unknown[] = [];
+    const nodeStat = ((p: unknown, _o: unknown, cb: (e: null, s: object) => void) => {
+      seen.push(p);
+      cb(null, {});
+    }) as unknown as typeof fs.stat;
+    const stat = makeInLoopStat(fake, nodeStat);
+    await new Promise((r) => stat('/a', r));
+    await new Promise((r) => stat('/b', r));
+    expect(seen).toEqual(['/a', '/b']);
+    expect(lookups).toBe(1);
   });
 
   it('is what fs.stat is once zerocopy/register is loaded (and only then)', async () => {

@@ -23,8 +23,17 @@ import { takeLoopTurn } from './loop-budget';
 /** A read bigger than this goes to the pool even when cached: one loop turn copies at most this much. */
 export const MAX_IN_LOOP_READ = 256 * 1024;
 
+const EPERM = 1;
 const EAGAIN = 11;
+const EINVAL = 22;
 const ENOSYS = 38;
+/**
+ * What openat2(O_PATH, RESOLVE_CACHED) answers where it cannot work at all:
+ * no openat2 (before 5.6; ENOSYS), no RESOLVE_CACHED (5.6-5.11; EINVAL), or
+ * a seccomp filter refusing the syscall (ENOSYS, or EPERM in older Docker
+ * profiles). For any path it would say the same: stop asking.
+ */
+export const NEVER_WORKS: ReadonlySet<number> = new Set([EPERM, EINVAL, ENOSYS]);
 
 type OpenCb = (err: NodeJS.ErrnoException | null, fd?: number) => void;
 type ReadCb = (err: NodeJS.ErrnoException | null, bytesRead: number, buffer: Buffer) => void;
@@ -48,7 +57,7 @@ export function makeInLoopFs(binding: NativeBinding, nodeFs: typeof fs = fs): In
   const scratch = new Float64Array(3);
   /** Fds this module opened: their reads may, and their close does, run in the loop. */
   const ours = new Set<number>();
-  /** Set for good when the kernel lacks a syscall (openat2 before 5.12, statx's mount id before 5.8). */
+  /** Set for good when the kernel lacks a syscall (openat2's RESOLVE_CACHED before 5.12, statx's mount id before 5.8). */
   let off: string | null = null;
 
   function toPool(msg: FileIoMessage): void {
@@ -89,7 +98,8 @@ export function makeInLoopFs(binding: NativeBinding, nodeFs: typeof fs = fs): In
   function openCached(path: string): number | string {
     const pathFd = binding.lookupCached(path, scratch);
     if (pathFd < 0) {
-      if (-pathFd === ENOSYS) off = 'openat2 RESOLVE_CACHED or statx mount id unavailable (ENOSYS)';
+      if (NEVER_WORKS.has(-pathFd))
+        off = `openat2 RESOLVE_CACHED or statx's mount id unavailable (${errnoName(-pathFd)})`;
       return -pathFd === EAGAIN ? 'path not in the dcache' : `lookup ${errnoName(-pathFd)}`;
     }
     const where = mountAnswer(scratch[0]);

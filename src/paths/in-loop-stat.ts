@@ -13,6 +13,7 @@ import fs = require('node:fs');
 import { fileChannel, noteFileIo } from '../diagnostics';
 import { mountAnswer } from '../facts/mounts';
 import type { NativeBinding } from '../native';
+import { NEVER_WORKS } from './in-loop-fs';
 import { takeLoopTurn } from './loop-budget';
 
 type StatCb = (err: NodeJS.ErrnoException | null, stats?: fs.Stats | fs.BigIntStats) => void;
@@ -22,6 +23,8 @@ export type StatFn = (path: fs.PathLike, options: StatOptions | StatCb, cb?: Sta
 
 export function makeInLoopStat(binding: NativeBinding, nodeStat: typeof fs.stat = fs.stat): StatFn {
   const scratch = new Float64Array(3);
+  /** The kernel cannot do cached lookups at all (see NEVER_WORKS): every stat is Node's. */
+  let off = false;
 
   // Named and shaped like Node's (its length is set below).
   function stat(path: fs.PathLike, options?: StatOptions | StatCb, cb?: StatCb): void {
@@ -38,9 +41,12 @@ export function makeInLoopStat(binding: NativeBinding, nodeStat: typeof fs.stat 
   /** Node's Stats for a cached path on a local mount, or null for the pool. */
   function statCached(path: string, opts: StatOptions): fs.Stats | fs.BigIntStats | null {
     if (opts !== undefined && (opts === null || typeof opts !== 'object')) return null;
-    if (!takeLoopTurn()) return null;
+    if (off || !takeLoopTurn()) return null;
     const pathFd = binding.lookupCached(path, scratch);
-    if (pathFd < 0) return null;
+    if (pathFd < 0) {
+      off = NEVER_WORKS.has(-pathFd);
+      return null;
+    }
     try {
       if (mountAnswer(scratch[0]) !== 'local') return null;
       const stats = fs.fstatSync(pathFd, opts as fs.StatSyncOptions);
