@@ -82,7 +82,8 @@ function renderHttp(results) {
   for (const s of cfg.skipped || []) p(`**Skipped ${s.key === 'all' ? 'the whole HTTP workload' : s.key}: ${s.why}**`);
   if ((cfg.skipped || []).length) p();
   if (!runs.length) return { md: `${out.join('\n')}\n`, checks };
-  const min = fmtSize(results.config.fastPathMin || 128 * KiB);
+  // Results from before MIN_HTTP_BODY_BYTES had one threshold for both, 128 KiB.
+  const min = fmtSize(results.config.httpBodyMin || 128 * KiB);
   p(tpl('http', 'how', { min, placements: placements.join(', ') }), '');
 
   const servers = cfg.servers || [];

@@ -107,7 +107,7 @@ export function pipeFromFile(src: FileSource, normalRead: () => void, fresh = fa
       return;
     }
     const body = Math.min(sourceLimit(src), bodyLeft(destStream, 0));
-    if (body < settings.minFastPathBytes) {
+    if (body < settings.minHttpBodyBytes) {
       // Said, not remembered: no later read asks again (see `states`).
       if (transferChannel.hasSubscribers || debug.enabled)
         decline(src, destStream, `small (${Math.max(body, 0)} bytes)`);
