@@ -18,6 +18,13 @@ import { copyOnPool, type PoolJob } from './pool-gate';
 /** Bytes per direct splice (source is a pipe) and per turn before yielding to the loop. */
 const DIRECT_CHUNK = 1024 * 1024;
 const TURN_BYTES = 16 * 1024 * 1024;
+/**
+ * A fill at least this big is bulk: more has most likely arrived while it
+ * was drained, so fill again before waiting (an EAGAIN costs one syscall, a
+ * wait a whole loop wake-up). A smaller one (a message) means the socket is
+ * empty: wait, as libuv's read loop does after a short read.
+ */
+const BULK_FILL = 64 * 1024;
 
 export interface SocketPlan {
   inFd: number;
@@ -145,7 +152,7 @@ export class SocketTransfer extends TransferLifecycle {
     }
     const n = this.binding.spliceSync(this.inFd, pipe.writeFd, pipe.capacity);
     if (n > 0) {
-      this.sourceDrained = n < pipe.capacity;
+      this.sourceDrained = n < BULK_FILL;
       this.inPipe += n;
       this.received += n;
       this.plan.onReceived(n);
