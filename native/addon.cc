@@ -98,14 +98,14 @@ Napi::Value ReadIntoJs(const Napi::CallbackInfo& info) {
 
 // The fixed-size scratch array (a Float64Array) the cached-I/O calls write
 // their second answers into, so the event-loop path allocates nothing per call.
-bool Scratch(const Napi::CallbackInfo& info, size_t i, double** out) {
+bool Scratch(const Napi::CallbackInfo& info, size_t i, size_t need, double** out) {
   Napi::Value v = info[i];
   if (v.IsTypedArray() && v.As<Napi::TypedArray>().TypedArrayType() == napi_float64_array &&
-      v.As<Napi::TypedArray>().ElementLength() >= 3) {
+      v.As<Napi::TypedArray>().ElementLength() >= need) {
     *out = v.As<Napi::Float64Array>().Data();
     return true;
   }
-  return arg::ThrowType(info, i, "out", "a Float64Array of 3 or more");
+  return arg::ThrowType(info, i, "out", need == 1 ? "a Float64Array" : "a Float64Array of 2 or more");
 }
 
 bool PathString(const Napi::CallbackInfo& info, size_t i, std::string* out) {
@@ -115,16 +115,15 @@ bool PathString(const Napi::CallbackInfo& info, size_t i, std::string* out) {
   return true;
 }
 
-// lookupCached(path, out) -> O_PATH fd or -errno; out = [mountId, isRegular, size]
+// lookupCached(path, out) -> O_PATH fd or -errno; out = [mountId, isRegular]
 Napi::Value LookupCachedJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   std::string path;
   double* out;
-  if (!PathString(info, 0, &path) || !Scratch(info, 1, &out)) return env.Undefined();
+  if (!PathString(info, 0, &path) || !Scratch(info, 1, 2, &out)) return env.Undefined();
   CachedLookup r = LookupCached(path.c_str());
   out[0] = static_cast<double>(r.mnt_id);
   out[1] = r.type;
-  out[2] = static_cast<double>(r.size);
   return Napi::Number::New(env, r.path_fd);
 }
 
@@ -149,7 +148,7 @@ Napi::Value ReadNowaitJs(const Napi::CallbackInfo& info) {
   if (!arg::Fd(info, 0, "fd", &fd) || !arg::Bytes(info, 1, "buffer", &data, &size) ||
       !arg::Length(info, 2, "offset", 0, &offset) || !arg::Length(info, 3, "length", 0, &length) ||
       !arg::Integer(info, 4, "position", -1, static_cast<int64_t>(arg::kMaxSafeInteger), &position) ||
-      !Scratch(info, 5, &out)) {
+      !Scratch(info, 5, 1, &out)) {
     return env.Undefined();
   }
   if (static_cast<uint64_t>(offset) + static_cast<uint64_t>(length) > size) {

@@ -42,15 +42,15 @@ int StatxFd(int fd, unsigned mask, struct statx* st) {
 
 CachedLookup LookupCached(const char* path) {
   int fd = OpenCached(path, O_PATH | O_CLOEXEC);
-  if (fd < 0) return {fd, 0, 0, 0};
+  if (fd < 0) return {fd, 0, 0};
   struct statx st = {};
-  int rc = StatxFd(fd, STATX_TYPE | STATX_SIZE | STATX_MNT_ID, &st);
+  int rc = StatxFd(fd, STATX_TYPE | STATX_MNT_ID, &st);
   if (rc == 0 && !(st.stx_mask & STATX_MNT_ID)) rc = -ENOSYS;  // before Linux 5.8
   if (rc != 0) {
     close(fd);
-    return {rc, 0, 0, 0};
+    return {rc, 0, 0};
   }
-  return {fd, st.stx_mnt_id, S_ISREG(st.stx_mode) ? 1 : 0, static_cast<int64_t>(st.stx_size)};
+  return {fd, st.stx_mnt_id, S_ISREG(st.stx_mode) ? 1 : 0};
 }
 
 int ReopenCached(const char* path, int path_fd) {
@@ -99,7 +99,7 @@ int64_t ReadNowait(int fd, char* buf, int64_t len, int64_t position, int64_t* pa
 
 #else
 
-CachedLookup LookupCached(const char*) { return {-ENOSYS, 0, 0, 0}; }
+CachedLookup LookupCached(const char*) { return {-ENOSYS, 0, 0}; }
 int ReopenCached(const char*, int) { return -ENOSYS; }
 int64_t ReadNowait(int, char*, int64_t, int64_t, int64_t*) { return -ENOSYS; }
 

@@ -14,7 +14,6 @@ struct CachedLookup {
   int path_fd;      // an O_PATH fd (>= 0), or -errno
   uint64_t mnt_id;  // the mount it is on (statx STATX_MNT_ID)
   int type;         // 1 regular, 0 anything else (a FIFO or device open could wait or act)
-  int64_t size;
 };
 
 // openat2(path, O_PATH, RESOLVE_CACHED) then statx (AT_STATX_DONT_SYNC: no

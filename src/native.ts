@@ -37,7 +37,7 @@ export interface NativeBinding {
   bytesReadable(fd: number): number;
   /** One read(2): bytes, 0 at end, or -errno. */
   readInto(fd: number, buf: Buffer): number;
-  /** openat2(path, O_PATH, RESOLVE_CACHED) + statx: O_PATH fd or -errno; out = [mountId, isRegular, size]. */
+  /** openat2(path, O_PATH, RESOLVE_CACHED) + statx: O_PATH fd or -errno; out = [mountId, isRegular]. */
   lookupCached(path: string, out: Float64Array): number;
   /** Opens what lookupCached found, O_RDONLY, from the dcache only; closes pathFd. fd or -errno. */
   reopenCached(path: string, pathFd: number): number;

@@ -124,7 +124,7 @@ describe.runIf(inLoop)('what goes to the threadpool', () => {
     execFileSync(evict, [file]);
     // The filesystem must drop clean pages on request (ext4, xfs, btrfs do; tmpfs keeps them).
     const probe = fs.openSync(file, 'r');
-    const cold = native!.readNowait(probe, Buffer.alloc(4096), 0, 4096, 0, new Float64Array(3));
+    const cold = native!.readNowait(probe, Buffer.alloc(4096), 0, 4096, 0, new Float64Array(1));
     fs.closeSync(probe);
     execFileSync(evict, [file]); // the probe started readahead
     expect(cold, 'POSIX_FADV_DONTNEED left the page cached: this filesystem cannot test a cold read').toBe(-11);
@@ -157,7 +157,7 @@ describe.runIf(inLoop)('what goes to the threadpool', () => {
     expect(rec.messages[0]).toMatchObject({ op: 'open', where: 'threadpool', reason: 'not a regular file' });
   });
 
-  it("a mount that is not a local filesystem (here /proc's)", async () => {
+  it("a mount that is not a local filesystem (here /proc's): Node opens it, and the looked-up fd is closed", async () => {
     const mounts = parseMountinfo(fs.readFileSync('/proc/self/mountinfo', 'utf8'));
     const proc = [...mounts].find(([, type]) => type === 'proc');
     expect(proc).toBeDefined();
@@ -173,6 +173,10 @@ describe.runIf(inLoop)('what goes to the threadpool', () => {
         calls.push('reopenCached');
         return -1;
       },
+      close: (fd: number) => {
+        calls.push(`close ${fd}`);
+        return 0;
+      },
     };
     const nodeFs = {
       ...fs,
@@ -182,8 +186,11 @@ describe.runIf(inLoop)('what goes to the threadpool', () => {
       }) as unknown as typeof fs.open,
     };
     const ops = makeInLoopFs(fake, nodeFs);
+    const rec = recordFileIo();
     await new Promise((r) => ops.open('/x', 'r', 0o666, r));
-    expect(calls).toEqual(['pool open /x']);
+    rec.stop();
+    expect(calls).toEqual(['close 500', 'pool open /x']);
+    expect(rec.messages).toEqual([{ op: 'open', where: 'threadpool', reason: 'mount not local', path: '/x' }]);
   });
 
   it.each([

@@ -31,17 +31,7 @@ const c = require('./common');
 const { KiB, MiB, GiB } = c;
 const COLD_FILES = 4000;
 
-if (process.argv[2]?.startsWith('{'))
-  child(JSON.parse(process.argv[2])).catch((err) => {
-    process.stderr.write(`cold-cache child: ${err?.stack || err}\n`);
-    process.exit(1);
-  });
-else if (require.main === module) {
-  parent(c.options()).catch((err) => {
-    process.stderr.write(`${err?.stack || err}\n`);
-    process.exit(1);
-  });
-}
+c.runScript(module, 'cold-cache', child, parent);
 module.exports = { parent };
 
 // ---------------------------------------------------------------- child

@@ -109,7 +109,7 @@ const SPEC = {
 };
 const options = () =>
   parse(
-    'npm run bench:reliability [-- options]: threadpool fairness and cold cache (docs/reliability.md); UV_THREADPOOL_SIZE is passed to the children',
+    'npm run bench:reliability [-- options]: threadpool fairness, cold cache and small files (docs/reliability.md); UV_THREADPOOL_SIZE is passed to the children',
     SPEC,
   );
 
@@ -128,6 +128,19 @@ function libFor(mode) {
   const lib = (CANDIDATE || '').split(',')[m[1] ? Number(m[1]) - 1 : 0];
   if (!lib) throw new Error(`mode ${mode} needs --candidate <paths of other builds>`);
   return lib;
+}
+
+/**
+ * A reliability script's entry: `node script.js '{json}'` runs the job in a
+ * child, `node script.js [options]` (its own main module) runs the parent.
+ */
+function runScript(mod, name, child, parent) {
+  const fail = (prefix) => (err) => {
+    process.stderr.write(`${prefix}${err?.stack || err}\n`);
+    process.exit(1);
+  };
+  if (process.argv[2]?.startsWith('{')) child(JSON.parse(process.argv[2])).catch(fail(`${name} child: `));
+  else if (require.main === mod) parent(options()).catch(fail(''));
 }
 
 function log(...a) {
@@ -347,6 +360,7 @@ function machine() {
 }
 
 module.exports = {
+  runScript,
   ROOT,
   BIN,
   options,

@@ -24,17 +24,7 @@ const c = require('./common');
 
 const { MiB, GiB } = c;
 
-if (process.argv[2]?.startsWith('{'))
-  child(JSON.parse(process.argv[2])).catch((err) => {
-    process.stderr.write(`fairness child: ${err?.stack || err}\n`);
-    process.exit(1);
-  });
-else if (require.main === module) {
-  parent(c.options()).catch((err) => {
-    process.stderr.write(`${err?.stack || err}\n`);
-    process.exit(1);
-  });
-}
+c.runScript(module, 'fairness', child, parent);
 module.exports = { parent };
 
 // ---------------------------------------------------------------- child

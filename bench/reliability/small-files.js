@@ -29,17 +29,7 @@ const PLAN = [
   ['burst', 'cold'],
 ];
 
-if (process.argv[2]?.startsWith('{'))
-  child(JSON.parse(process.argv[2])).catch((err) => {
-    process.stderr.write(`small-files child: ${err?.stack || err}\n`);
-    process.exit(1);
-  });
-else if (require.main === module) {
-  parent(c.options()).catch((err) => {
-    process.stderr.write(`${err?.stack || err}\n`);
-    process.exit(1);
-  });
-}
+c.runScript(module, 'small-files', child, parent);
 module.exports = { parent };
 
 // ---------------------------------------------------------------- child

@@ -25,6 +25,7 @@ export type MountAnswer = 'local' | 'not local' | 'not known';
 const local = new Map<number, boolean>();
 let reading: Promise<void> | null = null;
 let readsDone = 0;
+let unknownSeen = 0;
 
 /** How /proc/self/mountinfo names a mount's filesystem: "ID PARENT M:N ROOT POINT OPTS [TAGS] - TYPE ...". */
 export function parseMountinfo(text: string): Map<number, string> {
@@ -65,7 +66,6 @@ export function mountAnswer(mountId: number): MountAnswer {
   if (readsDone === 0 || (unknownSeen++ & 63) === 0) refresh();
   return 'not known';
 }
-let unknownSeen = 0;
 
 /** Reads the table now; resolves once it is read (tests wait on it). */
 export function learnMounts(): Promise<void> {

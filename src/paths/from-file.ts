@@ -62,9 +62,10 @@ export function sourceState(src: FileSource): SourceState {
 
 /**
  * False for the reads pipeFromFile() would hand straight to Node: a file's
- * first two reads, unless the first is piped to an HTTP response. Asked
- * first by _read() so those reads (every read of a small file) make no
- * closure and take no other look.
+ * first two reads, unless the first is piped to an HTTP response. Asked by
+ * _read() before it calls pipeFromFile() (so those reads, every read of a
+ * small file, make no closure and take no other look), and by pipeFromFile()
+ * itself when it runs again after a wait.
  */
 export function readNeedsDecision(src: FileSource): boolean {
   if (src.bytesRead >= 2 * src.readableHighWaterMark) return true;
@@ -90,34 +91,31 @@ export function readNeedsDecision(src: FileSource): boolean {
  * version: the checks below then see it.
  */
 export function pipeFromFile(src: FileSource, normalRead: () => void, fresh = false): void {
-  // The first two reads are always Node's own: most files served are small,
-  // and for them even the fstat of a decision costs more than it could save
-  // (measured: a 64 KiB file, one full read and one at end of file, was 2-10%
-  // slower with a decision at its second read). A short read means the file
-  // has (almost surely) ended: no decision then either. An HTTP response is
-  // the exception: its Content-Length (or the stream's `end`) tells a small
-  // body without an fstat, and deciding before the first write lets the
-  // kernel carry the whole body.
-  let destStream: Writable | null;
+  // The first two reads are always Node's own (readNeedsDecision, asked by
+  // _read() before calling, and here again for a call made after a wait: the
+  // flow may have changed meanwhile): most files served are small, and for
+  // them even the fstat of a decision costs more than it could save. A short
+  // read means the file has (almost surely) ended: no decision then either.
+  // An HTTP response is the exception: its Content-Length (or the stream's
+  // `end`) tells a small body without an fstat, and deciding before the first
+  // write lets the kernel carry the whole body.
+  if (fresh && !readNeedsDecision(src)) {
+    normalRead();
+    return;
+  }
+  const destStream = pipedTo(src);
+  // Not a single-destination pipe(): nothing to decide.
+  if (!destStream) {
+    normalRead();
+    return;
+  }
+  // Before the first two reads are done, only an HTTP response's first read gets here.
   if (src.bytesRead < 2 * src.readableHighWaterMark) {
-    // An HTTP response is decided once, at its very first read.
-    destStream = src.bytesRead === 0 ? pipedTo(src) : null;
-    if (!destStream || !isServerResponse(destStream)) {
-      normalRead();
-      return;
-    }
     const body = Math.min(sourceLimit(src), bodyLeft(destStream, 0));
     if (body < settings.minHttpBodyBytes) {
       // Said, not remembered: no later read asks again (see `states`).
       if (transferChannel.hasSubscribers || debug.enabled)
         decline(src, destStream, `small (${Math.max(body, 0)} bytes)`);
-      normalRead();
-      return;
-    }
-  } else {
-    destStream = pipedTo(src);
-    // Not a single-destination pipe(): nothing to decide.
-    if (!destStream) {
       normalRead();
       return;
     }

@@ -12,28 +12,19 @@
 import fs = require('node:fs');
 
 import { settings } from '../config';
-import { debug, type FileIoMessage, fileChannel, noteFileIo } from '../diagnostics';
+import { fileChannel, noteFileIo } from '../diagnostics';
 import { errnoName } from '../engine/errno-policy';
 import { fsError } from '../errors';
-import { learnMounts, mountAnswer } from '../facts/mounts';
+import { learnMounts } from '../facts/mounts';
 import { markRealFs } from '../facts/node-internals';
 import type { NativeBinding } from '../native';
+import { makeCachedLookup } from './cached-lookup';
 import { takeLoopTurn } from './loop-budget';
 
 /** A read bigger than this goes to the pool even when cached: one loop turn copies at most this much. */
 export const MAX_IN_LOOP_READ = 256 * 1024;
 
-const EPERM = 1;
 const EAGAIN = 11;
-const EINVAL = 22;
-const ENOSYS = 38;
-/**
- * What openat2(O_PATH, RESOLVE_CACHED) answers where it cannot work at all:
- * no openat2 (before 5.6; ENOSYS), no RESOLVE_CACHED (5.6-5.11; EINVAL), or
- * a seccomp filter refusing the syscall (ENOSYS, or EPERM in older Docker
- * profiles). For any path it would say the same: stop asking.
- */
-export const NEVER_WORKS: ReadonlySet<number> = new Set([EPERM, EINVAL, ENOSYS]);
 
 type OpenCb = (err: NodeJS.ErrnoException | null, fd?: number) => void;
 type ReadCb = (err: NodeJS.ErrnoException | null, bytesRead: number, buffer: Buffer) => void;
@@ -54,27 +45,22 @@ export interface InLoopFs {
  */
 export function makeInLoopFs(binding: NativeBinding, nodeFs: typeof fs = fs): InLoopFs {
   const { open: nodeOpen, read: nodeRead, close: nodeClose } = nodeFs;
-  const scratch = new Float64Array(3);
+  const lookup = makeCachedLookup(binding);
+  const scratch = new Float64Array(1);
   /** Fds this module opened: their reads may, and their close does, run in the loop. */
   const ours = new Set<number>();
-  /** Set for good when the kernel lacks a syscall (openat2's RESOLVE_CACHED before 5.12, statx's mount id before 5.8). */
-  let off: string | null = null;
-
-  function toPool(msg: FileIoMessage): void {
-    if (debug.enabled || fileChannel.hasSubscribers) noteFileIo(msg);
-  }
 
   function open(path: unknown, flags: unknown, mode: unknown, cb: OpenCb): void {
     const reason = openDecline(path, flags);
     if (reason !== null) {
-      toPool({ op: 'open', where: 'threadpool', reason, path: String(path) });
+      noteFileIo({ op: 'open', where: 'threadpool', reason, path: String(path) });
       nodeFs.open(path as fs.PathLike, flags as fs.OpenMode, mode as fs.Mode, cb);
       return;
     }
     const p = path as string;
     const fd = openCached(p);
     if (typeof fd === 'string') {
-      toPool({ op: 'open', where: 'threadpool', reason: fd, path: p });
+      noteFileIo({ op: 'open', where: 'threadpool', reason: fd, path: p });
       nodeFs.open(p, flags as fs.OpenMode, mode as fs.Mode, cb);
       return;
     }
@@ -84,7 +70,6 @@ export function makeInLoopFs(binding: NativeBinding, nodeFs: typeof fs = fs): In
   }
 
   function openDecline(path: unknown, flags: unknown): string | null {
-    if (off !== null) return off;
     if (nodeFs.open !== nodeOpen || nodeFs.read !== nodeRead || nodeFs.close !== nodeClose) {
       return 'fs.open, fs.read or fs.close replaced';
     }
@@ -96,19 +81,13 @@ export function makeInLoopFs(binding: NativeBinding, nodeFs: typeof fs = fs): In
 
   /** An fd opened in the loop, or why the pool must open it. */
   function openCached(path: string): number | string {
-    const pathFd = binding.lookupCached(path, scratch);
-    if (pathFd < 0) {
-      if (NEVER_WORKS.has(-pathFd))
-        off = `openat2 RESOLVE_CACHED or statx's mount id unavailable (${errnoName(-pathFd)})`;
-      return -pathFd === EAGAIN ? 'path not in the dcache' : `lookup ${errnoName(-pathFd)}`;
+    const found = lookup.find(path);
+    if (typeof found === 'string') return found;
+    if (!found.regular) {
+      binding.close(found.pathFd);
+      return 'not a regular file';
     }
-    const where = mountAnswer(scratch[0]);
-    const reason = where !== 'local' ? `mount ${where}` : scratch[1] !== 1 ? 'not a regular file' : null;
-    if (reason !== null) {
-      binding.close(pathFd);
-      return reason;
-    }
-    const fd = binding.reopenCached(path, pathFd);
+    const fd = binding.reopenCached(path, found.pathFd);
     return fd >= 0 ? fd : `open ${errnoName(-fd)}`;
   }
 
@@ -131,12 +110,12 @@ export function makeInLoopFs(binding: NativeBinding, nodeFs: typeof fs = fs): In
     }
     if (n !== -EAGAIN) {
       // Not the loop's to judge (EIO, a file that became something else): Node's read gives the error as it would.
-      toPool({ op: 'read', where: 'threadpool', reason: errnoName(-n), fd });
+      noteFileIo({ op: 'read', where: 'threadpool', reason: errnoName(-n), fd });
       nodeFs.read(fd, buf, offset, length, position as number | null, cb);
       return;
     }
     const got = scratch[0];
-    toPool({
+    noteFileIo({
       op: 'read',
       where: 'threadpool',
       reason: got > 0 ? 'partly in the page cache' : 'not in the page cache',
@@ -177,17 +156,12 @@ let shared: InLoopFs | null = null;
  */
 export function withInLoopFs(options: unknown, binding: NativeBinding | null): unknown {
   if (binding === null || !settings.inLoop) return options;
-  if (options === undefined || options === null) {
-    shared ??= makeInLoopFs(binding);
-    return { fs: shared };
+  if (options !== undefined && options !== null && typeof options !== 'string') {
+    if (typeof options !== 'object') return options;
+    const o = options as { fs?: unknown; fd?: unknown };
+    if (o.fs != null || o.fd != null) return options;
   }
-  if (typeof options === 'string') {
-    shared ??= makeInLoopFs(binding);
-    return { encoding: options, fs: shared };
-  }
-  if (typeof options !== 'object') return options;
-  const o = options as { fs?: unknown; fd?: unknown };
-  if (o.fs != null || o.fd != null) return options;
   shared ??= makeInLoopFs(binding);
-  return { ...o, fs: shared };
+  if (typeof options === 'string') return { encoding: options, fs: shared };
+  return { ...(options as object | null | undefined), fs: shared };
 }

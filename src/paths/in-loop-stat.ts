@@ -11,9 +11,8 @@
 import fs = require('node:fs');
 
 import { fileChannel, noteFileIo } from '../diagnostics';
-import { mountAnswer } from '../facts/mounts';
 import type { NativeBinding } from '../native';
-import { NEVER_WORKS } from './in-loop-fs';
+import { makeCachedLookup } from './cached-lookup';
 import { takeLoopTurn } from './loop-budget';
 
 type StatCb = (err: NodeJS.ErrnoException | null, stats?: fs.Stats | fs.BigIntStats) => void;
@@ -22,9 +21,7 @@ type StatOptions = fs.StatOptions | undefined;
 export type StatFn = (path: fs.PathLike, options: StatOptions | StatCb, cb?: StatCb) => void;
 
 export function makeInLoopStat(binding: NativeBinding, nodeStat: typeof fs.stat = fs.stat): StatFn {
-  const scratch = new Float64Array(3);
-  /** The kernel cannot do cached lookups at all (see NEVER_WORKS): every stat is Node's. */
-  let off = false;
+  const lookup = makeCachedLookup(binding);
 
   // Named and shaped like Node's (its length is set below).
   function stat(path: fs.PathLike, options?: StatOptions | StatCb, cb?: StatCb): void {
@@ -41,21 +38,17 @@ export function makeInLoopStat(binding: NativeBinding, nodeStat: typeof fs.stat 
   /** Node's Stats for a cached path on a local mount, or null for the pool. */
   function statCached(path: string, opts: StatOptions): fs.Stats | fs.BigIntStats | null {
     if (opts !== undefined && (opts === null || typeof opts !== 'object')) return null;
-    if (off || !takeLoopTurn()) return null;
-    const pathFd = binding.lookupCached(path, scratch);
-    if (pathFd < 0) {
-      off = NEVER_WORKS.has(-pathFd);
-      return null;
-    }
+    if (!takeLoopTurn()) return null;
+    const found = lookup.find(path);
+    if (typeof found === 'string') return null;
     try {
-      if (mountAnswer(scratch[0]) !== 'local') return null;
-      const stats = fs.fstatSync(pathFd, opts as fs.StatSyncOptions);
+      const stats = fs.fstatSync(found.pathFd, opts as fs.StatSyncOptions);
       if (fileChannel.hasSubscribers) noteFileIo({ op: 'stat', where: 'loop', reason: 'cached', path });
       return stats as fs.Stats | fs.BigIntStats;
     } catch {
       return null;
     } finally {
-      binding.close(pathFd);
+      binding.close(found.pathFd);
     }
   }
   Object.defineProperty(stat, 'length', { value: nodeStat.length });
