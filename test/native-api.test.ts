@@ -73,8 +73,18 @@ const file = path.join(dir, 'ten');
 fs.writeFileSync(file, '0123456789');
 const openFd = fs.openSync(file, 'r');
 const outFile = () => fs.openSync(path.join(dir, 'out-' + Math.random().toString(36).slice(2)), 'w+');
-// A number that was an fd a moment ago: used at once, before anything else opens.
-const closed = () => { const fd = fs.openSync(file, 'r'); fs.closeSync(fd); return fd; };
+// A number that was an fd a moment ago. Not simply the last one closed: that
+// is the lowest free number, the very one an open on another thread of this
+// process takes next (Node 24 opens files on its own: in CI, a sendfile "from
+// a closed fd" read 4 bytes of one). Eight lower numbers are freed after it,
+// so such opens take those first.
+const closed = () => {
+  const fds = Array.from({ length: 9 }, () => fs.openSync(file, 'r'));
+  const fd = Math.max(...fds);
+  fs.closeSync(fd);
+  for (const f of fds) if (f !== fd) fs.closeSync(f);
+  return fd;
+};
 const NEVER = 2 ** 31 - 1;  // valid as a number, beyond any fd limit
 const pipe = () => { const p = b.makePipe(0); if (p[0] !== 0) throw new Error('makePipe: ' + p[0]); return { r: p[1], w: p[2] }; };
 const closePipe = (p) => { b.close(p.r); b.close(p.w); };
