@@ -4,7 +4,7 @@
 import * as stream from 'node:stream';
 import * as streamPromises from 'node:stream/promises';
 import { promisify } from 'node:util';
-import { adoptAfterPipe } from './paths/from-socket';
+import { adoptAfterPipe } from './paths/adopt';
 
 type AnyArgs = unknown[];
 

@@ -8,13 +8,14 @@ import { settings } from './config';
 import { debug } from './diagnostics';
 import { learnMounts } from './facts/mounts';
 import { fastPath } from './facts/source';
-import { adoptAfterPipe } from './paths/from-socket';
+import { adoptAfterPipe } from './paths/adopt';
 import { makeInLoopStat } from './paths/in-loop-stat';
 import { createReadStream, ReadStream } from './streams/read-stream';
 import { createWriteStream, WriteStream } from './streams/write-stream';
 
 // The real module objects, not the namespace copies `import * as` would give.
 import fs = require('node:fs');
+import http = require('node:http');
 import net = require('node:net');
 
 const kRegistered = Symbol.for('zerocopy.registered');
@@ -40,20 +41,21 @@ if ((fs.ReadStream as unknown) !== ReadStream) {
   );
 }
 
-// a.pipe(b) and stream.pipeline(a, b) from sockets and pipes: offer the flow
-// to the socket-source fast path right after Node's own pipe() set it up.
-const socketProto = net.Socket.prototype as unknown as Record<symbol, unknown> & { pipe: Readable['pipe'] };
-if (!socketProto[kRegistered]) {
-  const nodePipe = socketProto.pipe;
-  socketProto.pipe = function pipe<T extends NodeJS.WritableStream>(
-    this: Readable,
-    dest: T,
-    options?: { end?: boolean },
-  ): T {
+// a.pipe(b) and stream.pipeline(a, b) from sockets, pipes and HTTP message
+// bodies: offer the flow to the fast path right after Node's own pipe() set
+// it up (before any byte has flowed).
+function offerPipes(proto: Record<symbol, unknown> & { pipe: Readable['pipe'] }, what: string): void {
+  if (Object.hasOwn(proto, kRegistered)) return;
+  const nodePipe = proto.pipe;
+  proto.pipe = function pipe<T extends NodeJS.WritableStream>(this: Readable, dest: T, options?: { end?: boolean }): T {
     const result = nodePipe.call(this, dest, options) as T;
     adoptAfterPipe(this, dest as unknown as Writable);
     return result;
   };
-  Object.defineProperty(socketProto, kRegistered, { value: true });
-  debug('registered: net.Socket#pipe offers flows to the fast path');
+  Object.defineProperty(proto, kRegistered, { value: true });
+  debug('registered: %s#pipe offers flows to the fast path', what);
 }
+
+type PipeProto = Record<symbol, unknown> & { pipe: Readable['pipe'] };
+offerPipes(net.Socket.prototype as unknown as PipeProto, 'net.Socket');
+offerPipes(http.IncomingMessage.prototype as unknown as PipeProto, 'http.IncomingMessage');

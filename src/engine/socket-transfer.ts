@@ -35,6 +35,12 @@ export interface SocketPlan {
   outIsFile: boolean;
   /** Explicit write offset for file destinations, or -1. */
   outOffset: number;
+  /**
+   * At most this many bytes are taken from the source (an HTTP body's
+   * Content-Length); reaching it ends the transfer as the source's end
+   * would, but with the source still open. Infinity when unbounded.
+   */
+  limit?: number;
   onReceived(n: number): void;
   onDelivered(n: number): void;
   /** Checked whenever the intermediate pipe is empty. */
@@ -137,8 +143,14 @@ export class SocketTransfer extends TransferLifecycle {
     }
   }
 
-  // Intermediate pipe is empty: take what the socket has.
+  // Intermediate pipe is empty: take what the socket has, never past the limit.
   private fillStep(pipe: Pipe): void {
+    const left = (this.plan.limit ?? Number.POSITIVE_INFINITY) - this.received;
+    if (left <= 0) {
+      // Every byte taken has been delivered: the flow's limit is its end.
+      this.finish({ kind: 'ended', op: 'splice', bytes: this.delivered, eof: false, lastChunk: 0 });
+      return;
+    }
     if (this.aborted || !this.plan.shouldContinue()) {
       this.stop();
       return;
@@ -150,7 +162,7 @@ export class SocketTransfer extends TransferLifecycle {
       this.wait('in');
       return;
     }
-    const n = this.binding.spliceSync(this.inFd, pipe.writeFd, pipe.capacity);
+    const n = this.binding.spliceSync(this.inFd, pipe.writeFd, Math.min(pipe.capacity, left));
     if (n > 0) {
       this.sourceDrained = n < BULK_FILL;
       this.inPipe += n;

@@ -144,3 +144,69 @@ export function responseFacts(res: Writable): ResponseFacts | null {
 export function socketCurrentResponse(sock: net.Socket): unknown {
   return (sock as any)._httpMessage;
 }
+
+/**
+ * The HTTP/1 parser a socket carries while a message is being read: the
+ * server's consumes the socket's handle in C++ (`_consumed`), the client's is
+ * fed from the socket's 'data' events. `kOnBody` is the slot of the callback
+ * that pushes each body slice into the IncomingMessage.
+ */
+export interface HttpParser {
+  execute(buf: Buffer): number | Error;
+  consume(handle: unknown): void;
+  unconsume(): void;
+  incoming: unknown;
+  _consumed?: boolean;
+  [slot: number]: unknown;
+}
+
+export interface HttpParserFacts {
+  parser: HttpParser;
+  kOnBody: number;
+  /** The parser reads the socket's handle itself (the server's). */
+  consumed: boolean;
+}
+
+export function httpParserOf(sock: net.Socket): HttpParserFacts | null {
+  const p = (sock as any).parser;
+  if (!p || typeof p.execute !== 'function' || typeof p.consume !== 'function' || typeof p.unconsume !== 'function')
+    return null;
+  const kOnBody = p.constructor?.kOnBody;
+  if (typeof kOnBody !== 'number' || typeof p[kOnBody] !== 'function') return null;
+  return { parser: p as HttpParser, kOnBody, consumed: p._consumed === true };
+}
+
+/** The socket's libuv handle (what a consuming parser reads), or null. */
+export function socketHandle(sock: net.Socket): object | null {
+  const h = (sock as any)._handle;
+  return h && typeof h.readStart === 'function' ? h : null;
+}
+
+/** A server socket held back by Node while pipelined responses queue (its parser then waits too). */
+export function socketPausedByServer(sock: net.Socket): boolean {
+  return (sock as any)._paused === true;
+}
+
+/** Node answered `Expect: 100-continue` on this response (res.writeContinue()). */
+export function continueSent(res: unknown): boolean {
+  return (res as any)?._sent100 === true;
+}
+
+/** The parser was made lenient (insecureHTTPParser) for this server or request. */
+export function lenientParser(sock: net.Socket, msg: unknown): boolean {
+  if ((sock as any).server?.insecureHTTPParser === true) return true;
+  if ((msg as any)?.req?.insecureHTTPParser === true) return true;
+  const flag = '--insecure-http-parser';
+  return process.execArgv.includes(flag) || (process.env.NODE_OPTIONS ?? '').includes(flag);
+}
+
+/** Readable has emitted 'data' (or returned bytes from read()) at least once; null if unknown. */
+export function dataEmitted(stream: Readable): boolean | null {
+  const v = (stream as any)._readableState?.dataEmitted;
+  return typeof v === 'boolean' ? v : null;
+}
+
+/** Node drops the rest of this request's body (its response ended first). */
+export function messageDumped(msg: unknown): boolean {
+  return (msg as any)._dumped === true;
+}

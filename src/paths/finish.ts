@@ -20,6 +20,8 @@ export interface FlowEnd {
   dest: Destination;
   /** The error a failed read of this source gives, in its own layer's shape (fs's or net's). */
   readError(errno: number): Error;
+  /** Ends the flow after a failed read (default: the source's destroy(error)). */
+  destroySource?(error: Error): void;
   /** What the diagnostics message says of an end. */
   endReason(outcome: Of<'ended'>): string;
   /** The kernel reached the source's end, or the flow's limit. */
@@ -54,7 +56,8 @@ export function finish(flow: FlowEnd, outcome: Outcome): void {
       const error = outcome.side === 'source' ? flow.readError(outcome.errno) : flow.dest.writeError(outcome.errno);
       publish({ ...base, path: outcome.op, reason: `${outcome.side} error`, bytes: outcome.bytes, error });
       if (outcome.side === 'source') {
-        flow.source.destroy(error);
+        if (flow.destroySource) flow.destroySource(error);
+        else flow.source.destroy(error);
         return;
       }
       failDestination(flow.dest, error);

@@ -44,7 +44,7 @@ const readingFrom = new WeakMap<object, RunningTransfer>();
  * 'pipe' event, and the register hook's net.Socket#pipe). Cheap when the
  * source is not a socket; decides on the next tick.
  */
-export function adoptAfterPipe(src: Readable, dest: Writable): void {
+export function adoptSocketAfterPipe(src: Readable, dest: Writable): void {
   // No addon: nothing to offer, and nothing to say (cheap for every pipe()).
   if (!native || !(src instanceof net.Socket) || scheduled.has(src)) return;
   scheduled.add(src);

@@ -4,7 +4,7 @@
 import type * as fs from 'node:fs';
 import type { Readable } from 'node:stream';
 import { destroyAfterTransfer, transferOf } from '../engine/lifecycle';
-import { adoptAfterPipe } from '../paths/from-socket';
+import { adoptAfterPipe } from '../paths/adopt';
 import { kOriginal, NodeWriteStream } from './original-fs';
 
 type WriteStreamOptions = Parameters<typeof import('node:fs').createWriteStream>[1];

@@ -1,0 +1,275 @@
+// The HTTP-body fast path: an http.IncomingMessage (a server's request, a
+// client's response) piped to a file or a socket. Node's pipe() runs as
+// usual; on a later loop turn (never inside the parser's execute()) we look
+// at the flow and either take it or leave it alone. Taking it:
+// 1. stop Node's reads of the socket (the server's parser lets go of the
+//    handle it consumes); whatever the message already holds goes first;
+// 2. splice exactly the body bytes the parser has not seen, socket → pipe →
+//    destination;
+// 3. hand the parser back where Node's own reads would have left it: advance
+//    it over the moved bytes with its body callback emptied (no copies), so
+//    it reaches message-complete itself — 'end', `complete`, keep-alive, the
+//    next pipelined request, the client's socket back to its Agent.
+// If the parser then disagrees about where the body ended, the connection
+// is destroyed: a body that ends in the wrong place is a desync.
+import type * as http from 'node:http';
+import type { Readable, Writable } from 'node:stream';
+import { debug } from '../diagnostics';
+import { guardDestination, guardSource } from '../engine/guards';
+import type { Outcome } from '../engine/outcome';
+import { SocketTransfer } from '../engine/socket-transfer';
+import { netError } from '../errors';
+import { describeDestination } from '../facts/describe-destination';
+import type { Destination } from '../facts/destination';
+import { type BodyCounter, type BodySource, countBody, describeBody } from '../facts/http-body';
+import { messageDumped, readableState, socketFd, socketHandle } from '../facts/node-internals';
+import {
+  addSocketBytesRead,
+  destroyDiscarding,
+  markDataEmitted,
+  resumeSocketReading,
+  stopSocketReading,
+  touchSocketTimer,
+} from '../facts/node-writes';
+import { describeSocketSource, fastPath, heldInJavaScript, pipedTo, sourceWatched } from '../facts/source';
+import { afterDrain, MAX_WAITS } from '../facts/wait';
+import { type NativeBinding, native } from '../native';
+import { decline, finish as finishFlow } from './finish';
+
+type Message = http.IncomingMessage & Readable;
+
+const scheduled = new WeakSet<object>();
+
+/**
+ * Called synchronously from pipe() (the register's hook, our WriteStream's
+ * 'pipe' event): counting the body starts here, before any byte flows.
+ */
+export function adoptBodyAfterPipe(msg: Message, dest: Writable): void {
+  if (!native || scheduled.has(msg)) return;
+  scheduled.add(msg);
+  const counter = countBody(msg);
+  setImmediate(() => {
+    scheduled.delete(msg);
+    decide(msg, dest, counter, 0);
+  });
+}
+
+function decide(msg: Message, dest: Writable, counter: BodyCounter | null, waits: number, body?: BodySource): void {
+  // `body` is set once Node's reads are stopped: every way out that does not
+  // start a transfer must then give the socket back.
+  const declineFlow = (reason: string): void => {
+    counter?.release();
+    if (body) handBack(body, 0, null);
+    decline(msg, dest, reason);
+  };
+  if (pipedTo(msg) !== dest) {
+    counter?.release();
+    if (body) handBack(body, 0, null);
+    debug('http body: no longer piped only to its destination');
+    return;
+  }
+  const fp = fastPath();
+  if ('off' in fp) return declineFlow(fp.off);
+  if (!counter) return declineFlow('body partly read before pipe()');
+  if (!body) {
+    const described = describeBody(msg);
+    if ('declined' in described) return declineFlow(described.declined);
+    const watched = sourceWatched(msg) ?? (messageDumped(msg) ? 'body dumped' : null);
+    if (watched) return declineFlow(watched);
+    const source = describeSocketSource(fp.on, described.sock);
+    if ('declined' in source) return declineFlow(source.declined);
+    if (source.direct) return declineFlow('message socket is a pipe');
+    // From here on the body is ours unless the destination says no: keep
+    // its bytes in the kernel while the destination opens or drains (Node's
+    // server parser reads on whatever the message's backpressure says).
+    if (!stopReading(described)) return declineFlow('could not stop the socket reading');
+    body = described;
+  }
+  const facts = describeDestination(fp.on, dest);
+  if (facts.kind === 'notYet') {
+    if (waits >= MAX_WAITS) return declineFlow(facts.reason);
+    const stopped = body;
+    facts.wait(() => decide(msg, dest, counter, waits + 1, stopped));
+    return;
+  }
+  if (facts.kind === 'declined') return declineFlow(facts.reason);
+  // An HTTP message as destination frames its own body: not yet ours.
+  if (facts.dest.openFrame || facts.dest.guard) return declineFlow('HTTP message destination');
+  const inFd = socketFd(body.sock);
+  if (inFd < 0) return declineFlow('source has no fd');
+  handOver(fp.on, body, facts.dest, counter, inFd, 0);
+}
+
+// Node's reads are stopped: what the message and the destination already
+// hold goes through first, then the kernel takes the rest of the body.
+function handOver(
+  binding: NativeBinding,
+  body: BodySource,
+  dest: Destination,
+  counter: BodyCounter,
+  inFd: number,
+  polls: number,
+): void {
+  const { msg, sock } = body;
+  const giveBack = (reason: string): void => {
+    counter.release();
+    handBack(body, 0, null);
+    decline(msg, dest.stream, reason);
+  };
+  const reason =
+    pipedTo(msg) !== dest.stream
+      ? 'unpiped'
+      : (sourceWatched(msg) ?? (msg.complete ? 'body complete' : messageDumped(msg) ? 'body dumped' : null));
+  if (reason) return giveBack(reason);
+  // The client's parser is fed from the socket's 'data': bytes the socket
+  // holds unparsed (held back by backpressure) are also Node's to deliver.
+  const held =
+    heldInJavaScript(msg, dest.stream) ??
+    (!dest.usable() ? 'destination busy' : null) ??
+    (sock.readableLength > 0 ? 'socket holds bytes' : null);
+  if (held) {
+    if (polls >= MAX_WAITS * 16) return giveBack('buffered data did not drain');
+    afterDrain(dest.stream, () => handOver(binding, body, dest, counter, inFd, polls + 1));
+    return;
+  }
+  const left = body.length - counter.seen();
+  if (left <= 0) return giveBack('body already read'); // its message-complete is on the way
+  counter.release();
+  start(binding, body, dest, inFd, left);
+}
+
+function stopReading(body: BodySource): boolean {
+  if (!stopSocketReading(body.sock)) return false;
+  // The server's parser takes every read of the handle in C++: let go of it
+  // (re-taken in handBack), so no read can reach it behind our back.
+  if (body.side === 'server') body.parser.unconsume();
+  return true;
+}
+
+function start(binding: NativeBinding, body: BodySource, dest: Destination, inFd: number, left: number): void {
+  const { msg, sock } = body;
+  const stream = dest.stream;
+  const guards: Array<() => void> = [];
+  let received = 0;
+  const transfer = SocketTransfer.start(
+    binding,
+    {
+      inFd,
+      outFd: dest.fd,
+      direct: false,
+      outIsFile: dest.kind === 'file',
+      outOffset: dest.offset,
+      limit: left,
+      onReceived(n) {
+        received += n;
+        markDataEmitted(msg);
+        addSocketBytesRead(sock, n);
+        touchSocketTimer(sock);
+      },
+      onDelivered: (n) => dest.onBytes(n),
+      shouldContinue: () =>
+        !msg.destroyed &&
+        !sock.destroyed &&
+        sourceWatched(msg) === null &&
+        !messageDumped(msg) &&
+        pipedTo(msg) === stream &&
+        readableState(msg)?.flowing === true &&
+        dest.usable(),
+      destinationAlive: () => !stream.destroyed,
+      onEnd(outcome) {
+        for (const unguard of guards.splice(0)) unguard();
+        finish(body, dest, outcome, received);
+      },
+    },
+    [msg, sock, stream],
+  );
+  if (!transfer) {
+    handBack(body, 0, null);
+    decline(msg, stream, 'no pipe or fd available');
+    return;
+  }
+  if (transfer.active)
+    guards.push(guardSource(msg, transfer), guardSource(sock, transfer), guardDestination(stream, transfer));
+}
+
+// Bytes the kernel moved, fed to the parser with its body callback emptied:
+// a slot that is not a function makes Node skip the Buffer copy it would
+// hand the callback (1 ms per GiB instead of 330).
+const ZEROS = Buffer.alloc(1024 * 1024);
+
+function skipBody(body: BodySource, n: number): boolean {
+  const { parser, kOnBody } = body;
+  const onBody = parser[kOnBody];
+  parser[kOnBody] = null;
+  try {
+    for (let left = n; left > 0; ) {
+      const chunk = left >= ZEROS.length ? ZEROS : ZEROS.subarray(0, left);
+      if (parser.execute(chunk) !== chunk.length) return false;
+      left -= chunk.length;
+    }
+    return true;
+  } finally {
+    parser[kOnBody] = onBody;
+  }
+}
+
+/**
+ * Gives the socket back to Node's parser as if its own reads had delivered
+ * the body so far: `skipped` bytes went to the destination, `leftover` (taken
+ * back from the pipe) still goes through the parser into the message. False
+ * when the parser disagrees with the count.
+ */
+function handBack(body: BodySource, skipped: number, leftover: Buffer | null): boolean {
+  const { sock, parser } = body;
+  if (sock.destroyed) return true;
+  let agreed = skipBody(body, skipped);
+  if (agreed && leftover && leftover.length > 0) agreed = parser.execute(leftover) === leftover.length;
+  const handle = socketHandle(sock);
+  if (body.side === 'server' && handle) parser.consume(handle);
+  if (agreed) resumeSocketReading(sock);
+  return agreed;
+}
+
+function desync(body: BodySource): void {
+  const err = new Error('HTTP body length disagrees with the parser after a kernel transfer') as Error & {
+    code: string;
+  };
+  err.code = 'ERR_ZEROCOPY_BODY_DESYNC';
+  destroyDiscarding(body.sock, err);
+}
+
+function finish(body: BodySource, dest: Destination, outcome: Outcome, received: number): void {
+  const { msg, sock } = body;
+  finishFlow(
+    {
+      source: msg,
+      dest,
+      readError: (errno) => netError(errno, 'read'),
+      // A read error is the socket's, as on Node's path (the message then aborts).
+      destroySource: (error) => {
+        handBack(body, 0, null);
+        sock.destroy(error);
+      },
+      endReason: (o) => (o.eof ? 'peer closed mid-body' : 'end of body'),
+      ended(o) {
+        // The whole body, or the peer closed early: the parser sees as many
+        // bytes as Node's reads would have given it, and Node's own read
+        // then finds the rest of the connection (or its end).
+        if (!handBack(body, received, null) || (!o.eof && !msg.complete)) desync(body);
+      },
+      stopped() {
+        if (!handBack(body, received, null)) desync(body);
+      },
+      declined(o) {
+        const back = o.leftover?.length ?? 0;
+        if (!handBack(body, received - back, o.leftover)) desync(body);
+      },
+      readOn() {
+        // The destination failed: what the pipe held is lost with it, as the
+        // chunk of Node's failed write is.
+        if (!handBack(body, received, null)) desync(body);
+      },
+    },
+    outcome,
+  );
+}
