@@ -37,9 +37,11 @@ export interface BodySource {
 
 const DIGITS = /^[0-9]+$/;
 
-// The one Content-Length and no Transfer-Encoding, read from the raw header
-// lines: Node's `headers` keeps the first of duplicates.
-function contentLength(msg: http.IncomingMessage): number | string {
+/**
+ * The one Content-Length, with no Transfer-Encoding, read from the raw header
+ * lines (Node's `headers` keeps the first of duplicates); else why not.
+ */
+export function contentLength(msg: http.IncomingMessage): number | string {
   let cl: string | null = null;
   const raw = msg.rawHeaders;
   for (let i = 0; i < raw.length; i += 2) {

@@ -72,12 +72,47 @@ export function stopSocketReading(sock: net.Socket): boolean {
  * Hands the socket back to Node's reads. Readable still counts the read it
  * asked for before we took over as pending (it was never answered with a
  * push), so read(0) would not ask again: restart the handle through _read().
+ * The handle is stopped first: an HTTP server restarts a socket's reads on
+ * its own 'resume' event, and libuv refuses a second start (EALREADY), which
+ * Node would take for a read error.
  */
 export function resumeSocketReading(sock: net.Socket): void {
   const h = (sock as any)._handle;
   if (!h) return;
+  h.readStop();
   h.reading = false;
   if (!sock.destroyed && !sock.readableEnded) (sock as any)._read(sock.readableHighWaterMark);
+}
+
+/**
+ * Stops Node's reads of the socket and keeps them stopped: its handle's
+ * readStart() is shadowed until the returned function runs. An HTTP server
+ * restarts a consumed socket's reads on its 'resume' event (after each
+ * pause for a request's backpressure), which stopSocketReading() alone
+ * would not survive. Null if the handle cannot be stopped.
+ */
+export function holdSocketReads(sock: net.Socket): (() => void) | null {
+  const h = (sock as any)._handle;
+  if (!h || typeof h.readStop !== 'function' || typeof h.readStart !== 'function') return null;
+  if (Object.hasOwn(h, 'readStart')) return null; // held already, or not Node's
+  if (h.readStop()) return null;
+  h.reading = true;
+  h.readStart = () => 0;
+  return () => {
+    delete h.readStart;
+  };
+}
+
+/**
+ * Hands reading back without restarting it, for a socket Node itself holds
+ * paused: it restarts the reads when it resumes the socket (an HTTP server
+ * does so on the socket's 'resume' event).
+ */
+export function releaseSocketReading(sock: net.Socket): void {
+  const h = (sock as any)._handle;
+  if (!h) return;
+  h.readStop();
+  h.reading = false;
 }
 
 /** What Node's onStreamRead does when a socket's read returns end of file. */

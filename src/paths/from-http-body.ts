@@ -13,7 +13,9 @@
 // If the parser then disagrees about where the body ended, the connection
 // is destroyed: a body that ends in the wrong place is a desync.
 import type * as http from 'node:http';
+import type * as net from 'node:net';
 import type { Readable, Writable } from 'node:stream';
+import { settings } from '../config';
 import { debug } from '../diagnostics';
 import { guardDestination, guardSource } from '../engine/guards';
 import type { Outcome } from '../engine/outcome';
@@ -21,14 +23,15 @@ import { SocketTransfer } from '../engine/socket-transfer';
 import { netError } from '../errors';
 import { describeDestination } from '../facts/describe-destination';
 import type { Destination } from '../facts/destination';
-import { type BodyCounter, type BodySource, countBody, describeBody } from '../facts/http-body';
-import { messageDumped, readableState, socketFd, socketHandle } from '../facts/node-internals';
+import { type BodyCounter, type BodySource, contentLength, countBody, describeBody } from '../facts/http-body';
+import { messageDumped, readableState, socketFd, socketHandle, socketPausedByServer } from '../facts/node-internals';
 import {
   addSocketBytesRead,
   destroyDiscarding,
+  holdSocketReads,
   markDataEmitted,
+  releaseSocketReading,
   resumeSocketReading,
-  stopSocketReading,
   touchSocketTimer,
 } from '../facts/node-writes';
 import { describeSocketSource, fastPath, heldInJavaScript, pipedTo, sourceWatched } from '../facts/source';
@@ -42,29 +45,74 @@ const scheduled = new WeakSet<object>();
 
 /**
  * Called synchronously from pipe() (the register's hook, our WriteStream's
- * 'pipe' event): counting the body starts here, before any byte flows.
+ * 'pipe' event): counting the body starts here, before any byte flows. A
+ * body worth the kernel's while also stops Node's reads of its socket here,
+ * even inside the parser's execute() — libuv allows it in a read callback —
+ * or Node's reads would take most of it before a later turn.
  */
 export function adoptBodyAfterPipe(msg: Message, dest: Writable): void {
   if (!native || scheduled.has(msg)) return;
   scheduled.add(msg);
   const counter = countBody(msg);
+  const stopped = counter && !settings.disabled ? stopEarly(msg, counter) : null;
   setImmediate(() => {
     scheduled.delete(msg);
-    decide(msg, dest, counter, 0);
+    decide(msg, dest, counter, 0, stopped);
   });
 }
 
-function decide(msg: Message, dest: Writable, counter: BodyCounter | null, waits: number, body?: BodySource): void {
-  // `body` is set once Node's reads are stopped: every way out that does not
-  // start a transfer must then give the socket back.
-  const declineFlow = (reason: string): void => {
+// Cheap looks only: decide() takes the full one on the next turn.
+function stopEarly(msg: Message, counter: BodyCounter): net.Socket | null {
+  const left = bodyLeft(msg, counter);
+  if (left === null || left < Math.max(settings.minHttpBodyBytes, 1)) return null;
+  const sock = msg.socket;
+  if (!sock || sock.destroyed || socketFd(sock) < 0) return null;
+  return holdReads(sock) ? sock : null;
+}
+
+// Sockets whose reads a body flow holds off, and how to let go.
+const held = new WeakMap<net.Socket, () => void>();
+
+function letGo(sock: net.Socket): void {
+  held.get(sock)?.();
+  held.delete(sock);
+}
+
+function holdReads(sock: net.Socket): boolean {
+  if (held.has(sock)) return true;
+  const letGo = holdSocketReads(sock);
+  if (!letGo) return false;
+  held.set(sock, letGo);
+  return true;
+}
+
+/** Body bytes the parser has not seen, or null if the message is not framed by one Content-Length. */
+function bodyLeft(msg: Message, counter: BodyCounter): number | null {
+  const length = contentLength(msg);
+  return typeof length === 'number' ? length - counter.seen() : null;
+}
+
+function decide(
+  msg: Message,
+  dest: Writable,
+  counter: BodyCounter | null,
+  waits: number,
+  early: net.Socket | null,
+  body?: BodySource,
+): void {
+  // `early`: Node's reads were stopped at pipe(); `body`: stopped for the
+  // transfer. Every way out that does not start one gives the socket back.
+  const giveBack = (): void => {
     counter?.release();
     if (body) handBack(body, 0, null);
+    else if (early) giveReadingBack(early, msg);
+  };
+  const declineFlow = (reason: string): void => {
+    giveBack();
     decline(msg, dest, reason);
   };
   if (pipedTo(msg) !== dest) {
-    counter?.release();
-    if (body) handBack(body, 0, null);
+    giveBack();
     debug('http body: no longer piped only to its destination');
     return;
   }
@@ -74,6 +122,8 @@ function decide(msg: Message, dest: Writable, counter: BodyCounter | null, waits
   if (!body) {
     const described = describeBody(msg);
     if ('declined' in described) return declineFlow(described.declined);
+    const left = described.length - counter.seen();
+    if (left < Math.max(settings.minHttpBodyBytes, 1)) return declineFlow('body smaller than minHttpBodyBytes');
     const watched = sourceWatched(msg) ?? (messageDumped(msg) ? 'body dumped' : null);
     if (watched) return declineFlow(watched);
     const source = describeSocketSource(fp.on, described.sock);
@@ -89,7 +139,7 @@ function decide(msg: Message, dest: Writable, counter: BodyCounter | null, waits
   if (facts.kind === 'notYet') {
     if (waits >= MAX_WAITS) return declineFlow(facts.reason);
     const stopped = body;
-    facts.wait(() => decide(msg, dest, counter, waits + 1, stopped));
+    facts.wait(() => decide(msg, dest, counter, waits + 1, early, stopped));
     return;
   }
   if (facts.kind === 'declined') return declineFlow(facts.reason);
@@ -139,7 +189,7 @@ function handOver(
 }
 
 function stopReading(body: BodySource): boolean {
-  if (!stopSocketReading(body.sock)) return false;
+  if (!holdReads(body.sock)) return false;
   // The server's parser takes every read of the handle in C++: let go of it
   // (re-taken in handBack), so no read can reach it behind our back.
   if (body.side === 'server') body.parser.unconsume();
@@ -221,13 +271,30 @@ function skipBody(body: BodySource, n: number): boolean {
  */
 function handBack(body: BodySource, skipped: number, leftover: Buffer | null): boolean {
   const { sock, parser } = body;
-  if (sock.destroyed) return true;
+  if (sock.destroyed) {
+    letGo(sock);
+    return true;
+  }
   let agreed = skipBody(body, skipped);
   if (agreed && leftover && leftover.length > 0) agreed = parser.execute(leftover) === leftover.length;
   const handle = socketHandle(sock);
   if (body.side === 'server' && handle) parser.consume(handle);
-  if (agreed) resumeSocketReading(sock);
+  if (agreed) giveReadingBack(sock, body.msg);
+  else letGo(sock);
   return agreed;
+}
+
+/**
+ * Node's reads again. A server socket Node holds paused (pipelined
+ * responses, or a request's backpressure while it read on) it resumes
+ * itself; restarting it here would read past that pause.
+ */
+function giveReadingBack(sock: net.Socket, msg: Message): void {
+  letGo(sock);
+  const serverPaused =
+    typeof msg.method === 'string' && (socketPausedByServer(sock) || readableState(sock)?.flowing === false);
+  if (serverPaused) releaseSocketReading(sock);
+  else resumeSocketReading(sock);
 }
 
 function desync(body: BodySource): void {
