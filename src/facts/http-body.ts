@@ -78,7 +78,7 @@ export function describeBody(msg: http.IncomingMessage): BodySource | { declined
     const expect = msg.headers.expect;
     if (expect !== undefined) {
       const res = socketCurrentResponse(sock) as { req?: unknown } | null;
-      if (!res || res.req !== msg || !continueSent(res)) return { declined: "Expect: 100-continue not answered" };
+      if (!res || res.req !== msg || !continueSent(res)) return { declined: 'Expect: 100-continue not answered' };
     }
   } else {
     const status = msg.statusCode ?? 0;

@@ -117,36 +117,72 @@ function decide(
     return;
   }
   const fp = fastPath();
-  if ('off' in fp) return declineFlow(fp.off);
-  if (!counter) return declineFlow('body partly read before pipe()');
+  if ('off' in fp) {
+    declineFlow(fp.off);
+    return;
+  }
+  if (!counter) {
+    declineFlow('body partly read before pipe()');
+    return;
+  }
   if (!body) {
     const described = describeBody(msg);
-    if ('declined' in described) return declineFlow(described.declined);
+    if ('declined' in described) {
+      declineFlow(described.declined);
+      return;
+    }
     const left = described.length - counter.seen();
-    if (left < Math.max(settings.minHttpBodyBytes, 1)) return declineFlow('body smaller than minHttpBodyBytes');
+    if (left < Math.max(settings.minHttpBodyBytes, 1)) {
+      declineFlow('body smaller than minHttpBodyBytes');
+      return;
+    }
     const watched = sourceWatched(msg) ?? (messageDumped(msg) ? 'body dumped' : null);
-    if (watched) return declineFlow(watched);
+    if (watched) {
+      declineFlow(watched);
+      return;
+    }
     const source = describeSocketSource(fp.on, described.sock);
-    if ('declined' in source) return declineFlow(source.declined);
-    if (source.direct) return declineFlow('message socket is a pipe');
+    if ('declined' in source) {
+      declineFlow(source.declined);
+      return;
+    }
+    if (source.direct) {
+      declineFlow('message socket is a pipe');
+      return;
+    }
     // From here on the body is ours unless the destination says no: keep
     // its bytes in the kernel while the destination opens or drains (Node's
     // server parser reads on whatever the message's backpressure says).
-    if (!stopReading(described)) return declineFlow('could not stop the socket reading');
+    if (!stopReading(described)) {
+      declineFlow('could not stop the socket reading');
+      return;
+    }
     body = described;
   }
   const facts = describeDestination(fp.on, dest);
   if (facts.kind === 'notYet') {
-    if (waits >= MAX_WAITS) return declineFlow(facts.reason);
+    if (waits >= MAX_WAITS) {
+      declineFlow(facts.reason);
+      return;
+    }
     const stopped = body;
     facts.wait(() => decide(msg, dest, counter, waits + 1, early, stopped));
     return;
   }
-  if (facts.kind === 'declined') return declineFlow(facts.reason);
+  if (facts.kind === 'declined') {
+    declineFlow(facts.reason);
+    return;
+  }
   // An HTTP message as destination frames its own body: not yet ours.
-  if (facts.dest.openFrame || facts.dest.guard) return declineFlow('HTTP message destination');
+  if (facts.dest.openFrame || facts.dest.guard) {
+    declineFlow('HTTP message destination');
+    return;
+  }
   const inFd = socketFd(body.sock);
-  if (inFd < 0) return declineFlow('source has no fd');
+  if (inFd < 0) {
+    declineFlow('source has no fd');
+    return;
+  }
   handOver(fp.on, body, facts.dest, counter, inFd, 0);
 }
 
@@ -170,7 +206,10 @@ function handOver(
     pipedTo(msg) !== dest.stream
       ? 'unpiped'
       : (sourceWatched(msg) ?? (msg.complete ? 'body complete' : messageDumped(msg) ? 'body dumped' : null));
-  if (reason) return giveBack(reason);
+  if (reason) {
+    giveBack(reason);
+    return;
+  }
   // The client's parser is fed from the socket's 'data': bytes the socket
   // holds unparsed (held back by backpressure) are also Node's to deliver.
   const held =
@@ -178,12 +217,18 @@ function handOver(
     (!dest.usable() ? 'destination busy' : null) ??
     (sock.readableLength > 0 ? 'socket holds bytes' : null);
   if (held) {
-    if (polls >= MAX_WAITS * 16) return giveBack('buffered data did not drain');
+    if (polls >= MAX_WAITS * 16) {
+      giveBack('buffered data did not drain');
+      return;
+    }
     afterDrain(dest.stream, () => handOver(binding, body, dest, counter, inFd, polls + 1));
     return;
   }
   const left = body.length - counter.seen();
-  if (left <= 0) return giveBack('body already read'); // its message-complete is on the way
+  if (left <= 0) {
+    giveBack('body already read'); // its message-complete is on the way
+    return;
+  }
   counter.release();
   start(binding, body, dest, inFd, left);
 }
