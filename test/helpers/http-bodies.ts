@@ -48,7 +48,9 @@ export class Log {
     const out: Record<string, string[]> = {};
     for (const l of this.lines) {
       const label = l.split(' ')[0];
-      (out[label] ??= []).push(l.slice(label.length + 1));
+      const list = out[label] ?? [];
+      list.push(l.slice(label.length + 1));
+      out[label] = list;
     }
     return out;
   }
