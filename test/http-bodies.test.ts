@@ -5,6 +5,7 @@
 // the kernel must have moved the body.
 import * as fs from 'node:fs';
 import type * as http from 'node:http';
+import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -29,6 +30,7 @@ import {
   WS_EVENTS,
   writeStreamOf,
 } from './helpers/http-bodies';
+import { until } from './helpers/wait';
 
 let base: string;
 let previous: ReturnType<typeof zc.configure>;
@@ -44,9 +46,9 @@ afterAll(() => {
 
 /**
  * An upload server: PUT bodies go to numbered files; a GET answers 'bye'.
- * `settled` holds a promise per file stream that resolves at its 'close'.
+ * Its file streams are pushed to `files`.
  */
-function uploadServer(impl: Impl, dir: string, log: Log, settled: Promise<void>[], options: http.ServerOptions = {}) {
+function uploadServer(impl: Impl, dir: string, log: Log, files: fs.WriteStream[], options: http.ServerOptions = {}) {
   return startServer((req, res, n) => {
     if (req.method === 'GET') {
       log.add(`GET ${req.url}`);
@@ -57,7 +59,7 @@ function uploadServer(impl: Impl, dir: string, log: Log, settled: Promise<void>[
     log.watch(`req${n}`, req, REQ_EVENTS);
     log.watch(`res${n}`, res, ['finish', 'close']);
     const ws = log.watch(`ws${n}`, writeStreamOf(impl)(file), WS_EVENTS);
-    settled.push(new Promise((r) => ws.on('close', () => r())));
+    files.push(ws);
     req.pipe(ws);
     ws.on('finish', () => {
       log.add(`stored${n} ${fileFacts(file)} complete=${req.complete} bytesWritten=${ws.bytesWritten}`);
@@ -69,6 +71,13 @@ function uploadServer(impl: Impl, dir: string, log: Log, settled: Promise<void>[
 /** Node reads a socket 64 KiB at a time: body bytes that came with the headers are the parser's. */
 const FIRST_READ = 64 * KiB;
 
+/** Resolves once every stream has emitted 'close'. */
+function allClosed(streams: fs.WriteStream[]): Promise<void> {
+  return Promise.all(streams.map((s) => (s.closed ? null : new Promise((r) => s.once('close', r))))).then(
+    () => undefined,
+  );
+}
+
 const BODY_SIZES = [0, 1, 100, 64 * KiB + 1, 200 * KiB, 1 * MiB, 8 * MiB];
 
 describe('uploads: request bodies piped to a file', () => {
@@ -76,8 +85,8 @@ describe('uploads: request bodies piped to a file', () => {
     const bodies = [pattern(size, 1), pattern(size, 2)];
     const both = await runBoth(base, async (impl, dir) => {
       const log = new Log();
-      const settled: Promise<void>[] = [];
-      const srv = await uploadServer(impl, dir, log, settled);
+      const files: fs.WriteStream[] = [];
+      const srv = await uploadServer(impl, dir, log, files);
       const wire = await rawExchange(srv.port, [
         putHead('/a', size),
         bodies[0],
@@ -88,7 +97,7 @@ describe('uploads: request bodies piped to a file', () => {
         'GET /end HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n',
       ]);
       await srv.close();
-      await Promise.all(settled);
+      await allClosed(files);
       const order = [0, 1].map((i) => [
         log.before(`req${i} end`, `ws${i} finish`),
         log.before(`ws${i} finish`, `res${i} finish`),
@@ -111,4 +120,129 @@ describe('uploads: request bodies piped to a file', () => {
     else
       expect(splicedBytes(both.zerocopy.transfers) + declineReasons(both.zerocopy.transfers).length).toBeGreaterThan(0);
   });
+});
+
+describe('uploads: the connection after a body, and bodies Node keeps', () => {
+  it('a GET pipelined right behind a 2 MiB body is parsed and answered', async () => {
+    const body = pattern(2 * MiB, 3);
+    const both = await runBoth(base, async (impl, dir) => {
+      const log = new Log();
+      const files: fs.WriteStream[] = [];
+      const srv = await uploadServer(impl, dir, log, files);
+      // One write: the GET waits in the kernel right behind the body.
+      const wire = await rawExchange(srv.port, [
+        Buffer.concat([
+          Buffer.from(putHead('/a', body.length)),
+          body,
+          Buffer.from('GET /next HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n'),
+        ]),
+      ]);
+      await srv.close();
+      await allClosed(files);
+      return { events: log.byLabel(), wire };
+    });
+    expect(both.zerocopy.result).toEqual(both.node.result);
+    expect(both.node.result.events.GET).toEqual(['/next']);
+    expect(both.node.result.wire.text).toContain('bye');
+    if (!fastPathOff) expect(splicedBytes(both.zerocopy.transfers)).toBeGreaterThanOrEqual(body.length - FIRST_READ);
+  });
+
+  it.each([
+    ['chunked', 'Transfer-Encoding: chunked\r\n', 'Transfer-Encoding (chunked) body'],
+    ['no length', '', 'body complete'],
+  ])('a %s body declines and goes through Node', async (_name, header, reason) => {
+    const body = pattern(300 * KiB, 4);
+    const chunked = Buffer.concat([Buffer.from(`${body.length.toString(16)}\r\n`), body, Buffer.from('\r\n0\r\n\r\n')]);
+    const both = await runBoth(base, async (impl, dir) => {
+      const log = new Log();
+      const files: fs.WriteStream[] = [];
+      const srv = await uploadServer(impl, dir, log, files);
+      const head = `PUT /c HTTP/1.1\r\nHost: t\r\n${header}Connection: close\r\n\r\n`;
+      const wire = await rawExchange(srv.port, header ? [head, chunked] : [head]);
+      await srv.close();
+      await allClosed(files);
+      return { events: log.byLabel(), wire };
+    });
+    expect(both.zerocopy.result).toEqual(both.node.result);
+    if (!fastPathOff) expect(declineReasons(both.zerocopy.transfers)).toEqual([reason]);
+    expect(splicedBytes(both.zerocopy.transfers)).toBe(0);
+  });
+
+  it('Expect: 100-continue: the body sent after the 100 is spliced', async () => {
+    const body = pattern(1 * MiB, 5);
+    const both = await runBoth(base, async (impl, dir) => {
+      const log = new Log();
+      const files: fs.WriteStream[] = [];
+      const srv = await uploadServer(impl, dir, log, files);
+      const wire = await rawExchange(srv.port, [
+        putHead('/e', body.length, 'Expect: 100-continue\r\nConnection: close\r\n'),
+        (s, got) => receivedUntil(s, got, (t) => t.includes('100 Continue\r\n\r\n')),
+        body,
+      ]);
+      await srv.close();
+      await allClosed(files);
+      return { events: log.byLabel(), wire };
+    });
+    expect(both.zerocopy.result).toEqual(both.node.result);
+    expect(both.node.result.events.stored0?.[0]).toMatch(/^1048576 /);
+    // The body came after the headers' read: all of it is the kernel's.
+    if (!fastPathOff) expect(splicedBytes(both.zerocopy.transfers)).toBe(body.length);
+  });
+});
+
+describe('uploads: a body that does not arrive whole', () => {
+  /** Sends half the body, then ends the connection (FIN) or resets it. */
+  async function cutShort(how: 'end' | 'reset') {
+    const body = pattern(2 * MiB, 6);
+    const half = 1 * MiB;
+    return runBoth(base, async (impl, dir) => {
+      const log = new Log();
+      const files: fs.WriteStream[] = [];
+      const srv = await uploadServer(impl, dir, log, files);
+      const serverSide = new Promise<net.Socket>((r) => srv.server.once('connection', r));
+      const got = new Promise<void>((r) => srv.server.once('request', () => r()));
+      const client = net.connect(srv.port, '127.0.0.1');
+      client.on('error', () => {});
+      client.write(putHead('/h', body.length));
+      client.write(body.subarray(0, half));
+      const sock = await serverSide;
+      log.watch('sock', sock, ['end', 'close']);
+      await got;
+      // Both runs cut at the same byte: once the server has stored all that was sent.
+      const file = path.join(dir, 'up0');
+      await new Promise<void>((resolve) => {
+        const poll = (): void => {
+          if (fs.existsSync(file) && fs.statSync(file).size === half) resolve();
+          else setImmediate(poll);
+        };
+        poll();
+      });
+      if (how === 'end') client.end();
+      else client.resetAndDestroy();
+      // Node's server keeps a half-closed connection open (its socket paused
+      // by the request's backpressure never emits 'end'): close it once the
+      // socket has read the end of file.
+      if (how === 'end')
+        await until(
+          () => sock.readableEnded || (sock as unknown as { _readableState: { ended: boolean } })._readableState.ended,
+        );
+      else await new Promise<void>((r) => (sock.destroyed ? r() : sock.once('close', () => r())));
+      await srv.close();
+      // An aborted request unpipes its file stream and leaves it open, on Node's path too.
+      for (const ws of files) ws.destroy();
+      await allClosed(files);
+      client.destroy();
+      return { events: log.byLabel(), file: fileFacts(file) };
+    });
+  }
+
+  it.each(['end', 'reset'] as const)(
+    'the peer %ss the connection halfway: as on Node, the file holds what came',
+    async (how) => {
+      const both = await cutShort(how);
+      expect(both.zerocopy.result).toEqual(both.node.result);
+      expect(both.node.result.file).toMatch(/^1048576 /);
+      expect(both.node.result.events.req0).toContain('aborted');
+    },
+  );
 });
