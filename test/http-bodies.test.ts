@@ -330,3 +330,86 @@ describe('downloads: client response bodies piped to a file', () => {
     expect(ours).toBeLessThanOrEqual(2 * MiB);
   });
 });
+
+describe('uploads: the application or the server stops a body midway', () => {
+  /** Sends 1 MiB of a 4 MiB body; once the server has stored it, `act` runs on the server side. */
+  async function midway(act: (req: http.IncomingMessage, srv: http.Server) => void, options: http.ServerOptions = {}) {
+    const body = pattern(4 * MiB, 9);
+    const part = 1 * MiB;
+    return runBoth(base, async (impl, dir) => {
+      const log = new Log();
+      const files: fs.WriteStream[] = [];
+      const srv = await uploadServer(impl, dir, log, files, options);
+      const got = new Promise<http.IncomingMessage>((r) => srv.server.once('request', r));
+      const client = net.connect(srv.port, '127.0.0.1');
+      const clientClosed = new Promise<void>((r) => client.on('close', () => r()));
+      client.on('error', (e: NodeJS.ErrnoException) => log.add(`client error ${e.code}`));
+      client.resume();
+      client.write(putHead('/m', body.length));
+      client.write(body.subarray(0, part));
+      const req = await got;
+      const file = path.join(dir, 'up0');
+      await until(() => fs.existsSync(file) && fs.statSync(file).size === part);
+      act(req, srv.server);
+      await clientClosed;
+      await srv.close();
+      await until(() => files.every((ws) => ws.writableLength === 0));
+      for (const ws of files) ws.destroy();
+      await allClosed(files);
+      return { events: log.byLabel(), file: fileFacts(file) };
+    });
+  }
+
+  it('req.destroy() mid-body: the connection closes, as on Node', async () => {
+    const both = await midway((req) => req.destroy());
+    expect(both.zerocopy.result).toEqual(both.node.result);
+    expect(both.node.result.events.req0).toEqual(['aborted', 'close']);
+    if (!fastPathOff) expect(splicedBytes(both.zerocopy.transfers)).toBeGreaterThan(0);
+  });
+
+  it("the socket's idle timeout fires while the body stalls: the same end as on Node", async () => {
+    // No 'timeout' listener: Node's server destroys the socket.
+    const both = await midway((req) => req.socket.setTimeout(50));
+    expect(both.zerocopy.result).toEqual(both.node.result);
+    if (!fastPathOff) expect(splicedBytes(both.zerocopy.transfers)).toBeGreaterThan(0);
+  });
+});
+
+describe("a parser that disagrees with the kernel's count", () => {
+  it.skipIf(fastPathOff)('destroys the connection: the GET behind the body is never answered', async () => {
+    const body = pattern(1 * MiB, 10);
+    const log = new Log();
+    const files: fs.WriteStream[] = [];
+    const dir = fs.mkdtempSync(path.join(base, 'desync-'));
+    const srv = await uploadServer('zerocopy', dir, log, files);
+    const errors: string[] = [];
+    srv.server.on('clientError', (e: NodeJS.ErrnoException, sock) => {
+      errors.push(String(e.code));
+      sock.destroy();
+    });
+    srv.server.once('request', (req: http.IncomingMessage) => {
+      // Skipping the moved bytes empties the body slot: then answer one byte short.
+      const parser = (req.socket as unknown as { parser: Record<number, unknown> & { execute(b: Buffer): unknown } })
+        .parser;
+      const kOnBody = (parser.constructor as unknown as { kOnBody: number }).kOnBody;
+      const execute = parser.execute;
+      parser.execute = function (this: typeof parser, b: Buffer) {
+        const r = execute.call(this, b);
+        return this[kOnBody] === null && typeof r === 'number' ? r - 1 : r;
+      };
+    });
+    const wire = await rawExchange(srv.port, [
+      Buffer.concat([
+        Buffer.from(putHead('/d', body.length)),
+        body,
+        Buffer.from('GET /after HTTP/1.1\r\nHost: t\r\n\r\n'),
+      ]),
+    ]);
+    await srv.close();
+    for (const ws of files) ws.destroy();
+    await allClosed(files);
+    expect(errors).toEqual(['ERR_ZEROCOPY_BODY_DESYNC']);
+    expect(wire.text).not.toContain('bye');
+    expect(log.lines).not.toContain('GET /after');
+  });
+});
