@@ -74,6 +74,22 @@ export function socketUsable(sock: net.Socket): boolean {
   return !sock.destroyed && !sock.writableEnded && socketFd(sock) >= 0 && socketQueuedBytes(sock) === 0;
 }
 
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * Calls back once every write queued in the file stream has landed: an empty
+ * write goes behind them, and its callback is the event. Its fs.write moves
+ * no byte. (Polling the queue a number of loop turns gave up while a busy
+ * threadpool still held one write.)
+ */
+function afterQueuedWrites(ws: fs.WriteStream, retry: () => void): void {
+  if (ws.destroyed || ws.writableEnded) {
+    setImmediate(retry);
+    return;
+  }
+  ws.write(EMPTY, () => setImmediate(retry));
+}
+
 export function describeWriteStream(binding: NativeBinding, ws: fs.WriteStream): DestinationFacts {
   if (hasCustomFs(ws)) return declined('destination has a custom fs');
   if (writeIsWrapped(ws, NodeWriteStream.prototype)) return declined('destination class overrides write()');
@@ -81,7 +97,7 @@ export function describeWriteStream(binding: NativeBinding, ws: fs.WriteStream):
   if (typeof fd !== 'number') {
     return notYet('destination opening', (retry) => onceAny(ws, ['ready', 'close'], retry), true);
   }
-  if (ws.writableLength > 0) return waitForQueue(ws, () => ws.writableLength, 'destination write queue');
+  if (ws.writableLength > 0) return notYet('destination write queue', (retry) => afterQueuedWrites(ws, retry));
   const pos = (ws as unknown as { pos?: number }).pos;
   return describeFd(
     binding,
