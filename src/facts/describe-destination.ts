@@ -7,10 +7,11 @@ import { fsError } from '../errors';
 import type { NativeBinding } from '../native';
 import { type DestinationFacts, declined } from './destination';
 import { describeFd, describeSocket, describeWriteStream } from './fd-destination';
-import { describeResponse, isHttp2Response, isServerResponse } from './http-response';
+import { describeResponse, isHttp2Response, isOutgoingBody } from './http-response';
 import { syncWriteStreamFd, writeIsWrapped } from './node-internals';
 
-export function describeDestination(binding: NativeBinding, dest: Writable): DestinationFacts {
+/** `sourceEncoding`: the Content-Encoding a body source's bytes already carry (see describeResponse). */
+export function describeDestination(binding: NativeBinding, dest: Writable, sourceEncoding?: string): DestinationFacts {
   if (dest === null || typeof dest !== 'object') return declined('destination is not a stream');
   if (dest.writableObjectMode) return declined('destination in object mode');
   if (dest.destroyed || dest.writableEnded) return declined('destination ended');
@@ -18,7 +19,7 @@ export function describeDestination(binding: NativeBinding, dest: Writable): Des
   if (writeIsWrapped(dest)) return declined('destination write() is wrapped');
 
   if (dest instanceof net.Socket) return describeSocket(binding, dest);
-  if (isServerResponse(dest)) return describeResponse(binding, dest);
+  if (isOutgoingBody(dest)) return describeResponse(binding, dest, sourceEncoding);
   if (dest instanceof fs.WriteStream) return describeWriteStream(binding, dest);
   const fd = syncWriteStreamFd(dest);
   if (fd >= 0)

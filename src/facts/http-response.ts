@@ -1,6 +1,6 @@
-// An HTTP/1.x response as a destination: an http.ServerResponse whose socket
-// is a plain TCP or Unix socket. Every decision particular to HTTP lives
-// here. The bytes then move with the same file transfer as file → socket:
+// An HTTP/1.x message body as a destination: an http.ServerResponse, or an
+// http.ClientRequest (an upload), whose socket is a plain TCP or Unix
+// socket. Every decision particular to HTTP lives here. The bytes then move with the same file transfer as file → socket:
 // - Node writes the headers (with the first body bytes, as it always does),
 //   and the kernel starts only once all of it has left userspace;
 // - with Content-Length (or an HTTP/1.0 body read until close) the file's
@@ -8,6 +8,7 @@
 //   chunk, we frame what the kernel moves as one chunk of our own;
 // - the response ends through the real res.end(), so keep-alive, 'finish',
 //   the next pipelined response and every logger run as before.
+import type { EventEmitter } from 'node:events';
 import * as http from 'node:http';
 import * as net from 'node:net';
 import type { Writable } from 'node:stream';
@@ -29,6 +30,13 @@ export function isServerResponse(dest: Writable): dest is http.ServerResponse & 
   return dest instanceof http.ServerResponse;
 }
 
+/** A message Node frames as it writes it: a server's response or a client's request. */
+export type OutgoingBody = (http.ServerResponse | http.ClientRequest) & Writable;
+
+export function isOutgoingBody(dest: Writable): dest is OutgoingBody {
+  return dest instanceof http.ServerResponse || dest instanceof http.ClientRequest;
+}
+
 /** HTTP/2 frames every byte itself (the compat API's response has no fd of its own). */
 export function isHttp2Response(dest: Writable): boolean {
   return (dest as { constructor?: { name?: string } }).constructor?.name === 'Http2ServerResponse';
@@ -39,24 +47,43 @@ export function isHttp2Response(dest: Writable): boolean {
  * (`written`: body bytes the source already gave it); Infinity if unknown.
  */
 export function bodyLeft(dest: Writable, written: number): number {
-  if (!isServerResponse(dest)) return Infinity;
+  if (!isOutgoingBody(dest)) return Infinity;
   const cl = dest.getHeader('content-length');
   const n = typeof cl === 'number' ? cl : typeof cl === 'string' ? Number(cl) : NaN;
   return Number.isFinite(n) ? n - written : Infinity;
 }
 
-const responseProto = http.ServerResponse.prototype as unknown as Record<string, unknown>;
-
 // Whoever replaced how the body is written (compression, a logger that
 // counts body bytes) must see every byte. writeHead is left out on purpose:
 // on-headers (morgan, compression) wraps it, and it never sees the body.
-function bodyWritesReplaced(res: http.ServerResponse): boolean {
+function bodyWritesReplaced(res: OutgoingBody): boolean {
   const r = res as unknown as Record<string, unknown>;
-  if (writeIsWrapped(res as unknown as Writable, http.ServerResponse.prototype)) return true;
+  const base = (res instanceof http.ClientRequest ? http.ClientRequest : http.ServerResponse).prototype;
+  const proto = base as unknown as Record<string, unknown>;
+  if (writeIsWrapped(res, base)) return true;
   for (const name of ['end', '_send', '_writeRaw']) {
-    if (Object.hasOwn(r, name) || r[name] !== responseProto[name]) return true;
+    if (Object.hasOwn(r, name) || r[name] !== proto[name]) return true;
   }
   return false;
+}
+
+/** A request gets its socket from the Agent later, and it may still be connecting. */
+function requestSocketNotYet(req: http.ClientRequest): DestinationFacts | null {
+  const sock = req.socket;
+  if (sock == null)
+    return notYet('request waiting for a socket', (retry) => onceOf(req, ['socket', 'close'], retry), true);
+  if (sock.connecting)
+    return notYet('request socket connecting', (retry) => onceOf(sock, ['connect', 'close'], retry), true);
+  return null;
+}
+
+/** Calls retry on a later turn after the first of `events`. */
+function onceOf(emitter: EventEmitter, events: string[], retry: () => void): void {
+  const done = (): void => {
+    for (const e of events) emitter.off(e, done);
+    setImmediate(retry);
+  };
+  for (const e of events) emitter.on(e, done);
 }
 
 // A reason that may pass by the next read (Node reads ahead meanwhile and
@@ -65,12 +92,24 @@ function passing(reason: string): DestinationFacts {
   return notYet(reason, (retry) => setImmediate(retry), true);
 }
 
-export function describeResponse(binding: NativeBinding, res: http.ServerResponse & Writable): DestinationFacts {
+/**
+ * `sourceEncoding`: the Content-Encoding of a body source (a proxied
+ * response). The bytes then go through unchanged, already in the encoding
+ * the response declares, so that header is no reason to decline; otherwise
+ * it means something (compression middleware) encodes what is written.
+ */
+export function describeResponse(binding: NativeBinding, res: OutgoingBody, sourceEncoding?: string): DestinationFacts {
+  if (res instanceof http.ClientRequest) {
+    const later = requestSocketNotYet(res);
+    if (later) return later;
+  }
   let r = responseFacts(res);
   if (!r) return declined('unknown response state');
   if (!r.hasBody) return declined('response has no body (HEAD, 204, 304)');
   if (bodyWritesReplaced(res)) return declined('response write()/end() replaced');
-  if (res.getHeader('content-encoding') !== undefined) return declined('Content-Encoding set');
+  const encoding = res.getHeader('content-encoding');
+  if (encoding !== undefined && String(encoding).toLowerCase() !== sourceEncoding?.toLowerCase())
+    return declined('Content-Encoding set');
   if (r.trailers || res.hasHeader('trailer')) return declined('response has trailers');
   if (r.strictContentLength) return declined('strictContentLength');
   const sock = res.socket;

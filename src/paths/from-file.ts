@@ -11,7 +11,7 @@ import type { Outcome } from '../engine/outcome';
 import { fsError, sourceShrankError } from '../errors';
 import { describeDestination } from '../facts/describe-destination';
 import type { Destination, Frame } from '../facts/destination';
-import { bodyLeft, isServerResponse } from '../facts/http-response';
+import { bodyLeft, isOutgoingBody } from '../facts/http-response';
 import { markDataEmitted } from '../facts/node-writes';
 import {
   type FileSource,
@@ -71,7 +71,7 @@ export function readNeedsDecision(src: FileSource): boolean {
   if (src.bytesRead >= 2 * src.readableHighWaterMark) return true;
   if (src.bytesRead !== 0) return false;
   const dest = pipedTo(src);
-  return dest !== null && isServerResponse(dest);
+  return dest !== null && isOutgoingBody(dest);
 }
 
 /**

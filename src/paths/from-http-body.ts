@@ -43,6 +43,10 @@ type Message = http.IncomingMessage & Readable;
 
 const scheduled = new WeakSet<object>();
 
+function headerText(value: string | string[] | undefined): string | undefined {
+  return typeof value === 'string' ? value : undefined;
+}
+
 /**
  * Called synchronously from pipe() (the register's hook, our WriteStream's
  * 'pipe' event): counting the body starts here, before any byte flows. A
@@ -159,7 +163,7 @@ function decide(
     }
     body = described;
   }
-  const facts = describeDestination(fp.on, dest);
+  const facts = describeDestination(fp.on, dest, headerText(msg.headers['content-encoding']));
   if (facts.kind === 'notYet') {
     if (waits >= MAX_WAITS) {
       declineFlow(facts.reason);
@@ -174,9 +178,10 @@ function decide(
     declineFlow(facts.reason);
     return;
   }
-  // An HTTP message as destination frames its own body: not yet ours.
-  if (facts.dest.openFrame || facts.dest.guard) {
-    declineFlow('HTTP message destination');
+  // A response that frames each write as a chunk would need a frame of our
+  // own, which a body cut short could not close: Node's path.
+  if (facts.dest.openFrame) {
+    declineFlow('chunked response');
     return;
   }
   const inFd = socketFd(body.sock);
@@ -285,7 +290,11 @@ function start(binding: NativeBinding, body: BodySource, dest: Destination, inFd
     return;
   }
   if (transfer.active)
-    guards.push(guardSource(msg, transfer), guardSource(sock, transfer), guardDestination(stream, transfer));
+    guards.push(
+      guardSource(msg, transfer),
+      guardSource(sock, transfer),
+      dest.guard ? dest.guard(transfer) : guardDestination(stream, transfer),
+    );
 }
 
 // Bytes the kernel moved, fed to the parser with its body callback emptied:

@@ -12,7 +12,7 @@ import { SocketTransfer } from '../engine/socket-transfer';
 import { netError } from '../errors';
 import { describeDestination } from '../facts/describe-destination';
 import type { Destination } from '../facts/destination';
-import { isServerResponse } from '../facts/http-response';
+import { isOutgoingBody } from '../facts/http-response';
 import { readableState } from '../facts/node-internals';
 import {
   addSocketBytesRead,
@@ -90,7 +90,7 @@ function decide(src: net.Socket, dest: Writable, waits: number, reading = true):
   // file source, whose size fstat tells, can be framed ahead of the kernel.
   const fixed =
     socketSourceDecline(src) ??
-    (isServerResponse(dest) ? 'HTTP response from a socket source' : null) ??
+    (isOutgoingBody(dest) ? 'HTTP message from a socket source' : null) ??
     socketObserved(src);
   if (fixed) {
     declineFlow(fixed);
