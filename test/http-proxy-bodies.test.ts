@@ -1,0 +1,223 @@
+// HTTP bodies between HTTP messages (issue #17): a proxy's response body
+// (origin response → ServerResponse), a proxy's request body (request →
+// ClientRequest), and a file uploaded by http.request. Each scenario runs
+// with Node's stream.pipeline and with zerocopy's (what the register does to
+// every pipe()); both sides' views must match, and the kernel must have
+// moved the bytes on the zerocopy run.
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as stream from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as zc from '../dist/index.js';
+import {
+  declineReasons,
+  fastPathOff,
+  type Impl,
+  KiB,
+  Log,
+  MiB,
+  pattern,
+  REQ_EVENTS,
+  runBoth,
+  sha,
+  splicedBytes,
+  startServer,
+} from './helpers/http-bodies';
+
+let base: string;
+let previous: ReturnType<typeof zc.configure>;
+beforeAll(() => {
+  base = fs.mkdtempSync(path.join(os.tmpdir(), 'zerocopy-proxy-bodies-'));
+  previous = zc.configure({ minHttpBodyBytes: 0 });
+});
+afterAll(() => {
+  zc.configure(previous);
+  fs.rmSync(base, { recursive: true, force: true });
+});
+
+function pipelineOf(impl: Impl): typeof stream.pipeline {
+  return impl === 'node' ? stream.pipeline : (zc.pipeline as typeof stream.pipeline);
+}
+
+/** Sums what the kernel moved by each syscall. */
+function movedBy(transfers: { path: string; bytes: number }[], syscall: string): number {
+  return transfers.filter((t) => t.path === syscall).reduce((a, t) => a + t.bytes, 0);
+}
+
+/** GETs `url` from `port`; resolves with the status, the headers that matter and the body's hash. */
+function fetchBody(port: number, agent: http.Agent, url = '/'): Promise<string> {
+  return new Promise((resolve, reject) => {
+    http
+      .get({ port, host: '127.0.0.1', path: url, agent }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (d: Buffer) => chunks.push(d));
+        res.on('end', () => {
+          const body = Buffer.concat(chunks);
+          const h = res.headers;
+          resolve(
+            `${res.statusCode} ce=${h['content-encoding']} cl=${h['content-length']} ${body.length} ${sha(body).slice(0, 16)}`,
+          );
+        });
+        res.on('error', reject);
+      })
+      .on('error', reject);
+  });
+}
+
+describe('a proxy: the origin response body piped to the client response', () => {
+  it.each([
+    [200 * KiB, undefined],
+    [8 * MiB, undefined],
+    [8 * MiB, 'gzip'],
+  ])('%i bytes (Content-Encoding %s), three responses per keep-alive connection', async (size, encoding) => {
+    const body = pattern(size, 11);
+    const origin = await startServer((_req, res) => {
+      res.setHeader('content-length', body.length);
+      if (encoding) res.setHeader('content-encoding', encoding);
+      res.end(body);
+    });
+    const both = await runBoth(base, async (impl) => {
+      const log = new Log();
+      const upstream = new http.Agent({ keepAlive: true, maxSockets: 1 });
+      const proxy = await startServer((req, res, n) => {
+        log.watch(`res${n}`, res, ['finish', 'close', 'error']);
+        http.get({ port: origin.port, host: '127.0.0.1', path: req.url, agent: upstream }, (pres) => {
+          log.watch(`pres${n}`, pres, REQ_EVENTS);
+          res.writeHead(pres.statusCode ?? 502, pres.headers);
+          pipelineOf(impl)(pres, res, (err) =>
+            log.add(`pipeline${n} ${err ? (err as NodeJS.ErrnoException).code : 'ok'}`),
+          );
+        });
+      });
+      const client = new http.Agent({ keepAlive: true, maxSockets: 1 });
+      const got: string[] = [];
+      for (let i = 0; i < 3; i++) got.push(await fetchBody(proxy.port, client));
+      client.destroy();
+      upstream.destroy();
+      await proxy.close();
+      return { got, events: log.byLabel() };
+    });
+    await origin.close();
+    expect(both.zerocopy.result).toEqual(both.node.result);
+    expect(both.node.result.got[2]).toBe(`200 ce=${encoding} cl=${size} ${size} ${sha(body).slice(0, 16)}`);
+    if (!fastPathOff)
+      expect(
+        splicedBytes(both.zerocopy.transfers),
+        declineReasons(both.zerocopy.transfers).join(),
+      ).toBeGreaterThanOrEqual(size >= MiB ? 3 * (size - 64 * KiB) : 1);
+  });
+});
+
+/** A server that answers each request with what it received: headers that matter, size and hash of the body. */
+async function echoServer() {
+  return startServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (d: Buffer) => chunks.push(d));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      const framing = req.headers['transfer-encoding'] ?? `cl=${req.headers['content-length']}`;
+      res.end(`${req.method} ${framing} ${body.length} ${sha(body).slice(0, 16)}`);
+    });
+  });
+}
+
+/** The response's text, once the request has also closed (its 'close' follows the response's end). */
+function answerOf(req: http.ClientRequest, log: Log, label: string): Promise<string> {
+  log.watch(label, req, ['finish', 'error', 'close']);
+  const closed = new Promise<void>((r) => req.once('close', () => r()));
+  return new Promise<string>((resolve) => {
+    req.on('response', (res) => {
+      let t = '';
+      res.on('data', (d: Buffer) => {
+        t += d.toString();
+      });
+      res.on('end', () => resolve(t));
+    });
+  }).then(async (t) => {
+    await closed;
+    return t;
+  });
+}
+
+describe('uploads by http.request: a file piped to the request', () => {
+  it.each([
+    ['Content-Length', true],
+    ['chunked', false],
+  ])('%s: the server receives the file', async (_name, withLength) => {
+    const size = 4 * MiB;
+    const file = path.join(base, `upload-${withLength}`);
+    fs.writeFileSync(file, pattern(size, 12));
+    const echo = await echoServer();
+    const both = await runBoth(base, async (impl) => {
+      const log = new Log();
+      const req = http.request({
+        port: echo.port,
+        host: '127.0.0.1',
+        method: 'PUT',
+        agent: false,
+        headers: withLength ? { 'content-length': size } : {},
+      });
+      const answer = answerOf(req, log, 'req');
+      const src = impl === 'node' ? fs.createReadStream(file) : zc.createReadStream(file);
+      log.watch('src', src, ['end', 'close', 'error']);
+      src.pipe(req);
+      const got = await answer;
+      await new Promise<void>((r) => (src.closed ? r() : src.once('close', () => r())));
+      return { answer: got, events: log.byLabel() };
+    });
+    await echo.close();
+    expect(both.zerocopy.result).toEqual(both.node.result);
+    const framing = withLength ? `cl=${size}` : 'chunked';
+    expect(both.node.result.answer).toBe(`PUT ${framing} ${size} ${sha(pattern(size, 12)).slice(0, 16)}`);
+    if (!fastPathOff) expect(movedBy(both.zerocopy.transfers, 'sendfile')).toBeGreaterThan(size / 2);
+  });
+});
+
+describe('a proxy: the client request body piped to the origin request', () => {
+  it('4 MiB with Content-Length, then a second on the same connections', async () => {
+    const size = 4 * MiB;
+    const echo = await echoServer();
+    const bodies = [pattern(size, 13), pattern(size, 14)];
+    const both = await runBoth(base, async (impl) => {
+      const log = new Log();
+      const upstream = new http.Agent({ keepAlive: true, maxSockets: 1 });
+      const proxy = await startServer((req, res, n) => {
+        const preq = http.request(
+          { port: echo.port, host: '127.0.0.1', method: req.method, headers: req.headers, agent: upstream },
+          (pres) => {
+            res.writeHead(pres.statusCode ?? 502, pres.headers);
+            pres.pipe(res);
+          },
+        );
+        log.watch(`preq${n}`, preq, ['finish', 'error', 'close']);
+        log.watch(`req${n}`, req, REQ_EVENTS);
+        pipelineOf(impl)(req, preq, (err) =>
+          log.add(`pipeline${n} ${err ? (err as NodeJS.ErrnoException).code : 'ok'}`),
+        );
+      });
+      const client = new http.Agent({ keepAlive: true, maxSockets: 1 });
+      const answers: string[] = [];
+      for (const body of bodies) {
+        const req = http.request({ port: proxy.port, host: '127.0.0.1', method: 'PUT', agent: client });
+        req.setHeader('content-length', body.length);
+        const answer = answerOf(req, log, `client${answers.length}`);
+        req.end(body);
+        answers.push(await answer);
+      }
+      client.destroy();
+      upstream.destroy();
+      await proxy.close();
+      return { answers, events: log.byLabel() };
+    });
+    await echo.close();
+    expect(both.zerocopy.result).toEqual(both.node.result);
+    expect(both.node.result.answers).toEqual(bodies.map((b) => `PUT cl=${size} ${size} ${sha(b).slice(0, 16)}`));
+    if (!fastPathOff)
+      expect(
+        splicedBytes(both.zerocopy.transfers),
+        declineReasons(both.zerocopy.transfers).join(),
+      ).toBeGreaterThanOrEqual(2 * (size - 64 * KiB));
+  });
+});
