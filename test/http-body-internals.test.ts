@@ -10,8 +10,8 @@ import { nodeInternals, nodeWrites } from '../dist/internal.js';
 import { native as maybeNative } from '../src/native';
 import { until } from './helpers/wait';
 
-// biome-ignore lint/style/noNonNullAssertion: the test that uses it is skipped without the addon
-const native = maybeNative!;
+// The test that uses it is skipped without the addon.
+const native = maybeNative as NonNullable<typeof maybeNative>;
 
 let server: http.Server;
 let port: number;
