@@ -235,7 +235,7 @@ describe('HTTP: a socket source', () => {
     const r = parseOne(raw, 0)!.res;
     expect(r.complete && r.body.equals(payload)).toBe(true);
     expect(rec.messages.map((m) => m.path)).toEqual(['normal']);
-    if (fast) expect(rec.messages[0].reason).toBe('HTTP response from a socket source');
+    if (fast) expect(rec.messages[0].reason).toBe('HTTP message from a socket source');
   });
 });
 
