@@ -6,6 +6,7 @@
 // moved the bytes on the zerocopy run.
 import * as fs from 'node:fs';
 import * as http from 'node:http';
+import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as stream from 'node:stream';
@@ -25,6 +26,7 @@ import {
   splicedBytes,
   startServer,
 } from './helpers/http-bodies';
+import { until } from './helpers/wait';
 
 let base: string;
 let previous: ReturnType<typeof zc.configure>;
@@ -219,5 +221,101 @@ describe('a proxy: the client request body piped to the origin request', () => {
         splicedBytes(both.zerocopy.transfers),
         declineReasons(both.zerocopy.transfers).join(),
       ).toBeGreaterThanOrEqual(2 * (size - 64 * KiB));
+  });
+});
+
+describe('a proxy when one side misbehaves', () => {
+  /** A raw GET through the proxy; resolves with what arrived and how the connection ended. */
+  function rawGet(
+    port: number,
+    slow: boolean,
+  ): Promise<{ bytes: number; sha: string; error?: string; ended: boolean }> {
+    return new Promise((resolve) => {
+      const chunks: Buffer[] = [];
+      const sock = net.connect(port, '127.0.0.1', () =>
+        sock.write('GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n'),
+      );
+      let error: string | undefined;
+      let ended = false;
+      sock.on('data', (d: Buffer) => {
+        chunks.push(d);
+        // A slow reader: every chunk, stop reading for a few loop turns.
+        if (slow) {
+          sock.pause();
+          let turns = 20;
+          const later = (): void => {
+            if (--turns > 0) setImmediate(later);
+            else sock.resume();
+          };
+          setImmediate(later);
+        }
+      });
+      sock.on('end', () => {
+        ended = true;
+      });
+      sock.on('error', (e: NodeJS.ErrnoException) => {
+        error = e.code;
+      });
+      sock.on('close', () => {
+        const all = Buffer.concat(chunks);
+        const bodyAt = all.indexOf('\r\n\r\n') + 4;
+        const body = all.subarray(bodyAt);
+        resolve({ bytes: body.length, sha: sha(body).slice(0, 16), error, ended });
+      });
+    });
+  }
+
+  async function proxied(originHandler: http.RequestListener, slow: boolean) {
+    const origin = await startServer(originHandler);
+    const both = await runBoth(base, async (impl) => {
+      const log = new Log();
+      const proxy = await startServer((req, res) => {
+        log.watch('res', res, ['finish', 'close']);
+        http.get({ port: origin.port, host: '127.0.0.1', path: req.url, agent: false }, (pres) => {
+          log.watch('pres', pres, REQ_EVENTS);
+          res.writeHead(pres.statusCode ?? 502, pres.headers);
+          pipelineOf(impl)(pres, res, (err) => log.add(`pipeline ${err ? (err as NodeJS.ErrnoException).code : 'ok'}`));
+        });
+      });
+      const got = await rawGet(proxy.port, slow);
+      await until(() => log.lines.includes('res close'));
+      await proxy.close();
+      return { got, events: log.byLabel() };
+    });
+    await origin.close();
+    return both;
+  }
+
+  it('the origin resets halfway: the client gets a prefix and a closed connection, as on Node', async () => {
+    const body = pattern(4 * MiB, 15);
+    const both = await proxied((_req, res) => {
+      res.setHeader('content-length', body.length);
+      res.write(body.subarray(0, 2 * MiB), () => setImmediate(() => res.socket?.resetAndDestroy()));
+    }, false);
+    // How much of what the proxy held in JavaScript was still sent differs (Node drops it); the ends do not.
+    const strip = (r: typeof both.node.result) => ({ ...r, got: { ...r.got, bytes: 0, sha: '' } });
+    expect(strip(both.zerocopy.result)).toEqual(strip(both.node.result));
+    for (const impl of ['node', 'zerocopy'] as const) {
+      const got = both[impl].result.got;
+      expect(got.bytes).toBeLessThanOrEqual(2 * MiB);
+      expect(body.subarray(0, got.bytes).equals(body.subarray(0, got.bytes))).toBe(true);
+    }
+    expect(both.node.result.events.pres).toContain('aborted');
+  });
+
+  it('a slow client: the whole body arrives, as on Node', async () => {
+    const body = pattern(8 * MiB, 16);
+    const both = await proxied((_req, res) => {
+      res.setHeader('content-length', body.length);
+      res.end(body);
+    }, true);
+    expect(both.zerocopy.result).toEqual(both.node.result);
+    expect(both.node.result.got).toEqual({
+      bytes: body.length,
+      sha: sha(body).slice(0, 16),
+      error: undefined,
+      ended: true,
+    });
+    if (!fastPathOff) expect(splicedBytes(both.zerocopy.transfers)).toBeGreaterThan(body.length / 2);
   });
 });

@@ -181,7 +181,7 @@ function decide(
   // A response that frames each write as a chunk would need a frame of our
   // own, which a body cut short could not close: Node's path.
   if (facts.dest.openFrame) {
-    declineFlow('chunked response');
+    declineFlow('chunked destination');
     return;
   }
   const inFd = socketFd(body.sock);
@@ -374,8 +374,19 @@ function finish(body: BodySource, dest: Destination, outcome: Outcome, received:
       source: msg,
       dest,
       readError: (errno) => netError(errno, 'read'),
-      // A read error is the socket's, as on Node's path (the message then aborts).
+      // A reset is told once, to the syscall that meets it; the next read
+      // sees the end of file. On Node's path which one its read meets
+      // depends on when it reads. A server reads a request body as it comes
+      // (stock destroys the socket with the read error: 'clientError', then
+      // 'aborted'). A client's response may wait behind backpressure, and
+      // stock then found the end (the response 'aborted'); the error itself
+      // would reach the ClientRequest's 'error', which stock did not emit:
+      // give the socket back and let Node's read find the end.
       destroySource: (error) => {
+        if (body.side === 'client') {
+          if (!handBack(body, received, null)) desync(body);
+          return;
+        }
         handBack(body, 0, null);
         sock.destroy(error);
       },
