@@ -28,6 +28,7 @@ import {
   splicedBytes,
   startServer,
   WS_EVENTS,
+  withoutDate,
   writeStreamOf,
 } from './helpers/http-bodies';
 import { until } from './helpers/wait';
@@ -351,7 +352,10 @@ describe('uploads: the application or the server stops a body midway', () => {
       const client = net.connect(srv.port, '127.0.0.1');
       const clientClosed = new Promise<void>((r) => client.on('close', () => r()));
       client.on('error', (e: NodeJS.ErrnoException) => log.add(`client error ${e.code}`));
-      client.resume();
+      let answer = '';
+      client.on('data', (d: Buffer) => {
+        answer += d.toString('latin1');
+      });
       client.write(putHead('/m', body.length));
       client.write(body.subarray(0, part));
       const req = await got;
@@ -363,7 +367,7 @@ describe('uploads: the application or the server stops a body midway', () => {
       await until(() => files.every((ws) => ws.writableLength === 0));
       for (const ws of files) ws.destroy();
       await allClosed(files);
-      return { events: log.byLabel(), file: fileFacts(file) };
+      return { events: log.byLabel(), file: fileFacts(file), answer: withoutDate(answer) };
     });
   }
 
@@ -371,6 +375,13 @@ describe('uploads: the application or the server stops a body midway', () => {
     const both = await midway((req) => req.destroy());
     expect(both.zerocopy.result).toEqual(both.node.result);
     expect(both.node.result.events.req0).toEqual(['aborted', 'close']);
+    if (!fastPathOff) expect(splicedBytes(both.zerocopy.transfers)).toBeGreaterThan(0);
+  });
+
+  it("the server's requestTimeout expires while the body stalls: the same 408 and close as on Node", async () => {
+    const both = await midway(() => {}, { requestTimeout: 300, connectionsCheckingInterval: 50 });
+    expect(both.zerocopy.result).toEqual(both.node.result);
+    expect(both.node.result.answer).toMatch(/^HTTP\/1\.1 408 /);
     if (!fastPathOff) expect(splicedBytes(both.zerocopy.transfers)).toBeGreaterThan(0);
   });
 
