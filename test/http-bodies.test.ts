@@ -154,7 +154,7 @@ describe('uploads: the connection after a body, and bodies Node keeps', () => {
 
   it.each([
     ['chunked', 'Transfer-Encoding: chunked\r\n', 'Transfer-Encoding (chunked) body'],
-    ['no length', '', 'body complete'],
+    ['no length', '', 'no Content-Length'],
   ])('a %s body declines and goes through Node', async (_name, header, reason) => {
     const body = pattern(300 * KiB, 4);
     const chunked = Buffer.concat([Buffer.from(`${body.length.toString(16)}\r\n`), body, Buffer.from('\r\n0\r\n\r\n')]);

@@ -56,9 +56,30 @@ function headerText(value: string | string[] | undefined): string | undefined {
  */
 export function adoptBodyAfterPipe(msg: Message, dest: Writable): void {
   if (!native || scheduled.has(msg)) return;
-  scheduled.add(msg);
+  // Most messages are decided here, with no closure and no later turn: a
+  // body already complete (every GET), chunked, or too small.
+  const fp = fastPath();
+  const now =
+    'off' in fp
+      ? fp.off
+      : msg.complete
+        ? 'body complete'
+        : typeof contentLength(msg) === 'string'
+          ? (contentLength(msg) as string)
+          : null;
+  if (now) {
+    decline(msg, dest, now);
+    return;
+  }
   const counter = countBody(msg);
-  const stopped = counter && !settings.disabled ? stopEarly(msg, counter) : null;
+  const left = counter ? bodyLeft(msg, counter) : null;
+  if (left !== null && left < Math.max(settings.minHttpBodyBytes, 1)) {
+    counter?.release();
+    decline(msg, dest, 'body smaller than minHttpBodyBytes');
+    return;
+  }
+  scheduled.add(msg);
+  const stopped = counter ? stopEarly(msg) : null;
   setImmediate(() => {
     scheduled.delete(msg);
     decide(msg, dest, counter, 0, stopped);
@@ -66,9 +87,7 @@ export function adoptBodyAfterPipe(msg: Message, dest: Writable): void {
 }
 
 // Cheap looks only: decide() takes the full one on the next turn.
-function stopEarly(msg: Message, counter: BodyCounter): net.Socket | null {
-  const left = bodyLeft(msg, counter);
-  if (left === null || left < Math.max(settings.minHttpBodyBytes, 1)) return null;
+function stopEarly(msg: Message): net.Socket | null {
   const sock = msg.socket;
   if (!sock || sock.destroyed || socketFd(sock) < 0) return null;
   return holdReads(sock) ? sock : null;
