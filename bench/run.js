@@ -131,9 +131,19 @@ const config = {
 const log = (...a) => process.stderr.write(`${a.join(' ')}\n`);
 const bin = (name) => path.join(BIN, name);
 
+// bench/c/*.c, built into bench/bin/ by every run.
+const C_PROGRAMS = [
+  'receiver',
+  'sendfile_client',
+  'cfr_copy',
+  'splice_proxy',
+  'echo_server',
+  'pingpong',
+  'http_client',
+];
 function buildC() {
   fs.mkdirSync(BIN, { recursive: true });
-  for (const name of ['receiver', 'sendfile_client', 'cfr_copy', 'splice_proxy', 'echo_server', 'pingpong']) {
+  for (const name of C_PROGRAMS) {
     execFileSync('cc', ['-O2', '-Wall', '-pthread', '-o', bin(name), path.join(__dirname, 'c', `${name}.c`)], {
       stdio: 'inherit',
     });
