@@ -111,7 +111,7 @@ function renderBodies(results) {
     const got = cells.filter((c) => c.r && Number.isFinite(c.r.med));
     if (!got.length) return `➖ HTTP bodies: ${what} — not measured in this run.`;
     const ok = got.every((c) => c.ok(c.r.med));
-    return `${mark(ok)} HTTP bodies: ${what} — ${got.map((c) => `${c.label} ${num(c.r.med, 2)}×${c.ok(c.r.med) ? '' : ' ❌'}`).join(', ')}.`;
+    return `${mark(ok)} HTTP bodies: ${what} — ${got.map((c) => `${c.label} ${num(c.r.med, 3)}×${c.ok(c.r.med) ? '' : ' ❌'}`).join(', ')}.`;
   };
   const reg = (part, size, key, against = 'stock') => vs(at(part, size, 'register'), at(part, size, against), key);
   for (const part of ['uploads', 'downloads']) {
