@@ -1,7 +1,7 @@
 'use strict';
 // `npm run bench [-- options]`: file -> socket, file -> file, many small files,
-// small files read by a 'data' consumer, TCP proxy and HTTP static-file benchmarks, Node's streams vs zerocopy vs a
-// bare C syscall loop (`npm run bench -- --help` lists the options).
+// small files read by a 'data' consumer, TCP proxy, HTTP static-file and HTTP body (uploads, downloads,
+// proxied) benchmarks, Node's streams vs zerocopy vs a bare C syscall loop (`npm run bench -- --help` lists the options).
 //
 // Every sender runs in its own child process (bench/workloads/sender.js, or a C
 // program from bench/c/ built into bench/bin/ here) so its CPU, RSS and loop
@@ -22,8 +22,9 @@ const { startJson, runJson, lineServer } = require('./lib/proc');
 const { makeFile } = require('./lib/files');
 const { writeReport } = require('./render/report');
 const { runHttp, stopHttp } = require('./workloads/http');
+const { runBodies, stopBodies } = require('./workloads/bodies');
 
-const ALL_WORKLOADS = ['socket', 'copy', 'small', 'decline', 'read', 'proxy', 'pingpong', 'http'];
+const ALL_WORKLOADS = ['socket', 'copy', 'small', 'decline', 'read', 'proxy', 'pingpong', 'http', 'bodies'];
 const opts = options('npm run bench [-- options]: Node streams vs zerocopy vs C, written to docs/benchmarks.md', {
   quick: { type: 'boolean', env: 'BENCH_QUICK', help: 'smoke run: 128 MiB, fewer sizes, 3 rounds, no warm-up round' },
   rounds: { type: 'int', help: 'rounds per workload (7; small-file sweep 5; --quick 3)' },
@@ -56,6 +57,14 @@ const opts = options('npm run bench [-- options]: Node streams vs zerocopy vs C,
     help: 'leave out servers: node, node-chunked, express, fastify, nginx, bun',
   },
   bun: { type: 'string', help: 'this Bun binary instead of the npm package @oven/bun-linux-x64' },
+  'bodies-parts': { type: 'list', help: 'HTTP bodies parts: uploads, downloads, proxy (all)' },
+  'bodies-rounds': { type: 'int', help: 'HTTP bodies rounds (5; --quick 3)' },
+  'bodies-seconds': {
+    type: 'int',
+    help: 'HTTP bodies measured run, whole seconds, after a 1 s warm-up (3; --quick 2)',
+  },
+  'bodies-sizes': { type: 'list', help: 'HTTP body sizes (64k,1m,64m; --quick 64k,1m,16m)' },
+  'bodies-dir': { type: 'string', help: 'where uploads and downloads write (/dev/shm if tmpfs, else the temp dir)' },
 });
 // The command as given, for the report.
 const given = Object.keys(process.env)
@@ -131,9 +140,19 @@ const config = {
 const log = (...a) => process.stderr.write(`${a.join(' ')}\n`);
 const bin = (name) => path.join(BIN, name);
 
+// bench/c/*.c, built into bench/bin/ by every run.
+const C_PROGRAMS = [
+  'receiver',
+  'sendfile_client',
+  'cfr_copy',
+  'splice_proxy',
+  'echo_server',
+  'pingpong',
+  'http_client',
+];
 function buildC() {
   fs.mkdirSync(BIN, { recursive: true });
-  for (const name of ['receiver', 'sendfile_client', 'cfr_copy', 'splice_proxy', 'echo_server', 'pingpong']) {
+  for (const name of C_PROGRAMS) {
     execFileSync('cc', ['-O2', '-Wall', '-pthread', '-o', bin(name), path.join(__dirname, 'c', `${name}.c`)], {
       stdio: 'inherit',
     });
@@ -369,6 +388,7 @@ async function main() {
     recv.stop();
     echo.stop();
     stopHttp();
+    stopBodies();
     fs.rmSync(tmp, { recursive: true, force: true });
   };
   process.once('SIGINT', () => {
@@ -494,6 +514,17 @@ async function main() {
         makeFile,
         failures,
         push: (r) => runs.push({ workload: 'http', ...r }),
+      });
+    }
+    // 9. HTTP bodies: uploads, downloads and http-proxy, stock vs the register hook, with nginx and
+    // HAProxy as the proxy's anchors (bench/workloads/bodies.js).
+    if (ONLY.includes('bodies')) {
+      config.bodies = await runBodies({
+        opts,
+        log,
+        makeFile,
+        failures,
+        push: (r) => runs.push({ workload: 'bodies', ...r }),
       });
     }
   } finally {

@@ -7,6 +7,7 @@ const path = require('node:path');
 const { median, max, group: groupOf, pairedRatio, pairedDiff } = require('../lib/stats');
 const { KiB, GiB, table, fmtSize, num, ratio, tpl } = require('../lib/md');
 const { renderHttp } = require('./http');
+const { renderBodies } = require('./bodies');
 const { renderSvg } = require('./chart');
 
 const t = (name, vars) => tpl('report', name, vars);
@@ -636,6 +637,9 @@ function render(results) {
   }
   const http = has('http') || (config.workloads?.includes('http') && config.http) ? renderHttp(results) : null;
   if (http) p(http.md);
+  const bodies =
+    has('bodies') || (config.workloads?.includes('bodies') && config.bodies) ? renderBodies(results) : null;
+  if (bodies) p(bodies.md);
 
   // Automatic checks: what the guide asks of the fast path.
   const checks = [];
@@ -713,6 +717,7 @@ function render(results) {
     );
   }
   if (http) checks.push(...http.checks);
+  if (bodies) checks.push(...bodies.checks);
   p('## Checks', '', ...checks.map((c) => `- ${c}`), '', '![benchmark chart](benchmarks.svg)', '');
   return `${out.join('\n')}\n`;
 }
