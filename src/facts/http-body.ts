@@ -111,14 +111,24 @@ export interface BodyCounter {
 }
 
 /**
- * Starts counting body bytes at pipe() time: those already buffered in the
- * message, then every slice the parser pushes. Null when bytes have already
- * left the message (a 'data' listener, a read()): how many is not known.
+ * Body bytes the parser has handed the message before pipe(), all still in
+ * its buffer; null when some have already left it (a 'data' listener, a
+ * read()): how many is not known.
  */
-export function countBody(msg: http.IncomingMessage): BodyCounter | null {
+export function bodySeenSoFar(msg: http.IncomingMessage): number | null {
   const st = readableState(msg);
   if (!st || st.objectMode || dataEmitted(msg) !== false) return null;
-  let seen = st.length;
+  return st.length;
+}
+
+/**
+ * Starts counting body bytes at pipe() time: those already buffered in the
+ * message (bodySeenSoFar, not null), then every slice the parser pushes.
+ * Only for a flow the kernel may take: shadowing push() changes the
+ * message's shape, which costs Node's stream code on every message after.
+ */
+export function countBody(msg: http.IncomingMessage, seenSoFar: number): BodyCounter {
+  let seen = seenSoFar;
   const m = msg as unknown as { push(chunk: unknown, encoding?: unknown): boolean };
   const hadOwn = Object.hasOwn(m, 'push');
   const push = m.push;

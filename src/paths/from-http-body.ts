@@ -23,7 +23,14 @@ import { SocketTransfer } from '../engine/socket-transfer';
 import { netError } from '../errors';
 import { describeDestination } from '../facts/describe-destination';
 import type { Destination } from '../facts/destination';
-import { type BodyCounter, type BodySource, contentLength, countBody, describeBody } from '../facts/http-body';
+import {
+  type BodyCounter,
+  type BodySource,
+  bodySeenSoFar,
+  contentLength,
+  countBody,
+  describeBody,
+} from '../facts/http-body';
 import { messageDumped, readableState, socketFd, socketHandle, socketPausedByServer } from '../facts/node-internals';
 import {
   addSocketBytesRead,
@@ -56,30 +63,26 @@ function headerText(value: string | string[] | undefined): string | undefined {
  */
 export function adoptBodyAfterPipe(msg: Message, dest: Writable): void {
   if (!native || scheduled.has(msg)) return;
-  // Most messages are decided here, with no closure and no later turn: a
-  // body already complete (every GET), chunked, or too small.
+  // Most messages are decided here, with no closure, no counter and no
+  // later turn: a body already complete (every GET), chunked, too small.
   const fp = fastPath();
-  const now =
-    'off' in fp
-      ? fp.off
-      : msg.complete
-        ? 'body complete'
-        : typeof contentLength(msg) === 'string'
-          ? (contentLength(msg) as string)
-          : null;
-  if (now) {
-    decline(msg, dest, now);
+  const length = 'off' in fp ? fp.off : msg.complete ? 'body complete' : contentLength(msg);
+  if (typeof length === 'string') {
+    decline(msg, dest, length);
     return;
   }
-  const counter = countBody(msg);
-  const left = counter ? bodyLeft(msg, counter) : null;
-  if (left !== null && left < Math.max(settings.minHttpBodyBytes, 1)) {
-    counter?.release();
+  const seen = bodySeenSoFar(msg);
+  if (seen === null) {
+    decline(msg, dest, 'body partly read before pipe()');
+    return;
+  }
+  if (length - seen < Math.max(settings.minHttpBodyBytes, 1)) {
     decline(msg, dest, 'body smaller than minHttpBodyBytes');
     return;
   }
   scheduled.add(msg);
-  const stopped = counter ? stopEarly(msg) : null;
+  const counter = countBody(msg, seen);
+  const stopped = stopEarly(msg);
   setImmediate(() => {
     scheduled.delete(msg);
     decide(msg, dest, counter, 0, stopped);
@@ -109,16 +112,10 @@ function holdReads(sock: net.Socket): boolean {
   return true;
 }
 
-/** Body bytes the parser has not seen, or null if the message is not framed by one Content-Length. */
-function bodyLeft(msg: Message, counter: BodyCounter): number | null {
-  const length = contentLength(msg);
-  return typeof length === 'number' ? length - counter.seen() : null;
-}
-
 function decide(
   msg: Message,
   dest: Writable,
-  counter: BodyCounter | null,
+  counter: BodyCounter,
   waits: number,
   early: net.Socket | null,
   body?: BodySource,
@@ -126,7 +123,7 @@ function decide(
   // `early`: Node's reads were stopped at pipe(); `body`: stopped for the
   // transfer. Every way out that does not start one gives the socket back.
   const giveBack = (): void => {
-    counter?.release();
+    counter.release();
     if (body) handBack(body, 0, null);
     else if (early) giveReadingBack(early, msg);
   };
@@ -142,10 +139,6 @@ function decide(
   const fp = fastPath();
   if ('off' in fp) {
     declineFlow(fp.off);
-    return;
-  }
-  if (!counter) {
-    declineFlow('body partly read before pipe()');
     return;
   }
   if (!body) {
