@@ -8,8 +8,10 @@ import * as http from 'node:http';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import * as stream from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as zc from '../dist/index.js';
+import { recordTransfers } from './helpers/diag';
 import {
   declineReasons,
   fastPathOff,
@@ -172,6 +174,31 @@ describe('uploads: the connection after a body, and bodies Node keeps', () => {
     if (!fastPathOff) expect(declineReasons(both.zerocopy.transfers)).toEqual([reason]);
     expect(splicedBytes(both.zerocopy.transfers)).toBe(0);
   });
+
+  it.skipIf(fastPathOff)(
+    'a body piped into a stream with no fd is declined at pipe(), its socket never held',
+    async () => {
+      const body = pattern(1 * MiB, 17);
+      const rec: string[] = [];
+      const srv = await startServer((req, res) => {
+        const pass = new stream.PassThrough();
+        zc.pipeline(req, pass, () => {});
+        let n = 0;
+        pass.on('data', (d: Buffer) => {
+          n += d.length;
+        });
+        pass.on('end', () => res.end(`got ${n}`));
+      });
+      const transfers = recordTransfers();
+      const wire = await rawExchange(srv.port, [putHead('/p', body.length, 'Connection: close\r\n'), body]);
+      transfers.stop();
+      await srv.close();
+      for (const m of transfers.messages) rec.push(`${m.path} ${m.reason}`);
+      expect(wire.text).toContain(`got ${body.length}`);
+      expect(rec).toEqual(['normal destination has no fd']);
+      expect(atPipe).toBe(1);
+    },
+  );
 
   it('Expect: 100-continue: the body sent after the 100 is spliced', async () => {
     const body = pattern(1 * MiB, 5);

@@ -11,6 +11,17 @@ import { describeResponse, isHttp2Response, isOutgoingBody } from './http-respon
 import { syncWriteStreamFd, writeIsWrapped } from './node-internals';
 
 /** `sourceEncoding`: the Content-Encoding a body source's bytes already carry (see describeResponse). */
+/**
+ * Could this stream be written by the kernel at all (a socket, an HTTP
+ * message, an fs.WriteStream, stdout on a file)? The cheap look a flow takes
+ * before it holds anything; describeDestination() takes the full one.
+ */
+export function mayHaveFd(dest: Writable): boolean {
+  return (
+    dest instanceof net.Socket || dest instanceof fs.WriteStream || isOutgoingBody(dest) || syncWriteStreamFd(dest) >= 0
+  );
+}
+
 export function describeDestination(binding: NativeBinding, dest: Writable, sourceEncoding?: string): DestinationFacts {
   if (dest === null || typeof dest !== 'object') return declined('destination is not a stream');
   if (dest.writableObjectMode) return declined('destination in object mode');

@@ -21,7 +21,7 @@ import { guardDestination, guardSource } from '../engine/guards';
 import type { Outcome } from '../engine/outcome';
 import { SocketTransfer } from '../engine/socket-transfer';
 import { netError } from '../errors';
-import { describeDestination } from '../facts/describe-destination';
+import { describeDestination, mayHaveFd } from '../facts/describe-destination';
 import type { Destination } from '../facts/destination';
 import {
   type BodyCounter,
@@ -66,7 +66,14 @@ export function adoptBodyAfterPipe(msg: Message, dest: Writable): void {
   // Most messages are decided here, with no closure, no counter and no
   // later turn: a body already complete (every GET), chunked, too small.
   const fp = fastPath();
-  const length = 'off' in fp ? fp.off : msg.complete ? 'body complete' : contentLength(msg);
+  const length =
+    'off' in fp
+      ? fp.off
+      : msg.complete
+        ? 'body complete'
+        : !mayHaveFd(dest)
+          ? 'destination has no fd'
+          : contentLength(msg);
   if (typeof length === 'string') {
     decline(msg, dest, length);
     return;
