@@ -269,18 +269,23 @@ describe('a proxy when one side misbehaves', () => {
     const origin = await startServer(originHandler);
     const both = await runBoth(base, async (impl) => {
       const log = new Log();
+      const upstreamErrors: string[] = [];
       const proxy = await startServer((req, res) => {
         log.watch('res', res, ['finish', 'close']);
-        http.get({ port: origin.port, host: '127.0.0.1', path: req.url, agent: false }, (pres) => {
+        const preq = http.get({ port: origin.port, host: '127.0.0.1', path: req.url, agent: false }, (pres) => {
           log.watch('pres', pres, REQ_EVENTS);
           res.writeHead(pres.statusCode ?? 502, pres.headers);
           pipelineOf(impl)(pres, res, (err) => log.add(`pipeline ${err ? (err as NodeJS.ErrnoException).code : 'ok'}`));
         });
+        // Whether a reset reaches the request as a read error depends on
+        // when Node's own read meets it (on Node 24 and 26 stock's did): kept
+        // apart, not compared.
+        preq.on('error', (e: NodeJS.ErrnoException) => upstreamErrors.push(String(e.code)));
       });
       const got = await rawGet(proxy.port, slow);
       await until(() => log.lines.includes('res close'));
       await proxy.close();
-      return { got, events: log.byLabel() };
+      return { got, events: log.byLabel(), upstreamErrors };
     });
     await origin.close();
     return both;
@@ -292,13 +297,14 @@ describe('a proxy when one side misbehaves', () => {
       res.setHeader('content-length', body.length);
       res.write(body.subarray(0, 2 * MiB), () => setImmediate(() => res.socket?.resetAndDestroy()));
     }, false);
-    // How much of what the proxy held in JavaScript was still sent differs (Node drops it); the ends do not.
-    const strip = (r: typeof both.node.result) => ({ ...r, got: { ...r.got, bytes: 0, sha: '' } });
-    expect(strip(both.zerocopy.result)).toEqual(strip(both.node.result));
+    // How much of what the proxy held in JavaScript was still sent differs
+    // (Node drops it), and so does how the client's connection ends; what the
+    // proxy's streams go through does not.
+    expect(both.zerocopy.result.events).toEqual(both.node.result.events);
     for (const impl of ['node', 'zerocopy'] as const) {
       const got = both[impl].result.got;
       expect(got.bytes).toBeLessThanOrEqual(2 * MiB);
-      expect(body.subarray(0, got.bytes).equals(body.subarray(0, got.bytes))).toBe(true);
+      expect(got.sha).toBe(sha(body.subarray(0, got.bytes)).slice(0, 16));
     }
     expect(both.node.result.events.pres).toContain('aborted');
   });
