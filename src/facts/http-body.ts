@@ -29,6 +29,14 @@ export interface BodySource {
   sock: net.Socket;
   parser: HttpParser;
   kOnBody: number;
+  /**
+   * Gives the parser bytes as Node's own reads would: the server's parser
+   * executes them; the client's are passed to the socket's 'data' listener
+   * (Node's socketOnData), which executes them and, once the response is
+   * complete, takes its listeners off the socket and frees the parser. False
+   * when the bytes were not all accepted (then the socket is destroyed).
+   */
+  feed(chunk: Buffer): boolean;
   /** The server's parser reads the handle itself; the client's is fed from 'data'. */
   side: 'server' | 'client';
   /** The body's Content-Length. */
@@ -99,7 +107,20 @@ export function describeBody(msg: http.IncomingMessage): BodySource | { declined
   } else if (p.consumed) {
     return { declined: 'unknown HTTP parser state' };
   }
-  return { msg, sock, parser: p.parser, kOnBody: p.kOnBody, side, length };
+  const parser = p.parser;
+  if (side === 'server') {
+    const feed = (chunk: Buffer): boolean => parser.execute(chunk) === chunk.length;
+    return { msg, sock, parser, kOnBody: p.kOnBody, feed, side, length };
+  }
+  const onData = sock.listeners('data').find((f) => f.name === 'socketOnData') as
+    | ((this: net.Socket, chunk: Buffer) => void)
+    | undefined;
+  if (!onData) return { declined: 'unknown HTTP client state' };
+  const feed = (chunk: Buffer): boolean => {
+    onData.call(sock, chunk);
+    return !sock.destroyed;
+  };
+  return { msg, sock, parser, kOnBody: p.kOnBody, feed, side, length };
 }
 
 /** Body bytes the parser has handed to the message since the flow was piped. */

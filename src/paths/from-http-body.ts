@@ -334,7 +334,7 @@ function skipBody(body: BodySource, n: number): boolean {
   try {
     for (let left = n; left > 0; ) {
       const chunk = left >= ZEROS.length ? ZEROS : ZEROS.subarray(0, left);
-      if (parser.execute(chunk) !== chunk.length) return false;
+      if (!body.feed(chunk)) return false;
       left -= chunk.length;
     }
     return true;
@@ -357,7 +357,7 @@ function handBack(body: BodySource, skipped: number, leftover: Buffer | null): b
     return true;
   }
   let agreed = skipBody(body, skipped);
-  if (agreed && leftover && leftover.length > 0) agreed = parser.execute(leftover) === leftover.length;
+  if (agreed && leftover && leftover.length > 0) agreed = body.feed(leftover);
   const handle = socketHandle(sock);
   if (body.side === 'server' && handle) parser.consume(handle);
   if (agreed) giveReadingBack(sock, body.msg);
