@@ -26,7 +26,7 @@ const o = options("npm run soak [-- options]: the fault soak, zerocopy beside No
   pairs: {
     type: 'list',
     env: 'SOAK_PAIRS',
-    help: 'only these pairs: file-tcp file-unix file-file file-pipe proxy socket-file pipe-file file-http',
+    help: 'only these pairs: file-tcp file-unix file-file file-pipe proxy socket-file pipe-file file-http http-upload http-download http-proxy',
   },
   concurrency: { type: 'int', help: 'transfers in flight per pair (24)' },
   // Bytes lost to the truncation race (zeros sent where a file truncated during sendfile had been, and the
