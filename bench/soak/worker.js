@@ -171,7 +171,7 @@ async function runOne(pair, state, t) {
   if (out === null) {
     if (o.debugHung) {
       console.error(
-        `hung ${pair.key} ${t.fault} id=${t.id} fired=${t.fired} kernel=${t.kernel} stage=${t.stage}`,
+        `hung ${pair.key} ${t.fault} id=${t.id} fired=${t.fired} kernel=${t.kernel} stage=${typeof t.stage === 'function' ? t.stage() : t.stage}`,
         t.streams
           .map((s) => {
             const tr = transferOf(s);

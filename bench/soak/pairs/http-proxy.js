@@ -129,23 +129,32 @@ module.exports = {
         preq.on('error', (e) => {
           preqError ??= e;
         });
+        const stage = new Set(); // for --debug-hung: which steps the proxy took
+        t.stage = () => `${leg} leg, ${via}: ${[...stage].join(', ')}`;
         const up = flow(req, preq, via);
+        up.then((e) => stage.add(`up ${e?.code ?? 'done'}`));
         if (leg === 'up') streamFault(t, req, preq, done, via === 'pipe');
         const down = new Promise((resolveDown) => {
           // The request closes at its response's end, or without one.
           preq.on('close', () => preq.res || resolveDown(preqError ?? harnessError('NO_RESPONSE', 'no response')));
           preq.on('response', (r) => {
+            stage.add(`response (res destroyed: ${res.destroyed})`);
             pres = r;
             t.track(pres);
             pres.on('error', noop);
             res.writeHead(pres.statusCode, { 'content-length': pres.headers['content-length'] });
             if (leg === 'down') streamFault(t, pres, res, () => done() || originEnded(), via === 'pipe');
-            flow(pres, res, via).then(resolveDown);
+            flow(pres, res, via).then((e) => {
+              stage.add(`down ${e?.code ?? 'done'}`);
+              resolveDown(e);
+            });
           });
         });
         Promise.all([up, down]).then(([upError, downError]) => {
-          // The proxy's answer to a failed leg: the client's connection goes.
-          if (upError || downError) res.destroy();
+          // The proxy's answer to a failed leg: both connections go. (pipeline()
+          // may leave its source alone: an origin response read to its end of
+          // file, paused, would otherwise hold its connection for ever.)
+          if (upError || downError) for (const x of [res, req, preq, pres]) x?.destroy();
           resolve({ error: upError ?? downError, streams: [req, res, preq, ...(pres ? [pres] : [])] });
         });
       });
