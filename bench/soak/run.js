@@ -230,11 +230,15 @@ function main() {
   // shuts down and closes cleanly before the source's next read returns:
   // pipeline() reports ERR_STREAM_PREMATURE_CLOSE (Node's own path, file →
   // Unix socket under `reset` alone: 17-33 of 3000 transfers).
+  // Node's HTTP client gives it a fifth, ECONNRESET with no syscall ('socket
+  // hang up' before a response, 'aborted' during one): under EMFILE, a proxy's
+  // origin that cannot accept closes the connection, and the proxy's request
+  // sees that end first or a write fail first (1 of 500 transfers).
   // Any other difference fails the soak.
   // Out of fds, the syscall that fails first (open, connect, accept, pipe)
   // is a race as well: under the EMFILE fault, any EMFILE is the fault's own.
   const klass = (e, f) =>
-    /^(EPIPE\/write|ECONNRESET\/write|ECONNRESET\/read|EPIPE)$/.test(e) ||
+    /^(EPIPE\/write|ECONNRESET\/write|ECONNRESET\/read|EPIPE|ECONNRESET)$/.test(e) ||
     (f === 'reset' && e === 'ERR_STREAM_PREMATURE_CLOSE')
       ? 'peer gone'
       : f === 'emfile' && /^(EMFILE|ENFILE)\//.test(e)
