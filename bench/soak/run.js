@@ -26,7 +26,7 @@ const o = options("npm run soak [-- options]: the fault soak, zerocopy beside No
   pairs: {
     type: 'list',
     env: 'SOAK_PAIRS',
-    help: 'only these pairs: file-tcp file-unix file-file file-pipe proxy socket-file pipe-file file-http',
+    help: 'only these pairs: file-tcp file-unix file-file file-pipe proxy socket-file pipe-file file-http http-upload http-download http-proxy',
   },
   concurrency: { type: 'int', help: 'transfers in flight per pair (24)' },
   // Bytes lost to the truncation race (zeros sent where a file truncated during sendfile had been, and the
@@ -177,9 +177,16 @@ function main() {
         rss: 0,
         lag: 0,
         faults: {},
+        paths: {},
+        declinedWhy: {},
+        warnings: {},
         examples: [],
       };
       row.zeroFill += p.zeroFill ?? 0;
+      // Flows by path and why they declined; process warnings (a listener
+      // leaked per transfer shows as MaxListenersExceededWarning).
+      for (const k of ['paths', 'declinedWhy', 'warnings'])
+        for (const [x, n] of Object.entries(p[k] ?? {})) row[k][x] = (row[k][x] ?? 0) + n;
       row.hungInNodePipeline = (row.hungInNodePipeline ?? 0) + (p.hungInNodePipeline ?? 0);
       row.zeroFillClean += p.zeroFillClean ?? 0;
       for (const k of [
@@ -223,11 +230,15 @@ function main() {
   // shuts down and closes cleanly before the source's next read returns:
   // pipeline() reports ERR_STREAM_PREMATURE_CLOSE (Node's own path, file →
   // Unix socket under `reset` alone: 17-33 of 3000 transfers).
+  // Node's HTTP client gives it a fifth, ECONNRESET with no syscall ('socket
+  // hang up' before a response, 'aborted' during one): under EMFILE, a proxy's
+  // origin that cannot accept closes the connection, and the proxy's request
+  // sees that end first or a write fail first (1 of 500 transfers).
   // Any other difference fails the soak.
   // Out of fds, the syscall that fails first (open, connect, accept, pipe)
   // is a race as well: under the EMFILE fault, any EMFILE is the fault's own.
   const klass = (e, f) =>
-    /^(EPIPE\/write|ECONNRESET\/write|ECONNRESET\/read|EPIPE)$/.test(e) ||
+    /^(EPIPE\/write|ECONNRESET\/write|ECONNRESET\/read|EPIPE|ECONNRESET)$/.test(e) ||
     (f === 'reset' && e === 'ERR_STREAM_PREMATURE_CLOSE')
       ? 'peer gone'
       : f === 'emfile' && /^(EMFILE|ENFILE)\//.test(e)
@@ -267,6 +278,8 @@ function main() {
         else row.newErrors.push(`${f}: ${e} ×${v.errors[e]}`);
       }
     }
+    for (const [w, n] of Object.entries(row.warnings))
+      if (!base?.warnings[w]) row.newErrors.push(`process warning: ${w} ×${n}`);
   }
 
   const head = [
@@ -274,6 +287,8 @@ function main() {
     'mode',
     'transfers',
     'kernel path',
+    'flows by kernel',
+    'flows declined',
     'byte-exact',
     'failed (Node error)',
     'non-Node errors',
@@ -292,6 +307,7 @@ function main() {
   const body = [];
   let bad = 0;
   for (const row of rows.values()) {
+    row.kernelFlows = Object.entries(row.paths).reduce((a, [p, n]) => a + (p === 'declined' ? 0 : n), 0);
     const zc = row.mode === 'zerocopy';
     const flagged =
       row.lost -
@@ -310,6 +326,8 @@ function main() {
       row.mode,
       row.transfers,
       row.kernel,
+      row.kernelFlows,
+      row.paths.declined ?? 0,
       row.exact,
       row.failed - row.nonNode,
       row.nonNode,
@@ -343,6 +361,21 @@ function main() {
       head.map((_, i) => (i < 2 ? '' : 'r')),
     ),
   );
+  console.log('');
+  // Each flow (a source piped to a destination; a proxy's transfer has two):
+  // the kernel path it took, or else why it declined, most frequent first.
+  for (const row of rows.values()) {
+    const paths = Object.entries(row.paths)
+      .filter(([p]) => p !== 'declined')
+      .map(([p, n]) => `${p} ${n}`);
+    const why = Object.entries(row.declinedWhy)
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 4)
+      .map(([r, n]) => `${r} ${n}`);
+    console.log(
+      `flows: ${row.pair} ${row.mode}: ${[...paths, `declined ${row.paths.declined ?? 0}${why.length ? ` (${why.join(', ')})` : ''}`].join(', ')}`,
+    );
+  }
   console.log('');
   for (const row of rows.values()) {
     // Not in the hung column, not failed on: Node's own pipeline() does it (bench/soak/lib.js, nodePipelineHang).

@@ -18,8 +18,9 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { monitorEventLoopDelay } = require('node:perf_hooks');
-// The HTTP pair serves through the register hook; it also makes net.Socket#pipe
-// offer re-piped socket sources to the fast path.
+// The HTTP pairs go through the register hook (fs streams, and
+// http.IncomingMessage#pipe offering bodies to the fast path); it also makes
+// net.Socket#pipe offer re-piped socket sources to the fast path.
 require('../../dist/register.js');
 const zc = require('../../dist/index.js');
 const { native, transferOf } = require('../../dist/internal.js');
@@ -72,6 +73,22 @@ dc.subscribe('zerocopy:transfer', (m) => {
   // What the library said, for the examples of a loss.
   if (t.msgs.length < 8) t.msgs.push(`${m.path}:${m.reason}:${m.bytes}${m.error ? `:${m.error.code}` : ''}`);
   if (m.path !== 'normal') t.kernel = true;
+  // Per flow (one source: a proxy's transfer has two), the kernel path it
+  // took, or else why it declined: re-piped after an unpipe, it may say both.
+  const f = t.flows.get(m.source) ?? {};
+  if (m.path !== 'normal') f.kernel ??= m.path;
+  else f.declined ??= m.reason;
+  t.flows.set(m.source, f);
+});
+
+// Process warnings, per pair: run.js fails a warning zerocopy gives and the
+// baseline does not (a listener left behind per transfer shows as
+// MaxListenersExceededWarning once some emitter holds 11).
+let warnings = null;
+process.on('warning', (w) => {
+  if (!warnings) return;
+  const key = `${w.name}: ${w.message}`.slice(0, 120);
+  warnings[key] = (warnings[key] ?? 0) + 1;
 });
 
 let nextId = 1;
@@ -104,7 +121,8 @@ function setSoftNofile(n) {
 // A transfer's description, handed to the pair.
 function makeTransfer(pair, random, fault) {
   const id = nextId++;
-  const size = Math.floor((192 + random() * 640) * KiB) + Math.floor(random() * 8);
+  // A pair may choose its own sizes (the HTTP bodies: some small ones too).
+  const size = pair.size?.(random) ?? Math.floor((192 + random() * 640) * KiB) + Math.floor(random() * 8);
   const t = {
     id,
     size,
@@ -119,6 +137,7 @@ function makeTransfer(pair, random, fault) {
     fired: false,
     kernel: false,
     msgs: [],
+    flows: new Map(),
     streams: [],
     track(...streams) {
       for (const s of streams) {
@@ -152,7 +171,7 @@ async function runOne(pair, state, t) {
   if (out === null) {
     if (o.debugHung) {
       console.error(
-        `hung ${pair.key} ${t.fault} id=${t.id} fired=${t.fired} kernel=${t.kernel} stage=${t.stage}`,
+        `hung ${pair.key} ${t.fault} id=${t.id} fired=${t.fired} kernel=${t.kernel} stage=${typeof t.stage === 'function' ? t.stage() : t.stage}`,
         t.streams
           .map((s) => {
             const tr = transferOf(s);
@@ -201,6 +220,11 @@ function judge(stats, t, out) {
   if (t.fired) f.fired++;
   stats.transfers++;
   if (t.kernel) stats.kernel++;
+  for (const fl of t.flows.values()) {
+    const p = fl.kernel ?? 'declined';
+    stats.paths[p] = (stats.paths[p] ?? 0) + 1;
+    if (!fl.kernel) stats.declinedWhy[fl.declined] = (stats.declinedWhy[fl.declined] ?? 0) + 1;
+  }
   if (success && lost === 0 && a.foreign === 0) {
     stats.exact++;
     f.ok++;
@@ -282,9 +306,13 @@ async function runPair(pair, count) {
     misdirected: 0,
     canary: 0,
     faults: {},
+    paths: {}, // flows by kernel path, or 'declined'
+    declinedWhy: {},
+    warnings: {},
     examples: [],
     oddErrors: [],
   };
+  warnings = stats.warnings;
   gc();
   const before = lib.fdCounts();
   const targets0 = lib.fdTargets();

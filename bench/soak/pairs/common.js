@@ -29,8 +29,11 @@ async function fileSourceFault(t, bounded, done) {
   }
 }
 
-/** destroy-src / destroy-dst / unpipe (and re-pipe) at a random moment. */
-async function streamFault(t, src, dst, done) {
+/**
+ * destroy-src / destroy-dst / unpipe (and re-pipe) at a random moment.
+ * `end`: the re-pipe ends dst (a plain pipe() lost its end with the unpipe).
+ */
+async function streamFault(t, src, dst, done, end = false) {
   if (t.fault !== 'destroy-src' && t.fault !== 'destroy-dst' && t.fault !== 'unpipe') return;
   await lib.moment(t.random);
   if (done()) return;
@@ -44,7 +47,7 @@ async function streamFault(t, src, dst, done) {
     src.unpipe(dst);
     await lib.moment(t.random);
     // pipeline() piped with { end: false } and ends dst on src's 'end' itself.
-    if (!src.destroyed && !dst.destroyed) src.pipe(dst, { end: false });
+    if (!src.destroyed && !dst.destroyed) src.pipe(dst, { end });
   }
 }
 

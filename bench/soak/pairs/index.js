@@ -11,6 +11,9 @@ const PAIRS = [
   require('./socket-file.js'),
   require('./pipe-file.js'),
   require('./file-http.js'),
+  require('./http-upload.js'),
+  require('./http-download.js'),
+  require('./http-proxy.js'),
 ];
 
 module.exports = { PAIRS };

@@ -16,6 +16,11 @@ async function send(writable, content, random, slow, end = true) {
   }
   for (let off = 0; off < content.length && !writable.destroyed; ) {
     const n = Math.min(content.length - off, 4096 + Math.floor(random() * 60000));
+    // The last piece goes with end(): writableEnded then says every byte was handed over.
+    if (end && off + n === content.length) {
+      writable.end(content.subarray(off));
+      return;
+    }
     const ok = writable.write(content.subarray(off, off + n));
     off += n;
     if (!ok) {
