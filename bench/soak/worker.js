@@ -347,6 +347,9 @@ async function runPair(pair, count) {
         }
       }),
     );
+    // Connections kept alive for the next transfer hold fds past the window
+    // (the HTTP pairs' Agents): a pair lets them go, or prlimit could not start.
+    pair.quiesce?.(state);
     setSoftNofile(o.nofile);
     for (let i = 0; i < count; i++) {
       judge(stats, batch[i], outs[i]);

@@ -55,6 +55,12 @@ function keepAlive() {
   return new http.Agent({ keepAlive: true });
 }
 
+/** Closes the idle kept-alive connections, both ends: the fds they hold go at once. */
+function letGoIdle(agents, servers) {
+  for (const agent of agents) for (const list of Object.values(agent.freeSockets)) for (const s of list) s.destroy();
+  for (const srv of servers) srv.server.closeIdleConnections();
+}
+
 /**
  * src → dst as an app writes it: 'pipeline' is stream.pipeline(); 'pipe' is
  * src.pipe(dst) with the app's own error handling — pipe() passes no error
@@ -100,4 +106,4 @@ function harnessError(code, message) {
   return Object.assign(new Error(message), { code });
 }
 
-module.exports = { bodySize, routedServer, keepAlive, flow, peerGone, harnessError };
+module.exports = { bodySize, routedServer, keepAlive, letGoIdle, flow, peerGone, harnessError };

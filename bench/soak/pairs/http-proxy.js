@@ -9,7 +9,7 @@
 'use strict';
 const http = require('node:http');
 const lib = require('../lib.js');
-const { bodySize, routedServer, keepAlive, flow, peerGone, harnessError } = require('./http-common.js');
+const { bodySize, routedServer, keepAlive, letGoIdle, flow, peerGone, harnessError } = require('./http-common.js');
 const { streamFault } = require('./common.js');
 const { send } = require('./pipe-file.js');
 
@@ -193,6 +193,9 @@ module.exports = {
       received: got ? got.buffer() : Buffer.alloc(0),
       canary: 0,
     };
+  },
+  quiesce(st) {
+    letGoIdle([st.front, st.upstream], [st.proxy, st.origin]);
   },
   async teardown(st) {
     st.front.destroy();

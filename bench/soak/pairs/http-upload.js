@@ -8,7 +8,7 @@ const http = require('node:http');
 const path = require('node:path');
 const lib = require('../lib.js');
 const { reusedFd, streamFault } = require('./common.js');
-const { bodySize, routedServer, keepAlive, flow, peerGone, harnessError } = require('./http-common.js');
+const { bodySize, routedServer, keepAlive, letGoIdle, flow, peerGone, harnessError } = require('./http-common.js');
 const { send } = require('./pipe-file.js');
 
 module.exports = {
@@ -108,6 +108,9 @@ module.exports = {
         }
       },
     };
+  },
+  quiesce(st) {
+    letGoIdle([st.agent], [st.srv]);
   },
   async teardown(st) {
     st.agent.destroy();
