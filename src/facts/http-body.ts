@@ -11,14 +11,13 @@ import {
   dataEmitted,
   type HttpParser,
   httpParserOf,
-  isTlsSocket,
   lenientParser,
   readableState,
   socketCurrentResponse,
   socketHandle,
-  socketHasUserBuffer,
   socketPausedByServer,
 } from './node-internals';
+import { socketSourceDecline } from './source';
 
 export function isIncomingMessage(src: Readable): src is http.IncomingMessage & Readable {
   return src instanceof http.IncomingMessage;
@@ -78,8 +77,8 @@ export function describeBody(msg: http.IncomingMessage): BodySource | { declined
   if (msg.destroyed) return { declined: 'message destroyed' };
   const sock = msg.socket;
   if (!(sock instanceof net.Socket)) return { declined: 'message socket is not a net.Socket' };
-  if (isTlsSocket(sock)) return { declined: 'TLS socket' };
-  if (socketHasUserBuffer(sock)) return { declined: 'source reads into a user buffer' };
+  const unfit = socketSourceDecline(sock);
+  if (unfit) return { declined: unfit };
   const side = typeof msg.method === 'string' ? 'server' : 'client';
   if (side === 'server') {
     if (msg.method === 'CONNECT') return { declined: 'CONNECT' };
