@@ -49,6 +49,18 @@ describe('zerocopy/register', () => {
     else expect(out.paths).toContain('splice');
   });
 
+  it('an upload piped into fs.createWriteStream is offered once: one message per flow', () => {
+    // The IncomingMessage#pipe hook and our WriteStream's 'pipe' listener both
+    // hear of the same pipe(); a flow declined there was told twice.
+    const out = JSON.parse(run(['--require', 'zerocopy/register', fixture('body-offers.js'), dir]));
+    const off = process.env.ZEROCOPY_DISABLE === '1';
+    const small = off ? 'normal: ZEROCOPY_DISABLE' : 'normal: body smaller than minHttpBodyBytes';
+    expect(out.small).toEqual([small]);
+    expect(out['pipeline-small']).toEqual([small]);
+    expect(out.big).toEqual([off ? 'normal: ZEROCOPY_DISABLE' : 'splice']);
+    expect(out['pipeline-big']).toEqual([off ? 'normal: ZEROCOPY_DISABLE' : 'splice']);
+  });
+
   it('package entry points resolve from CommonJS and ESM', () => {
     const cjs = run([
       '-e',

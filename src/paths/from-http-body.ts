@@ -49,6 +49,15 @@ import { decline, finish as finishFlow } from './finish';
 type Message = http.IncomingMessage & Readable;
 
 const scheduled = new WeakSet<object>();
+// One pipe() can offer its flow more than once: under the register both the
+// IncomingMessage#pipe hook and our WriteStream's 'pipe' listener do (and our
+// pipeline() after them). A flow declined at pipe() is told once.
+const declinedAtPipe = new WeakMap<object, Writable>();
+
+function declineAtPipe(msg: Message, dest: Writable, reason: string): void {
+  declinedAtPipe.set(msg, dest);
+  decline(msg, dest, reason);
+}
 
 function headerText(value: string | string[] | undefined): string | undefined {
   return typeof value === 'string' ? value : undefined;
@@ -62,7 +71,7 @@ function headerText(value: string | string[] | undefined): string | undefined {
  * or Node's reads would take most of it before a later turn.
  */
 export function adoptBodyAfterPipe(msg: Message, dest: Writable): void {
-  if (!native || scheduled.has(msg)) return;
+  if (!native || scheduled.has(msg) || declinedAtPipe.get(msg) === dest) return;
   // Most messages are decided here, with no closure, no counter and no
   // later turn: a body already complete (every GET), chunked, too small.
   const fp = fastPath();
@@ -75,16 +84,16 @@ export function adoptBodyAfterPipe(msg: Message, dest: Writable): void {
           ? 'destination has no fd'
           : contentLength(msg);
   if (typeof length === 'string') {
-    decline(msg, dest, length);
+    declineAtPipe(msg, dest, length);
     return;
   }
   const seen = bodySeenSoFar(msg);
   if (seen === null) {
-    decline(msg, dest, 'body partly read before pipe()');
+    declineAtPipe(msg, dest, 'body partly read before pipe()');
     return;
   }
   if (length - seen < Math.max(settings.minHttpBodyBytes, 1)) {
-    decline(msg, dest, 'body smaller than minHttpBodyBytes');
+    declineAtPipe(msg, dest, 'body smaller than minHttpBodyBytes');
     return;
   }
   scheduled.add(msg);
