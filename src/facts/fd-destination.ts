@@ -87,6 +87,13 @@ function afterQueuedWrites(ws: fs.WriteStream, retry: () => void): void {
     setImmediate(retry);
     return;
   }
+  // A queue past the high-water mark (the usual case: a 64 KiB chunk against
+  // fs's 16 KiB) says it has emptied with 'drain', at no cost; the empty
+  // write is a threadpool round trip of its own.
+  if (ws.writableNeedDrain) {
+    onceAny(ws, ['drain', 'close'], () => setImmediate(retry));
+    return;
+  }
   ws.write(EMPTY, () => setImmediate(retry));
 }
 
