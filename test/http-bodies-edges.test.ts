@@ -1,6 +1,7 @@
-// HTTP bodies (issue #17) at their edges: gigabyte bodies both ways. Each
-// scenario runs twice in this process: once with Node's own streams and
-// pipe(), once as under
+// HTTP bodies (issue #17) at their edges: gigabyte bodies both ways, a proxy
+// whose client side goes away mid-body, a slow origin behind a proxy, a slow
+// origin reading a proxied upload. Each scenario runs twice in this
+// process: once with Node's own streams and pipe(), once as under
 // `--require zerocopy/register` — our fs streams, and IncomingMessage#pipe
 // offering each flow to the fast path right after Node's pipe() set it up
 // (the register's hook, installed for that run only). What every side
@@ -10,7 +11,7 @@
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
-import type * as net from 'node:net';
+import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type * as stream from 'node:stream';
@@ -18,6 +19,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as zc from '../dist/index.js';
 import { adoptAfterPipe } from '../dist/paths/adopt.js';
 import type { TransferMessage } from '../src/diagnostics';
+import { fdCountSettles, openFdCount } from './helpers/files';
 import {
   declineReasons,
   fastPathOff,
@@ -25,8 +27,10 @@ import {
   KiB,
   Log,
   MiB,
+  pattern,
   REQ_EVENTS,
   runBoth,
+  sha,
   splicedBytes,
   startServer,
   WS_EVENTS,
@@ -258,4 +262,328 @@ describe.skipIf(lightVolume)('1 GiB bodies', () => {
       expect(splicedBytes(moved), declineReasons(moved).join()).toBeGreaterThanOrEqual(0.99 * GiB);
     }
   }, 120_000);
+});
+
+// ---------------------------------------------------------------- proxy ----
+
+/** Headers without the hop-by-hop ones a proxy must not pass on (Connection, Keep-Alive). */
+function endToEnd(headers: http.IncomingHttpHeaders): http.OutgoingHttpHeaders {
+  const { connection: _c, 'keep-alive': _k, ...rest } = headers;
+  return rest;
+}
+
+/**
+ * A raw GET through the proxy: resolves with the body bytes that arrived, and
+ * how the connection ended. `onBody(n, sock)` runs at every chunk with the
+ * body bytes so far.
+ */
+function rawGet(
+  port: number,
+  url: string,
+  onBody: (n: number, sock: net.Socket) => void = () => {},
+): Promise<{ body: Buffer; ended: boolean; error?: string }> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let received = 0;
+    let headerEnd = -1;
+    let ended = false;
+    let error: string | undefined;
+    const sock = net.connect(port, '127.0.0.1', () =>
+      sock.write(`GET ${url} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n`),
+    );
+    sock.on('data', (d: Buffer) => {
+      chunks.push(d);
+      received += d.length;
+      if (headerEnd < 0) {
+        const i = Buffer.concat(chunks).indexOf('\r\n\r\n');
+        if (i >= 0) headerEnd = i + 4;
+      }
+      if (headerEnd >= 0) onBody(received - headerEnd, sock);
+    });
+    sock.on('end', () => {
+      ended = true;
+    });
+    sock.on('error', (e: NodeJS.ErrnoException) => {
+      error = e.code;
+    });
+    sock.on('close', () => {
+      const all = Buffer.concat(chunks);
+      resolve({ body: all.subarray(all.indexOf('\r\n\r\n') + 4), ended, error });
+    });
+  });
+}
+
+describe("a proxy's client side goes away mid-body (proxyRes.pipe(res))", () => {
+  // When the client side goes, the proxy can have read at most what the
+  // client had (1 MiB and a read), what the client's receive buffer and the
+  // proxy's send buffer held (tcp_rmem grows to 32 MiB here, tcp_wmem to
+  // 4 MiB) and a few hundred KiB of pipe and stream buffers; the origin can
+  // have handed its kernel at most that, plus the proxy's receive buffer and
+  // its own send buffer: under 75 MiB. With 96 MiB, on either run, the
+  // origin response is neither read whole nor flushed when things settle.
+  const SIZE = 96 * MiB;
+  const CUT_AFTER = 1 * MiB;
+  let body: Buffer;
+  let next: Buffer;
+  beforeAll(() => {
+    body = crypto.randomBytes(SIZE);
+    next = pattern(1 * MiB, 22);
+  });
+
+  /**
+   * An origin (a 64 MiB body at '/', 1 MiB at '/next') behind a proxy that
+   * does `proxyRes.pipe(res)` over one keep-alive upstream connection. Once
+   * the client has CUT_AFTER body bytes, `cut` runs. When everything has
+   * settled, the application drains the rest of the origin response
+   * (proxyRes.resume()), and a second GET goes through the proxy on the
+   * same upstream connection.
+   */
+  async function cutMidBody(cut: (client: net.Socket, proxyRes: http.ServerResponse) => void) {
+    zc.drainPipePool();
+    const fdsBefore = openFdCount();
+    const both = await runRegistered(async () => {
+      const log = new Log();
+      let originRes!: http.ServerResponse;
+      const origin = await startServer((req, res) => {
+        const b = req.url === '/next' ? next : body;
+        if (req.url !== '/next') originRes = log.watch('ores', res, ['finish', 'close']);
+        res.setHeader('content-length', b.length);
+        res.end(b);
+      });
+      const upstream = new http.Agent({ keepAlive: true, maxSockets: 1 });
+      let frees = 0;
+      upstream.on('free', () => frees++);
+      const clientErrors: string[] = [];
+      let proxyRes!: http.ServerResponse;
+      let pres!: http.IncomingMessage;
+      const reused: boolean[] = [];
+      const proxy = await startServer((req, res, n) => {
+        if (n === 0) proxyRes = res;
+        log.watch(`req${n}`, req, REQ_EVENTS);
+        log.watch(`res${n}`, res, ['finish', 'unpipe', 'error', 'close']);
+        const preq = http.get({ port: origin.port, host: '127.0.0.1', path: req.url, agent: upstream }, (r) => {
+          if (n === 0) pres = r;
+          reused.push(preq.reusedSocket);
+          log.watch(`pres${n}`, r, REQ_EVENTS);
+          res.writeHead(r.statusCode ?? 502, endToEnd(r.headers));
+          r.pipe(res);
+        });
+        log.watch(`preq${n}`, preq, ['finish', 'error', 'close']);
+      });
+      // Which error (EPIPE or ECONNRESET), if any, the proxy's socket meets
+      // depends on whether it was writing or reading when the reset came:
+      // kept apart, not compared.
+      proxy.server.on('clientError', (e: NodeJS.ErrnoException, sock: net.Socket) => {
+        clientErrors.push(String(e.code));
+        sock.destroy();
+      });
+      let cutDone = false;
+      const got = await rawGet(proxy.port, '/', (n, sock) => {
+        if (n >= CUT_AFTER && !cutDone) {
+          cutDone = true;
+          cut(sock, proxyRes);
+        }
+      });
+      await until(() => log.lines.includes('res0 close') && zc.transferStats().running === 0);
+      // Settled: the proxy's response is gone, the origin response unpiped.
+      const settled = {
+        complete: pres.complete,
+        destroyed: pres.destroyed,
+        flowing: pres.readableFlowing,
+        upstreamOpen: !pres.socket.destroyed,
+        originFinished: originRes.writableFinished,
+      };
+      // The application reads the rest of the origin response: it ends where
+      // Node's parser says, and the connection goes back to the Agent.
+      pres.resume();
+      await until(() => frees === 1 && log.lines.includes('ores close'));
+      const second = await rawGet(proxy.port, '/next');
+      await until(() => log.lines.includes('res1 close') && frees === 2);
+      upstream.destroy();
+      await proxy.close();
+      await origin.close();
+      return {
+        events: log.byLabel(),
+        settled,
+        drained: { complete: pres.complete, frees, reused },
+        second: { ended: second.ended, error: second.error, body: `${second.body.length} ${sha(second.body)}` },
+        prefix: got.body.equals(body.subarray(0, got.body.length)) && got.body.length < SIZE,
+        client: { ended: got.ended, error: got.error },
+        clientErrors,
+      };
+    });
+    await until(() => zc.pipeStats().inUse === 0, 1000);
+    expect(zc.pipeStats().inUse).toBe(0);
+    zc.drainPipePool();
+    expect(await fdCountSettles(fdsBefore)).toBe(fdsBefore);
+    return both;
+  }
+
+  function expectSame(both: Awaited<ReturnType<typeof cutMidBody>>): void {
+    const { clientErrors: nodeErrors, ...node } = both.node.result;
+    const { clientErrors: ourErrors, ...ours } = both.zerocopy.result;
+    for (const codes of [nodeErrors, ourErrors])
+      for (const code of codes) expect(['EPIPE', 'ECONNRESET']).toContain(code);
+    expect(ours).toEqual(node);
+    expect(node.prefix).toBe(true);
+    // Node unpipes a response that closed and pauses the origin response:
+    // the upstream connection stays open, the origin still sending.
+    expect(node.settled).toEqual({
+      complete: false,
+      destroyed: false,
+      flowing: false,
+      upstreamOpen: true,
+      originFinished: false,
+    });
+    expect(node.drained).toEqual({ complete: true, frees: 2, reused: [false, true] });
+    expect(node.second.body).toBe(`${next.length} ${sha(next)}`);
+    if (!fastPathOff)
+      expect(splicedBytes(both.zerocopy.transfers), declineReasons(both.zerocopy.transfers).join()).toBeGreaterThan(
+        CUT_AFTER,
+      );
+  }
+
+  it('the client destroys its socket after 1 MiB: the same events, the upstream connection reusable', async () => {
+    const both = await cutMidBody((client) => client.destroy());
+    expectSame(both);
+    expect(both.node.result.client).toEqual({ ended: false, error: undefined });
+  });
+
+  it('the proxy calls res.destroy() once the client has 1 MiB: the same events, the upstream connection reusable', async () => {
+    const both = await cutMidBody((_client, proxyRes) => proxyRes.destroy());
+    expectSame(both);
+    // The client reads on to the end of what the proxy had sent: a prefix, then the end of the connection.
+    expect(both.node.result.client).toEqual({ ended: true, error: undefined });
+  });
+});
+
+describe('a proxy in front of a slow origin, and an upload proxy in front of a slow reader', () => {
+  it('the origin writes 8 MiB in 32 pieces, each once the client has the one before: the same bytes and events', async () => {
+    const size = 8 * MiB;
+    const piece = 256 * KiB;
+    const body = pattern(size, 31);
+    const both = await runRegistered(async () => {
+      const log = new Log();
+      let clientHas = 0;
+      const origin = await startServer((_req, res) => {
+        log.watch('ores', res, ['finish', 'close']);
+        res.writeHead(200, { 'content-length': size });
+        const write = async (): Promise<void> => {
+          for (let at = 0; at < size; at += piece) {
+            // The proxy has passed on everything so far: its kernel transfer
+            // (or Node's read) finds the socket empty and must wait. A few
+            // more loop turns, then the next piece.
+            await until(() => clientHas >= at);
+            for (let turns = 0; turns < 3; turns++) await new Promise<void>((r) => setImmediate(r));
+            const chunk = body.subarray(at, at + piece);
+            if (at + piece >= size) res.end(chunk);
+            else res.write(chunk);
+          }
+        };
+        void write();
+      });
+      const proxy = await startServer((req, res) => {
+        log.watch('req', req, REQ_EVENTS);
+        log.watch('res', res, ['finish', 'unpipe', 'error', 'close']);
+        const preq = http.get({ port: origin.port, host: '127.0.0.1', path: req.url, agent: false }, (pres) => {
+          log.watch('pres', pres, REQ_EVENTS);
+          res.writeHead(pres.statusCode ?? 502, endToEnd(pres.headers));
+          pres.pipe(res);
+        });
+        log.watch('preq', preq, ['finish', 'error', 'close']);
+      });
+      const got = await new Promise<string>((resolve) => {
+        const h = crypto.createHash('sha256');
+        const req = http.get({ port: proxy.port, host: '127.0.0.1', path: '/', agent: false }, (res) => {
+          log.watch('cres', res, REQ_EVENTS);
+          res.on('data', (d: Buffer) => {
+            clientHas += d.length;
+            h.update(d);
+          });
+          res.on('end', () => resolve(`${res.statusCode} ${clientHas} ${h.digest('hex')}`));
+        });
+        log.watch('creq', req, ['finish', 'error', 'close']);
+      });
+      await until(() => ['res close', 'ores close', 'creq close', 'preq close'].every((l) => log.lines.includes(l)));
+      await proxy.close();
+      await origin.close();
+      return { got, events: log.byLabel() };
+    });
+    expect(both.zerocopy.result).toEqual(both.node.result);
+    expect(both.node.result.got).toBe(`200 ${size} ${sha(body)}`);
+    // All but what Node's first read took with the headers.
+    if (!fastPathOff)
+      expect(
+        splicedBytes(both.zerocopy.transfers),
+        declineReasons(both.zerocopy.transfers).join(),
+      ).toBeGreaterThanOrEqual(size - FIRST_READ);
+  });
+
+  it('an 8 MiB upload through req.pipe(proxyReq) to an origin that pauses at every chunk: the same bytes and events', async () => {
+    const size = 8 * MiB;
+    const body = pattern(size, 41);
+    const both = await runRegistered(async () => {
+      const log = new Log();
+      const origin = await startServer((req, res) => {
+        log.watch('oreq', req, REQ_EVENTS);
+        const h = crypto.createHash('sha256');
+        let n = 0;
+        req.on('data', (d: Buffer) => {
+          n += d.length;
+          h.update(d);
+          // A slow reader: stop at every chunk for a few loop turns.
+          req.pause();
+          let turns = 20;
+          const later = (): void => {
+            if (--turns > 0) setImmediate(later);
+            else req.resume();
+          };
+          setImmediate(later);
+        });
+        req.on('end', () => res.end(`${n} ${h.digest('hex')}`));
+      });
+      const proxy = await startServer((req, res) => {
+        log.watch('req', req, REQ_EVENTS);
+        log.watch('res', res, ['finish', 'error', 'close']);
+        const preq = http.request(
+          {
+            port: origin.port,
+            host: '127.0.0.1',
+            method: req.method,
+            path: req.url,
+            headers: req.headers,
+            agent: false,
+          },
+          (pres) => {
+            log.watch('pres', pres, REQ_EVENTS);
+            res.writeHead(pres.statusCode ?? 502, endToEnd(pres.headers));
+            pres.pipe(res);
+          },
+        );
+        log.watch('preq', preq, ['finish', 'unpipe', 'error', 'close']);
+        req.pipe(preq);
+      });
+      const creq = http.request({
+        port: proxy.port,
+        host: '127.0.0.1',
+        method: 'PUT',
+        agent: false,
+        headers: { 'content-length': size },
+      });
+      const answer = answerOf(creq, log, 'client');
+      creq.end(body);
+      const got = await answer;
+      await until(() => ['res close', 'preq close'].every((l) => log.lines.includes(l)));
+      await proxy.close();
+      await origin.close();
+      return { got, events: log.byLabel() };
+    });
+    expect(both.zerocopy.result).toEqual(both.node.result);
+    expect(both.node.result.got).toBe(`200 ${size} ${sha(body)}`);
+    if (!fastPathOff)
+      expect(
+        splicedBytes(both.zerocopy.transfers),
+        declineReasons(both.zerocopy.transfers).join(),
+      ).toBeGreaterThanOrEqual(size - FIRST_READ);
+  });
 });
