@@ -1,6 +1,7 @@
 // HTTP bodies (issue #17) at their edges: gigabyte bodies both ways, a proxy
 // whose client side goes away mid-body, a slow origin behind a proxy, a slow
-// origin reading a proxied upload. Each scenario runs twice in this
+// origin reading a proxied upload, Expect: 100-continue answered by a
+// 'checkContinue' listener, and TLS. Each scenario runs twice in this
 // process: once with Node's own streams and pipe(), once as under
 // `--require zerocopy/register` — our fs streams, and IncomingMessage#pipe
 // offering each flow to the fast path right after Node's pipe() set it up
@@ -8,9 +9,11 @@
 // observed must be the same; on the zerocopy run the kernel moved the bodies
 // (the zerocopy:transfer diagnostics channel).
 
+import { execFileSync } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
+import * as https from 'node:https';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -23,6 +26,7 @@ import { fdCountSettles, openFdCount } from './helpers/files';
 import {
   declineReasons,
   fastPathOff,
+  fileFacts,
   type Impl,
   KiB,
   Log,
@@ -585,5 +589,222 @@ describe('a proxy in front of a slow origin, and an upload proxy in front of a s
         splicedBytes(both.zerocopy.transfers),
         declineReasons(both.zerocopy.transfers).join(),
       ).toBeGreaterThanOrEqual(size - FIRST_READ);
+  });
+});
+
+describe("Expect: 100-continue answered by a 'checkContinue' listener", () => {
+  type Answer = 'continue, then pipe' | 'pipe, then continue' | '417' | 'pipe, then 417';
+
+  /**
+   * A server whose 'checkContinue' listener answers on a later loop turn;
+   * an http.request client that sends its 1 MiB body on 'continue' only.
+   */
+  async function checkContinue(answer: Answer) {
+    const body = pattern(1 * MiB, 51);
+    return runRegistered(async (impl, dir) => {
+      const log = new Log();
+      const file = path.join(dir, 'up');
+      let ws: fs.WriteStream | null = null;
+      const srv = await startServer(() => log.add('request'));
+      const store = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+        const w = log.watch('ws', writeStreamOf(impl)(file), [...WS_EVENTS, 'unpipe']);
+        ws = w;
+        req.pipe(w);
+        w.on('finish', () => {
+          log.add(`stored complete=${req.complete} bytesWritten=${w.bytesWritten}`);
+          res.end(`stored ${w.bytesWritten}`);
+        });
+      };
+      let sreq!: http.IncomingMessage;
+      let sock!: net.Socket;
+      srv.server.on('checkContinue', (req: http.IncomingMessage, res: http.ServerResponse) => {
+        sreq = req;
+        sock = req.socket;
+        log.watch('req', req, REQ_EVENTS);
+        log.watch('res', res, ['finish', 'close']);
+        if (answer === 'pipe, then continue' || answer === 'pipe, then 417') store(req, res);
+        setImmediate(() => {
+          if (answer === '417' || answer === 'pipe, then 417') {
+            res.writeHead(417);
+            res.end('no');
+            return;
+          }
+          res.writeContinue();
+          if (answer === 'continue, then pipe') store(req, res);
+        });
+      });
+      const req = http.request({
+        port: srv.port,
+        host: '127.0.0.1',
+        method: 'PUT',
+        agent: false,
+        headers: { 'content-length': body.length, expect: '100-continue' },
+      });
+      req.on('continue', () => {
+        log.add('client continue');
+        req.end(body);
+      });
+      const got = await answerOf(req, log, 'client');
+      // A request whose body never came never emits 'close' (Node took it
+      // off the connection when the response finished): wait for its socket.
+      await until(() => log.lines.includes('res close') && sock.destroyed);
+      const final = { complete: sreq.complete, destroyed: sreq.destroyed, readableEnded: sreq.readableEnded };
+      await srv.close();
+      // A request closed before its body came leaves the file stream open, on Node's path too.
+      const w = ws as fs.WriteStream | null;
+      if (w) {
+        await until(() => w.writableLength === 0);
+        w.destroy();
+        await closed(w);
+      }
+      return { got, events: log.byLabel(), final, file: fileFacts(file) };
+    });
+  }
+
+  it('writeContinue() on a later turn, then req.pipe(file): the body after the 100 is spliced', async () => {
+    const both = await checkContinue('continue, then pipe');
+    expect(both.zerocopy.result).toEqual(both.node.result);
+    expect(both.node.result.got).toBe(`200 stored ${MiB}`);
+    expect(both.node.result.file).toBe(`${MiB} ${sha(pattern(MiB, 51)).slice(0, 16)}`);
+    // The body came after the 100: none of it with the headers, all of it the kernel's.
+    if (!fastPathOff) expect(splicedBytes(both.zerocopy.transfers)).toBe(MiB);
+  });
+
+  it('req.pipe(file) first, writeContinue() a turn later: declined (not answered yet), the same as Node', async () => {
+    const both = await checkContinue('pipe, then continue');
+    expect(both.zerocopy.result).toEqual(both.node.result);
+    expect(both.node.result.got).toBe(`200 stored ${MiB}`);
+    expect(both.node.result.file).toBe(`${MiB} ${sha(pattern(MiB, 51)).slice(0, 16)}`);
+    expect(splicedBytes(both.zerocopy.transfers)).toBe(0);
+    if (!fastPathOff) expect(declineReasons(both.zerocopy.transfers)).toEqual(['Expect: 100-continue not answered']);
+  });
+
+  it.each(['417', 'pipe, then 417'] as const)(
+    'the listener answers %s without the body ever sent: the same answer and close as on Node',
+    async (answer) => {
+      const both = await checkContinue(answer);
+      expect(both.zerocopy.result).toEqual(both.node.result);
+      expect(both.node.result.got).toBe('417 no');
+      expect(both.node.result.events.client).not.toContain('continue');
+      expect(splicedBytes(both.zerocopy.transfers)).toBe(0);
+      if (!fastPathOff && answer === 'pipe, then 417')
+        expect(declineReasons(both.zerocopy.transfers)).toEqual(['Expect: 100-continue not answered']);
+    },
+  );
+});
+
+function listen(server: net.Server): Promise<number> {
+  return new Promise((r) => server.listen(0, '127.0.0.1', () => r((server.address() as net.AddressInfo).port)));
+}
+
+describe('TLS: an https message body declines', () => {
+  let tls: { key: Buffer; cert: Buffer };
+  beforeAll(() => {
+    // A throwaway self-signed certificate, made here rather than committed.
+    const key = path.join(base, 'key.pem');
+    const cert = path.join(base, 'cert.pem');
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-keyout',
+        key,
+        '-out',
+        cert,
+        '-days',
+        '2',
+        '-subj',
+        '/CN=localhost',
+      ],
+      { stdio: 'ignore' },
+    );
+    tls = { key: fs.readFileSync(key), cert: fs.readFileSync(cert) };
+  });
+
+  it("a 1 MiB upload to an https server doing req.pipe(file): Node's path (TLS socket), the same file", async () => {
+    const body = pattern(1 * MiB, 61);
+    const both = await runRegistered(async (impl, dir) => {
+      const log = new Log();
+      const file = path.join(dir, 'up');
+      let stored!: Promise<void>;
+      const server = https.createServer(tls, (req, res) => {
+        log.watch('req', req, REQ_EVENTS);
+        log.watch('res', res, ['finish', 'close']);
+        const ws = log.watch('ws', writeStreamOf(impl)(file), WS_EVENTS);
+        stored = closed(ws);
+        req.pipe(ws);
+        ws.on('finish', () => {
+          log.add(`stored complete=${req.complete} bytesWritten=${ws.bytesWritten}`);
+          res.end(`stored ${ws.bytesWritten}`);
+        });
+      });
+      const port = await listen(server);
+      const req = https.request({
+        port,
+        host: '127.0.0.1',
+        method: 'PUT',
+        agent: false,
+        rejectUnauthorized: false,
+        headers: { 'content-length': body.length },
+      });
+      const answer = answerOf(req, log, 'client');
+      req.end(body);
+      const got = await answer;
+      await stored;
+      await new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      });
+      return { got, events: log.byLabel(), file: fileFacts(file) };
+    });
+    expect(both.zerocopy.result).toEqual(both.node.result);
+    expect(both.node.result.got).toBe(`200 stored ${MiB}`);
+    expect(both.node.result.file).toBe(`${MiB} ${sha(body).slice(0, 16)}`);
+    expect(splicedBytes(both.zerocopy.transfers)).toBe(0);
+    if (!fastPathOff) expect(declineReasons(both.zerocopy.transfers)).toEqual(['TLS socket']);
+  });
+
+  it("a 1 MiB https response piped to a file: Node's path (TLS socket), the same file", async () => {
+    const body = pattern(1 * MiB, 62);
+    const server = https.createServer(tls, (_req, res) => {
+      res.setHeader('content-length', body.length);
+      res.end(body);
+    });
+    const port = await listen(server);
+    const both = await runRegistered(async (impl, dir) => {
+      const log = new Log();
+      const file = path.join(dir, 'down');
+      await new Promise<void>((resolve) => {
+        const req = https.get(
+          { port, host: '127.0.0.1', path: '/', agent: false, rejectUnauthorized: false },
+          (res) => {
+            log.watch('res', res, REQ_EVENTS);
+            const ws = log.watch('ws', writeStreamOf(impl)(file), WS_EVENTS);
+            res.pipe(ws);
+            ws.on('close', () => {
+              log.add(`file complete=${res.complete} bytesWritten=${ws.bytesWritten}`);
+              resolve();
+            });
+          },
+        );
+        log.watch('req', req, ['finish', 'error', 'close']);
+      });
+      await until(() => log.lines.includes('req close'));
+      return { events: log.byLabel(), file: fileFacts(file) };
+    });
+    await new Promise<void>((r) => {
+      server.closeAllConnections();
+      server.close(() => r());
+    });
+    expect(both.zerocopy.result).toEqual(both.node.result);
+    expect(both.node.result.file).toBe(`${MiB} ${sha(body).slice(0, 16)}`);
+    expect(splicedBytes(both.zerocopy.transfers)).toBe(0);
+    if (!fastPathOff) expect(declineReasons(both.zerocopy.transfers)).toEqual(['TLS socket']);
   });
 });
