@@ -335,7 +335,7 @@ describe("a proxy's client side goes away mid-body (proxyRes.pipe(res))", () => 
   });
 
   /**
-   * An origin (a 64 MiB body at '/', 1 MiB at '/next') behind a proxy that
+   * An origin (a 96 MiB body at '/', 1 MiB at '/next') behind a proxy that
    * does `proxyRes.pipe(res)` over one keep-alive upstream connection. Once
    * the client has CUT_AFTER body bytes, `cut` runs. When everything has
    * settled, the application drains the rest of the origin response
