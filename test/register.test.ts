@@ -61,6 +61,23 @@ describe('zerocopy/register', () => {
     expect(out['pipeline-big']).toEqual([off ? 'normal: ZEROCOPY_DISABLE' : 'splice']);
   });
 
+  it("after kernel transfers the sockets and streams keep V8's fast shapes, as after Node's own", () => {
+    // A socket turned into a dictionary stays one: every later request on a
+    // kept-alive connection runs Node's HTTP code on slow property lookups.
+    const shapes = (register: boolean) =>
+      JSON.parse(
+        run([
+          '--allow-natives-syntax',
+          ...(register ? ['--require', 'zerocopy/register'] : []),
+          fixture('fast-shapes.js'),
+          fs.mkdtempSync(path.join(dir, 'shapes-')),
+        ]),
+      );
+    const stock = shapes(false);
+    expect(Object.keys(stock).sort()).toEqual(['download', 'socketToFile', 'socketToSocket', 'static', 'upload']);
+    expect(shapes(true)).toEqual(stock);
+  });
+
   it('package entry points resolve from CommonJS and ESM', () => {
     const cjs = run([
       '-e',

@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import type { Readable, Writable } from 'node:stream';
 import type { RunningTransfer } from './lifecycle';
+import { takeOffShadow } from './shapes';
 
 type Method = (this: any, ...args: any[]) => any;
 
@@ -25,10 +26,12 @@ function shadow(obj: any, wrappers: Record<string, (orig: Method | undefined) =>
     saved.push([name, own, orig]);
     obj[name] = wrap(orig);
   }
+  // Taken away last-added first: where V8 can, it then steps the object
+  // back to the shape it had (shapes.ts).
   return () => {
-    for (const [name, own, orig] of saved) {
-      if (own) obj[name] = orig;
-      else delete obj[name];
+    for (let i = saved.length - 1; i >= 0; i--) {
+      const [name, own, orig] = saved[i];
+      takeOffShadow(obj, name, own, orig);
     }
   };
 }

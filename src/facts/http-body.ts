@@ -6,6 +6,7 @@
 import * as http from 'node:http';
 import * as net from 'node:net';
 import type { Readable } from 'node:stream';
+import { takeOffShadow } from '../engine/shapes';
 import {
   continueSent,
   dataEmitted,
@@ -161,8 +162,7 @@ export function countBody(msg: http.IncomingMessage, seenSoFar: number): BodyCou
   return {
     seen: () => seen,
     release() {
-      if (hadOwn) m.push = push;
-      else delete (m as { push?: unknown }).push;
+      takeOffShadow(m, 'push', hadOwn, push);
     },
   };
 }

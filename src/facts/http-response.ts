@@ -24,6 +24,7 @@ import {
   socketQueuedBytes,
   writeIsWrapped,
 } from './node-internals';
+import { prepareSocketCounters } from './node-writes';
 import { waitForQueue } from './wait';
 
 export function isServerResponse(dest: Writable): dest is http.ServerResponse & Writable {
@@ -156,6 +157,7 @@ export function describeResponse(binding: NativeBinding, res: OutgoingBody, sour
     // timeout) waits for the native side; a write or end() on the response
     // meanwhile goes after the bytes the kernel moved, never between them.
     guard: (t) => {
+      prepareSocketCounters(sock);
       const socketGuard = guardDestination(sock, t);
       const responseGuard = guardResponseWrites(res, t, !r.chunked);
       return () => {

@@ -4,6 +4,7 @@
 // reads of a socket. Each guarded like the reads in node-internals.ts.
 import * as net from 'node:net';
 import type { Readable } from 'node:stream';
+import { takeOffShadow } from '../engine/shapes';
 import { isTcpSocket } from './node-internals';
 
 const kExtraBytesWritten = Symbol('zerocopy.bytesWritten');
@@ -12,38 +13,64 @@ const kExtraBytesRead = Symbol('zerocopy.bytesRead');
 /**
  * net.Socket computes bytesWritten (through `_bytesDispatched`) and bytesRead
  * from getters over its libuv handle, which our syscalls bypass. Shadow the
- * getter on this one socket so the bytes we moved are counted too.
+ * getters on this one socket so the bytes we moved are counted too. The same
+ * two getter functions for every socket, both counters at once, values
+ * before getters: V8 shares the sockets' shapes only then; a getter of its
+ * own per socket turned each socket into a slow dictionary, for good
+ * (test/fixtures/fast-shapes.js checks).
  */
-function addToSocketCounter(
-  sock: net.Socket,
-  getter: '_bytesDispatched' | 'bytesRead',
-  extra: symbol,
-  n: number,
-): void {
+const protoRead = Object.getOwnPropertyDescriptor(net.Socket.prototype, 'bytesRead');
+const protoWritten = Object.getOwnPropertyDescriptor(net.Socket.prototype, '_bytesDispatched');
+const baseRead = protoRead?.get;
+const baseWritten = protoWritten?.get;
+
+function bytesReadWithOurs(this: any): number {
+  return (baseRead as () => number).call(this) + this[kExtraBytesRead];
+}
+
+function bytesWrittenWithOurs(this: any): number {
+  return (baseWritten as () => number).call(this) + this[kExtraBytesWritten];
+}
+
+function defineCounters(sock: net.Socket): boolean {
   const s = sock as any;
-  if (s[extra] === undefined) {
-    const proto = Object.getOwnPropertyDescriptor(net.Socket.prototype, getter);
-    if (!proto?.get) return;
-    const base = proto.get;
-    s[extra] = 0;
-    Object.defineProperty(s, getter, {
-      configurable: true,
-      enumerable: proto.enumerable,
-      get() {
-        return base.call(this) + this[extra];
-      },
-    });
-  }
-  s[extra] += n;
+  if (s[kExtraBytesRead] !== undefined) return true;
+  if (!baseRead || !baseWritten) return false;
+  s[kExtraBytesRead] = 0;
+  s[kExtraBytesWritten] = 0;
+  Object.defineProperty(s, 'bytesRead', {
+    configurable: true,
+    enumerable: protoRead?.enumerable,
+    get: bytesReadWithOurs,
+  });
+  Object.defineProperty(s, '_bytesDispatched', {
+    configurable: true,
+    enumerable: protoWritten?.enumerable,
+    get: bytesWrittenWithOurs,
+  });
+  return true;
+}
+
+function addToSocketCounter(sock: net.Socket, extra: symbol, n: number): void {
+  if (defineCounters(sock)) (sock as any)[extra] += n;
+}
+
+/**
+ * Gives a socket its counters before a transfer shadows its methods
+ * (engine/guards.ts): a property added while they are shadowed would make
+ * taking them away turn the socket into a dictionary too.
+ */
+export function prepareSocketCounters(stream: unknown): void {
+  if (stream instanceof net.Socket) defineCounters(stream);
 }
 
 export function addSocketBytesWritten(sock: net.Socket, n: number): void {
-  addToSocketCounter(sock, '_bytesDispatched', kExtraBytesWritten, n);
+  addToSocketCounter(sock, kExtraBytesWritten, n);
 }
 
 /** Bytes a splice took from the socket. */
 export function addSocketBytesRead(sock: net.Socket, n: number): void {
-  addToSocketCounter(sock, 'bytesRead', kExtraBytesRead, n);
+  addToSocketCounter(sock, kExtraBytesRead, n);
 }
 
 /** Activity on the socket, so setTimeout() idles are measured as Node would. */
@@ -94,12 +121,16 @@ export function resumeSocketReading(sock: net.Socket): void {
 export function holdSocketReads(sock: net.Socket): (() => void) | null {
   const h = (sock as any)._handle;
   if (!h || typeof h.readStop !== 'function' || typeof h.readStart !== 'function') return null;
-  if (Object.hasOwn(h, 'readStart')) return null; // held already, or not Node's
+  const readStart = h.readStart;
+  // Held already, or not Node's (an own readStart that is not the class's:
+  // one left by an earlier hold is, see shapes.ts).
+  if (Object.hasOwn(h, 'readStart') && readStart !== Object.getPrototypeOf(h)?.readStart) return null;
+  const hadOwn = Object.hasOwn(h, 'readStart');
   if (h.readStop()) return null;
   h.reading = true;
   h.readStart = () => 0;
   return () => {
-    delete h.readStart;
+    takeOffShadow(h, 'readStart', hadOwn, readStart);
   };
 }
 

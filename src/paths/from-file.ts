@@ -12,7 +12,7 @@ import { fsError, sourceShrankError } from '../errors';
 import { describeDestination } from '../facts/describe-destination';
 import type { Destination, Frame } from '../facts/destination';
 import { bodyLeft, isOutgoingBody } from '../facts/http-response';
-import { markDataEmitted } from '../facts/node-writes';
+import { markDataEmitted, prepareSocketCounters } from '../facts/node-writes';
 import {
   type FileSource,
   fastPath,
@@ -272,7 +272,10 @@ function start(
     [src, dest.stream],
   );
   if (!transfer) declineFlow(src, dest.stream, 'could not duplicate fds', 'for good', normalRead);
-  else if (transfer.active) unguard = dest.guard ? dest.guard(transfer) : guardDestination(dest.stream, transfer);
+  else if (transfer.active) {
+    prepareSocketCounters(dest.stream);
+    unguard = dest.guard ? dest.guard(transfer) : guardDestination(dest.stream, transfer);
+  }
 }
 
 function finish(

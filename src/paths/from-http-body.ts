@@ -37,6 +37,7 @@ import {
   destroyDiscarding,
   holdSocketReads,
   markDataEmitted,
+  prepareSocketCounters,
   releaseSocketReading,
   resumeSocketReading,
   touchSocketTimer,
@@ -333,12 +334,15 @@ function start(binding: NativeBinding, body: BodySource, dest: Destination, inFd
     decline(msg, stream, 'no pipe or fd available');
     return;
   }
-  if (transfer.active)
+  if (transfer.active) {
+    prepareSocketCounters(sock);
+    prepareSocketCounters(stream);
     guards.push(
       guardSource(msg, transfer),
       guardSource(sock, transfer),
       dest.guard ? dest.guard(transfer) : guardDestination(stream, transfer),
     );
+  }
 }
 
 // Bytes the kernel moved, fed to the parser with its body callback emptied:

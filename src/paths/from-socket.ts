@@ -18,6 +18,7 @@ import {
   addSocketBytesRead,
   endSocketReadable,
   markDataEmitted,
+  prepareSocketCounters,
   resumeSocketReading,
   stopSocketReading,
   touchSocketTimer,
@@ -202,6 +203,8 @@ function start(binding: NativeBinding, src: net.Socket, dest: Destination, inFd:
   }
   if (transfer.active) {
     readingFrom.set(src, transfer);
+    prepareSocketCounters(src);
+    prepareSocketCounters(stream);
     guards.push(guardSource(src, transfer), guardDestination(stream, transfer));
   }
 }
