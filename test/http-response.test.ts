@@ -149,6 +149,27 @@ describe('HTTP response bodies', () => {
     expect(kernel).toBe(fast ? content.length : 0);
   });
 
+  it('two files into one response ({ end: false }, then the second): both by sendfile', async () => {
+    // On Node 22+ the first transfer leaves the response's write()/end() as
+    // own properties holding Node's functions (engine/shapes.ts): that is not
+    // a wrapper, and the second file must not decline as one.
+    const srv = await serve((_req, res) => {
+      res.setHeader('Content-Length', 2 * content.length);
+      const first = createReadStream(file);
+      first.pipe(res, { end: false });
+      first.on('end', () => createReadStream(file).pipe(res));
+    });
+    const rec = recordTransfers();
+    const raw = await exchange(srv.port, get('/')).closed;
+    await srv.close();
+    rec.stop();
+    const r = parseOne(raw, 0)!.res;
+    expect(r.complete).toBe(true);
+    expect(r.body.equals(Buffer.concat([content, content]))).toBe(true);
+    if (fast)
+      expect(rec.messages.map((m) => `${m.path} ${m.bytes}`)).toEqual(Array(2).fill(`sendfile ${content.length}`));
+  });
+
   it('pipelined requests: each response waits for the one before, both by sendfile', async () => {
     const srv = await serve(fileHandler(() => file, false));
     const rec = recordTransfers();

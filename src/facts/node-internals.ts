@@ -90,11 +90,10 @@ export function readableState(stream: Readable): ReadableStateView | null {
  * watches the bytes.
  */
 export function writeIsWrapped(stream: Writable, base?: object): boolean {
-  const has = Object.prototype.hasOwnProperty;
-  if (has.call(stream, 'write') || has.call(stream, '_write') || has.call(stream, '_writev')) return true;
-  if (!base) return false;
+  // By value: an own property holding the class's own function is what a
+  // finished transfer leaves on Node 22+ (engine/shapes.ts), not a wrapper.
   const s = stream as any;
-  const b = base as any;
+  const b = (base ?? Object.getPrototypeOf(stream) ?? {}) as any;
   return s.write !== b.write || s._write !== b._write || s._writev !== b._writev;
 }
 
