@@ -58,7 +58,8 @@ function start(args, core) {
 
 // The proxy's origin: the body from memory, with Content-Length.
 const ORIGIN = `const b = require('node:fs').readFileSync(process.argv[1]);
-http.createServer((q, r) => { r.setHeader('Content-Length', b.length); r.end(b); })
+const close = process.argv[2] === 'close';
+http.createServer((q, r) => { r.setHeader('Content-Length', b.length); if (close) r.setHeader('Connection', 'close'); r.end(b); })
   .listen(0, '127.0.0.1', function () { console.log('PORT ' + this.address().port); });`;
 
 /** utime + stime of every thread of pid, in seconds. */
@@ -96,7 +97,10 @@ async function main() {
       register: await start(['--require', './dist/register.js', script, path.join(dir, 'out-register')], 0),
     };
   } else {
-    const { port } = await start(['-e', ORIGIN, body], 1);
+    // BODIES_AB_CLOSE=1: the origin answers `Connection: close`, as the
+    // bench's nginx origin does to http-proxy (which passes it on: every
+    // request then opens two connections).
+    const { port } = await start(['-e', ORIGIN, body, process.env.BODIES_AB_CLOSE ? 'close' : ''], 1);
     const script = path.join('bench', 'bodies', 'proxy-server.js');
     const proxyDir = path.join(ROOT, 'node_modules', 'http-proxy');
     servers = {
