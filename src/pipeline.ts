@@ -4,7 +4,7 @@
 import * as stream from 'node:stream';
 import * as streamPromises from 'node:stream/promises';
 import { promisify } from 'node:util';
-import { adoptAfterPipe } from './paths/adopt';
+import { adoptAfterPipe, pipeOffers } from './paths/adopt';
 
 type AnyArgs = unknown[];
 
@@ -19,7 +19,7 @@ function isNodeStream(x: unknown): x is stream.Readable & stream.Writable {
 
 function adoptPairs(args: AnyArgs): void {
   const list = (Array.isArray(args[0]) ? args[0] : args).filter(isNodeStream);
-  for (let i = 0; i + 1 < list.length; i++) adoptAfterPipe(list[i], list[i + 1]);
+  for (let i = 0; i + 1 < list.length; i++) if (!pipeOffers(list[i], list[i + 1])) adoptAfterPipe(list[i], list[i + 1]);
 }
 
 export const pipeline = function pipeline(...args: AnyArgs) {

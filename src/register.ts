@@ -8,7 +8,7 @@ import { settings } from './config';
 import { debug } from './diagnostics';
 import { learnMounts } from './facts/mounts';
 import { fastPath } from './facts/source';
-import { adoptAfterPipe } from './paths/adopt';
+import { adoptAfterPipe, kOffersOnPipe, kPipeHooked } from './paths/adopt';
 import { makeInLoopStat } from './paths/in-loop-stat';
 import { createReadStream, ReadStream } from './streams/read-stream';
 import { createWriteStream, WriteStream } from './streams/write-stream';
@@ -17,8 +17,6 @@ import { createWriteStream, WriteStream } from './streams/write-stream';
 import fs = require('node:fs');
 import http = require('node:http');
 import net = require('node:net');
-
-const kRegistered = Symbol.for('zerocopy.registered');
 
 if ((fs.ReadStream as unknown) !== ReadStream) {
   // fs defines ReadStream/WriteStream as accessors whose setter also changes
@@ -45,14 +43,16 @@ if ((fs.ReadStream as unknown) !== ReadStream) {
 // bodies: offer the flow to the fast path right after Node's own pipe() set
 // it up (before any byte has flowed).
 function offerPipes(proto: Record<symbol, unknown> & { pipe: Readable['pipe'] }, what: string): void {
-  if (Object.hasOwn(proto, kRegistered)) return;
+  if (Object.hasOwn(proto, kPipeHooked)) return;
   const nodePipe = proto.pipe;
   proto.pipe = function pipe<T extends NodeJS.WritableStream>(this: Readable, dest: T, options?: { end?: boolean }): T {
     const result = nodePipe.call(this, dest, options) as T;
-    adoptAfterPipe(this, dest as unknown as Writable);
+    // Our WriteStream heard of it already, from its own 'pipe' event.
+    if ((dest as unknown as Record<symbol, unknown>)[kOffersOnPipe] !== true)
+      adoptAfterPipe(this, dest as unknown as Writable);
     return result;
   };
-  Object.defineProperty(proto, kRegistered, { value: true });
+  Object.defineProperty(proto, kPipeHooked, { value: true });
   debug('registered: %s#pipe offers flows to the fast path', what);
 }
 

@@ -20,7 +20,7 @@ import * as path from 'node:path';
 import type * as stream from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as zc from '../dist/index.js';
-import { adoptAfterPipe } from '../dist/paths/adopt.js';
+import { adoptAfterPipe, pipeOffers } from '../dist/paths/adopt.js';
 import type { TransferMessage } from '../src/diagnostics';
 import { fdCountSettles, openFdCount } from './helpers/files';
 import {
@@ -76,7 +76,8 @@ function registerPipeHook(): () => void {
     options?: { end?: boolean },
   ): T {
     const result = nodePipe.call(this, dest, options) as T;
-    adoptAfterPipe(this, dest as unknown as stream.Writable);
+    // As the register: our WriteStream offers the flow itself, on 'pipe'.
+    if (!pipeOffers(this, dest as unknown as stream.Writable)) adoptAfterPipe(this, dest as unknown as stream.Writable);
     return result;
   };
   return () => {

@@ -14,3 +14,21 @@ export function adoptAfterPipe(src: Readable, dest: Writable): void {
   if (isIncomingMessage(src)) adoptBodyAfterPipe(src, dest);
   else adoptSocketAfterPipe(src, dest);
 }
+
+/** On a source class whose pipe() the register hooks: its pipe() offers the flow. */
+export const kPipeHooked = Symbol.for('zerocopy.registered');
+/** On our WriteStream: its 'pipe' listener offers the flow. */
+export const kOffersOnPipe = Symbol.for('zerocopy.offersOnPipe');
+
+/**
+ * Does src.pipe(dest) offer this flow by itself? Then nobody else offers it
+ * again: each flow is told once, and a decline costs no more than one look.
+ * (Remembering what was offered instead cost more than the look: a WeakMap
+ * entry per message slowed every garbage collection.)
+ */
+export function pipeOffers(src: Readable, dest: Writable): boolean {
+  return (
+    (dest as unknown as Record<symbol, unknown>)[kOffersOnPipe] === true ||
+    (src as unknown as Record<symbol, unknown>)[kPipeHooked] === true
+  );
+}

@@ -50,32 +50,6 @@ import { decline, finish as finishFlow } from './finish';
 type Message = http.IncomingMessage & Readable;
 
 const scheduled = new WeakSet<object>();
-// One pipe() can offer its flow more than once, in one synchronous run:
-// under the register both the IncomingMessage#pipe hook and our
-// WriteStream's 'pipe' listener do, and our pipeline() after them. A flow
-// declined at pipe() is told once: the last one is remembered until the
-// microtask queue runs. (A WeakMap entry per message cost more than the
-// whole decline: ephemerons make every garbage collection slower.)
-let lastDeclinedMsg: object | null = null;
-let lastDeclinedDest: object | null = null;
-let forgetQueued = false;
-
-function forgetDeclined(): void {
-  forgetQueued = false;
-  lastDeclinedMsg = null;
-  lastDeclinedDest = null;
-}
-
-function declineAtPipe(msg: Message, dest: Writable, reason: string): void {
-  lastDeclinedMsg = msg;
-  lastDeclinedDest = dest;
-  if (!forgetQueued) {
-    forgetQueued = true;
-    queueMicrotask(forgetDeclined);
-  }
-  decline(msg, dest, reason);
-}
-
 function headerText(value: string | string[] | undefined): string | undefined {
   return typeof value === 'string' ? value : undefined;
 }
@@ -88,7 +62,7 @@ function headerText(value: string | string[] | undefined): string | undefined {
  * or Node's reads would take most of it before a later turn.
  */
 export function adoptBodyAfterPipe(msg: Message, dest: Writable): void {
-  if (!native || (msg === lastDeclinedMsg && dest === lastDeclinedDest) || scheduled.has(msg)) return;
+  if (!native || scheduled.has(msg)) return;
   // Most messages are decided here, with no closure, no counter and no
   // later turn: a body already complete (every GET), chunked, too small.
   const fp = fastPath();
@@ -101,16 +75,16 @@ export function adoptBodyAfterPipe(msg: Message, dest: Writable): void {
           ? 'destination has no fd'
           : contentLength(msg);
   if (typeof length === 'string') {
-    declineAtPipe(msg, dest, length);
+    decline(msg, dest, length);
     return;
   }
   const seen = bodySeenSoFar(msg);
   if (seen === null) {
-    declineAtPipe(msg, dest, 'body partly read before pipe()');
+    decline(msg, dest, 'body partly read before pipe()');
     return;
   }
   if (length - seen < Math.max(settings.minHttpBodyBytes, 1)) {
-    declineAtPipe(msg, dest, 'body smaller than minHttpBodyBytes');
+    decline(msg, dest, 'body smaller than minHttpBodyBytes');
     return;
   }
   scheduled.add(msg);

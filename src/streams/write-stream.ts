@@ -4,7 +4,7 @@
 import type * as fs from 'node:fs';
 import type { Readable } from 'node:stream';
 import { destroyAfterTransfer, transferOf } from '../engine/lifecycle';
-import { adoptAfterPipe } from '../paths/adopt';
+import { adoptAfterPipe, kOffersOnPipe } from '../paths/adopt';
 import { kOriginal, NodeWriteStream } from './original-fs';
 
 type WriteStreamOptions = Parameters<typeof import('node:fs').createWriteStream>[1];
@@ -37,6 +37,7 @@ Object.defineProperty(WriteStream, 'name', { value: 'WriteStream' });
 Object.setPrototypeOf(WriteStream.prototype, NodeWriteStream.prototype);
 Object.setPrototypeOf(WriteStream, NodeWriteStream);
 Object.defineProperty(WriteStream, kOriginal, { value: NodeWriteStream });
+Object.defineProperty(WriteStream.prototype, kOffersOnPipe, { value: true });
 
 type DestroyProto = { _destroy(err: Error | null, cb: (err?: Error | null) => void): void };
 const nodeProto = NodeWriteStream.prototype as unknown as DestroyProto;
