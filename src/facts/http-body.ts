@@ -53,6 +53,10 @@ export function contentLength(msg: http.IncomingMessage): number | string {
   let cl: string | null = null;
   const raw = msg.rawHeaders;
   for (let i = 0; i < raw.length; i += 2) {
+    // Lower-cased only at the two lengths that matter: every message pays
+    // this look, and a new string per header name is garbage per request.
+    const len = raw[i].length;
+    if (len !== 14 && len !== 17) continue;
     const name = raw[i].toLowerCase();
     if (name === 'transfer-encoding') return 'Transfer-Encoding (chunked) body';
     if (name === 'content-length') {
