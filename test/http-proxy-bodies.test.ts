@@ -163,10 +163,18 @@ describe('uploads by http.request: a file piped to the request', () => {
       });
       const answer = answerOf(req, log, 'req');
       const src = impl === 'node' ? fs.createReadStream(file) : zc.createReadStream(file);
-      log.watch('src', src, ['end', 'close', 'error']);
+      // Not 'end'/'close' of the file: the server answers once it has the
+      // Content-Length, and the request's 'close' can unpipe the file before
+      // its read of the end of file. Stock's file then never ends (seen on
+      // Node 26 under load: all 4 MiB read, no 'end', req.end() never called).
+      log.watch('src', src, ['error']);
       src.pipe(req);
       const got = await answer;
-      await new Promise<void>((r) => (src.closed ? r() : src.once('close', () => r())));
+      if (!src.closed) {
+        const closed = new Promise<void>((r) => src.once('close', () => r()));
+        src.destroy();
+        await closed;
+      }
       return { answer: got, events: log.byLabel() };
     });
     await echo.close();
