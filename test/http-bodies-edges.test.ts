@@ -9,7 +9,6 @@
 // observed must be the same; on the zerocopy run the kernel moved the bodies
 // (the zerocopy:transfer diagnostics channel).
 
-import { execFileSync } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
@@ -40,6 +39,7 @@ import {
   WS_EVENTS,
   writeStreamOf,
 } from './helpers/http-bodies';
+import { selfSignedCert } from './helpers/tls';
 import { lightVolume } from './helpers/volume';
 import { until } from './helpers/wait';
 
@@ -718,31 +718,7 @@ function listen(server: net.Server): Promise<number> {
 describe('TLS: an https message body declines', () => {
   let tls: { key: Buffer; cert: Buffer };
   beforeAll(() => {
-    // A throwaway self-signed certificate, made here rather than committed.
-    const key = path.join(base, 'key.pem');
-    const cert = path.join(base, 'cert.pem');
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:prime256v1',
-        '-nodes',
-        '-keyout',
-        key,
-        '-out',
-        cert,
-        '-days',
-        '2',
-        '-subj',
-        '/CN=localhost',
-      ],
-      { stdio: 'ignore' },
-    );
-    tls = { key: fs.readFileSync(key), cert: fs.readFileSync(cert) };
+    tls = selfSignedCert(base);
   });
 
   it("a 1 MiB upload to an https server doing req.pipe(file): Node's path (TLS socket), the same file", async () => {

@@ -2,7 +2,6 @@
 // encrypts in userspace, HTTP/2 frames every byte into its own streams), so
 // they take Node's path, saying why, with the same body.
 
-import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http2 from 'node:http2';
 import * as https from 'node:https';
@@ -12,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createReadStream } from '../dist/index.js';
 import { recordTransfers } from './helpers/diag';
 import { makeFile, tmpDir } from './helpers/files';
+import { selfSignedCert } from './helpers/tls';
 
 const fast = process.env.ZEROCOPY_DISABLE !== '1';
 const MiB = 1024 * 1024;
@@ -24,31 +24,7 @@ beforeAll(() => {
   dir = tmpDir();
   file = makeFile(dir, 'body.bin', 2 * MiB + 5);
   content = fs.readFileSync(file);
-  // A throwaway self-signed certificate, made here rather than committed.
-  const key = path.join(dir, 'key.pem');
-  const cert = path.join(dir, 'cert.pem');
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-keyout',
-      key,
-      '-out',
-      cert,
-      '-days',
-      '2',
-      '-subj',
-      '/CN=localhost',
-    ],
-    { stdio: 'ignore' },
-  );
-  tls = { key: fs.readFileSync(key), cert: fs.readFileSync(cert) };
+  tls = selfSignedCert(dir);
 });
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
