@@ -6,7 +6,6 @@ import * as fs from 'node:fs';
 import * as http2 from 'node:http2';
 import * as https from 'node:https';
 import type * as net from 'node:net';
-import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createReadStream } from '../dist/index.js';
 import { recordTransfers } from './helpers/diag';
