@@ -4,15 +4,13 @@
 // child process stock and with --require zerocopy/register; what every side
 // received must be the same, and under the register the kernel moved the
 // bodies (test/fixtures/http-clients.js).
-import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { firstLine } from './helpers/child-line';
 import { fixture } from './helpers/strace';
 
-const run = promisify(execFile);
 const root = path.join(__dirname, '..');
 const fastPathOff = process.env.ZEROCOPY_DISABLE === '1';
 const MiB = 1024 * 1024;
@@ -30,8 +28,7 @@ afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 async function scenario(name: string, register: boolean): Promise<Outcome> {
   const args = [...(register ? ['--require', 'zerocopy/register'] : []), fixture('http-clients.js'), name, dir];
-  const { stdout } = await run(process.execPath, args, { cwd: root, encoding: 'utf8' });
-  return JSON.parse(stdout) as Outcome;
+  return JSON.parse(await firstLine(args, root)) as Outcome;
 }
 
 describe('real HTTP libraries move the same bytes, by the kernel under the register', () => {

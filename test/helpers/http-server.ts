@@ -181,13 +181,12 @@ export class Server {
   /** Asks the fixture to close and exit (it does on disconnect too), and waits until it has. */
   async close(): Promise<void> {
     // The fixture disconnects once it has closed its server, then calls
-    // process.exit(). A Node 26 CI run once saw one not exit (not reproduced
-    // in 600 closes under load). No handle of the library's can hold up
-    // process.exit() (that the loop empties by itself is the natural-exit
-    // test in edge-cases); Node's exit can hang by itself — it joins the
-    // threadpool, and a V8 platform shutdown hang is open upstream
-    // (nodejs/node#64274). Once it has let go of the channel there is
-    // nothing left to wait for.
+    // process.exit(). A Node 26 CI run once saw one not exit. No handle of
+    // the library's can hold up process.exit() (that the loop empties by
+    // itself is the natural-exit test in edge-cases); Node's exit can hang by
+    // itself (test/helpers/child-line.ts: nodejs/node#54918, caught by gdb
+    // on a stock Node 26 process). Once it has let go of the channel there
+    // is nothing left to wait for.
     this.child.once('disconnect', () => this.kill());
     if (this.child.connected) this.child.send({ id: -1, type: 'close' });
     else this.kill();
