@@ -401,9 +401,10 @@ async function main() {
   });
 
   const runs = [];
-  const { MIN_FAST_PATH_BYTES, MIN_HTTP_BODY_BYTES } = require(dist);
+  const { MIN_FAST_PATH_BYTES, MIN_HTTP_BODY_BYTES, MIN_SPLICED_BODY_BYTES } = require(dist);
   config.fastPathMin = MIN_FAST_PATH_BYTES;
   config.httpBodyMin = MIN_HTTP_BODY_BYTES;
+  config.splicedBodyMin = MIN_SPLICED_BODY_BYTES;
   // One measured workload: `rounds` rounds (from -1, a discarded warm-up round, if `warm`), the variants rotated.
   const measure = async (workload, rounds, warm, variants, extra, once) => {
     for (let round = warm && WARMUP ? -1 : 0; ONLY.includes(workload) && round < rounds; round++) {

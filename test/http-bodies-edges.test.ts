@@ -52,7 +52,7 @@ let previous: ReturnType<typeof zc.configure>;
 beforeAll(() => {
   base = fs.mkdtempSync(path.join(os.tmpdir(), 'zerocopy-bodies-edges-'));
   // Every body size on the fast path here (the default threshold is for speed).
-  previous = zc.configure({ minHttpBodyBytes: 0 });
+  previous = zc.configure({ minHttpBodyBytes: 0, minSplicedBodyBytes: 0 });
 });
 afterAll(() => {
   zc.configure(previous);

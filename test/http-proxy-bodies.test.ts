@@ -32,7 +32,7 @@ let base: string;
 let previous: ReturnType<typeof zc.configure>;
 beforeAll(() => {
   base = fs.mkdtempSync(path.join(os.tmpdir(), 'zerocopy-proxy-bodies-'));
-  previous = zc.configure({ minHttpBodyBytes: 0 });
+  previous = zc.configure({ minHttpBodyBytes: 0, minSplicedBodyBytes: 0 });
 });
 afterAll(() => {
   zc.configure(previous);

@@ -54,9 +54,10 @@ describe('zerocopy/register', () => {
     // hear of the same pipe(); a flow declined there was told twice.
     const out = JSON.parse(run(['--require', 'zerocopy/register', fixture('body-offers.js'), dir]));
     const off = process.env.ZEROCOPY_DISABLE === '1';
-    const small = off ? 'normal: ZEROCOPY_DISABLE' : 'normal: body smaller than minHttpBodyBytes';
+    const small = off ? 'normal: ZEROCOPY_DISABLE' : 'normal: body smaller than minSplicedBodyBytes';
     expect(out.small).toEqual([small]);
     expect(out['pipeline-small']).toEqual([small]);
+    expect(out['below-threshold']).toEqual([small]);
     expect(out.big).toEqual([off ? 'normal: ZEROCOPY_DISABLE' : 'splice']);
     expect(out['pipeline-big']).toEqual([off ? 'normal: ZEROCOPY_DISABLE' : 'splice']);
   });

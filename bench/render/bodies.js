@@ -35,8 +35,10 @@ function renderBodies(results) {
   );
   for (const s of cfg.skipped || []) p(`**Skipped ${s.key}: ${s.why}**`, '');
   if (!runs.length) return { md: `${out.join('\n')}\n`, checks };
-  const minBody = results.config.httpBodyMin || 128 * KiB;
-  p(tpl('bodies', 'how', { min: fmtSize(minBody), outFs: cfg.outFs || '?', outDir: cfg.outDir || '?' }), '');
+  // Results from before MIN_SPLICED_BODY_BYTES had the file threshold for bodies too.
+  const minBody = results.config.splicedBodyMin || results.config.httpBodyMin || 128 * KiB;
+  const minName = results.config.splicedBodyMin ? 'MIN_SPLICED_BODY_BYTES' : 'MIN_HTTP_BODY_BYTES';
+  p(tpl('bodies', 'how', { min: fmtSize(minBody), minName, outFs: cfg.outFs || '?', outDir: cfg.outDir || '?' }), '');
 
   const at = (part, size, variant) => group(runs, (r) => r.part === part && r.size === size && r.variant === variant);
   const sizesOf = (part) => [...new Set(runs.filter((r) => r.part === part).map((r) => r.size))].sort((a, b) => a - b);

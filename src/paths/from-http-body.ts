@@ -83,8 +83,8 @@ export function adoptBodyAfterPipe(msg: Message, dest: Writable): void {
     decline(msg, dest, 'body partly read before pipe()');
     return;
   }
-  if (length - seen < Math.max(settings.minHttpBodyBytes, 1)) {
-    decline(msg, dest, 'body smaller than minHttpBodyBytes');
+  if (length - seen < Math.max(settings.minSplicedBodyBytes, 1)) {
+    decline(msg, dest, 'body smaller than minSplicedBodyBytes');
     return;
   }
   scheduled.add(msg);
@@ -155,8 +155,8 @@ function decide(
       return;
     }
     const left = described.length - counter.seen();
-    if (left < Math.max(settings.minHttpBodyBytes, 1)) {
-      declineFlow('body smaller than minHttpBodyBytes');
+    if (left < Math.max(settings.minSplicedBodyBytes, 1)) {
+      declineFlow('body smaller than minSplicedBodyBytes');
       return;
     }
     const watched = sourceWatched(msg) ?? (messageDumped(msg) ? 'body dumped' : null);

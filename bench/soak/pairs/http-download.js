@@ -20,7 +20,7 @@ module.exports = {
   faults: ['none', 'reset-src', 'abort-src', 'destroy-src', 'destroy-dst', 'unpipe', 'slow'],
   size: bodySize,
   async setup({ zc }) {
-    const previous = zc.configure({ minHttpBodyBytes: 0 }); // small bodies too
+    const previous = zc.configure({ minHttpBodyBytes: 0, minSplicedBodyBytes: 0 }); // small bodies too
     return { srv: await routedServer(), agent: keepAlive(), restore: () => zc.configure(previous) };
   },
   async transfer(st, t) {

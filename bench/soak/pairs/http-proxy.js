@@ -43,7 +43,7 @@ module.exports = {
   faults: ['none', 'reset', 'abort', 'reset-origin', 'destroy-src', 'destroy-dst', 'unpipe', 'slow'],
   size: bodySize,
   async setup({ zc }) {
-    const previous = zc.configure({ minHttpBodyBytes: 0 }); // small bodies too
+    const previous = zc.configure({ minHttpBodyBytes: 0, minSplicedBodyBytes: 0 }); // small bodies too
     return {
       proxy: await routedServer(),
       origin: await routedServer(),

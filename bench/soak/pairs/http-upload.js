@@ -21,7 +21,7 @@ module.exports = {
   size: bodySize,
   async setup({ zc }) {
     // Small bodies too: the soak's sizes say which go to the kernel.
-    const previous = zc.configure({ minHttpBodyBytes: 0 });
+    const previous = zc.configure({ minHttpBodyBytes: 0, minSplicedBodyBytes: 0 });
     return { srv: await routedServer(), agent: keepAlive(), restore: () => zc.configure(previous) };
   },
   async transfer(st, t) {
