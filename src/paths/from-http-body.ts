@@ -325,7 +325,7 @@ function start(binding: NativeBinding, body: BodySource, dest: Destination, inFd
 // callback it used before, whatever the slot holds (a parser's second body
 // on, and parsers are reused): there the message is marked dumped meanwhile,
 // and Node's body callback drops the slices of a dumped message.
-const ZEROS = Buffer.alloc(1024 * 1024);
+let ZEROS: Buffer | null = null;
 
 function skipBody(body: BodySource, n: number): boolean {
   const { parser, kOnBody } = body;
@@ -336,6 +336,7 @@ function skipBody(body: BodySource, n: number): boolean {
   msg._dumped = true;
   try {
     for (let left = n; left > 0; ) {
+      ZEROS ??= Buffer.alloc(1024 * 1024);
       const chunk = left >= ZEROS.length ? ZEROS : ZEROS.subarray(0, left);
       if (!body.feed(chunk)) return false;
       left -= chunk.length;
