@@ -34,8 +34,9 @@ export const MIN_HTTP_BODY_BYTES = 128 * 1024;
  * `node bench/tools/bodies-ab.js PART SIZE 8`, median of 8 alternated 1 s
  * slices, register / stock): http-proxy 256 KiB 0.71x req/s at 1.36x CPU
  * per request, 384 KiB 0.92x / 1.09x, 512 KiB 1.01-1.06x / 0.90-0.99x,
- * 768 KiB 1.15x / 0.82x; uploads 256 KiB 0.98x / 1.03x, 384 KiB 1.05x /
- * 0.96x, 512 KiB 1.14x / 0.78x.
+ * 768 KiB 1.15x / 0.82x; uploads 384 KiB 1.05x / 0.96x, 512 KiB 1.14x /
+ * 0.78x (at 256 KiB uploads were below stock spliced or not: 0.85-0.98x
+ * spliced, 0.72-0.91x declined).
  */
 export const MIN_SPLICED_BODY_BYTES = 512 * 1024;
 
