@@ -63,7 +63,7 @@ const opts = options('npm run bench [-- options]: Node streams vs zerocopy vs C,
     type: 'int',
     help: 'HTTP bodies measured run, whole seconds, after a 1 s warm-up (3; --quick 2)',
   },
-  'bodies-sizes': { type: 'list', help: 'HTTP body sizes (64k,1m,64m; --quick 64k,1m,16m)' },
+  'bodies-sizes': { type: 'list', help: 'HTTP body sizes (64k,256k,1m,64m; --quick 64k,1m,16m)' },
   'bodies-dir': { type: 'string', help: 'where uploads and downloads write (/dev/shm if tmpfs, else the temp dir)' },
 });
 // The command as given, for the report.

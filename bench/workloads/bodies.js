@@ -67,7 +67,7 @@ function bodiesConfig(o) {
     rounds: o.bodiesRounds ?? (quick ? 3 : 5),
     seconds: o.bodiesSeconds ?? (quick ? 2 : 3),
     warmupSeconds: 1,
-    sizes: (o.bodiesSizes ?? (quick ? ['64k', '1m', '16m'] : ['64k', '1m', '64m']))
+    sizes: (o.bodiesSizes ?? (quick ? ['64k', '1m', '16m'] : ['64k', '256k', '1m', '64m']))
       .map(parseSize)
       .sort((a, b) => a - b),
     parts: PARTS.filter((p) => parts.includes(p)),
