@@ -11,6 +11,8 @@
 // request. uploads: bench/bodies/upload-server.js (req.pipe(file), on tmpfs);
 // proxy: bench/bodies/proxy-server.js (http-proxy) in front of a Node origin
 // on core 1 that answers with the body from memory.
+// BODIES_AB_REGISTER=FILE: the register side requires FILE instead of
+// dist/register.js (an A/A run: an empty file; an experiment's variant).
 const { spawn, execFileSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
@@ -27,6 +29,8 @@ const m = /^(\d+)([km]?)$/i.exec(sizeArg);
 const size = Number(m[1]) * { '': 1, k: 1024, m: 1048576 }[m[2].toLowerCase()];
 const slices = Number(slicesArg) || 10;
 const TICK = 100; // USER_HZ: /proc/PID/stat times are in 1/100 s
+// BODIES_AB_REGISTER: what the register side requires instead (an experiment's variant of it).
+const REGISTER = process.env.BODIES_AB_REGISTER || './dist/register.js';
 if (!fs.existsSync(CLIENT)) execFileSync('make', ['-s', '-C', path.join(ROOT, 'bench', 'c')], { stdio: 'inherit' });
 if (!fs.existsSync(path.join(ROOT, 'dist', 'register.js'))) execFileSync('npm', ['run', 'build:ts'], { cwd: ROOT });
 
@@ -94,7 +98,7 @@ async function main() {
     const script = path.join('bench', 'bodies', 'upload-server.js');
     servers = {
       stock: await start([script, path.join(dir, 'out-stock')], 0),
-      register: await start(['--require', './dist/register.js', script, path.join(dir, 'out-register')], 0),
+      register: await start(['--require', REGISTER, script, path.join(dir, 'out-register')], 0),
     };
   } else {
     // BODIES_AB_CLOSE=1: the origin answers `Connection: close`, as the
@@ -105,7 +109,7 @@ async function main() {
     const proxyDir = path.join(ROOT, 'node_modules', 'http-proxy');
     servers = {
       stock: await start([script, String(port), proxyDir], 0),
-      register: await start(['--require', './dist/register.js', script, String(port), proxyDir], 0),
+      register: await start(['--require', REGISTER, script, String(port), proxyDir], 0),
     };
   }
   for (const s of Object.values(servers)) load(s.port, 2000); // warm-up, JIT included
