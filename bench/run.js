@@ -149,6 +149,7 @@ const C_PROGRAMS = [
   'echo_server',
   'pingpong',
   'http_client',
+  'upload_server',
 ];
 function buildC() {
   fs.mkdirSync(BIN, { recursive: true });

@@ -1,0 +1,46 @@
+#!/bin/bash
+# bench/tools/upload-ceiling.sh [SIZE] [ROUNDS]   (SIZE in bytes, default 1 MiB; ROUNDS default 3)
+#
+# What an upload costs the server, against a C ceiling: in each round, one
+# after another, bench/bodies/upload-server.js stock and under
+# --require dist/register.js, and bench/c/upload_server.c by read/write
+# ("c-copy") and by splice socket → pipe → file ("c-splice"), each pinned to
+# core 0 with bench/bin/http_client on core 1 (PUT, one keep-alive connection,
+# 2 s warm-up, 4 s measured). Prints requests per second and the server's CPU
+# (utime + stime of every thread, /proc/PID/stat) per request; every server's
+# file is checked against the body. Bodies land on /dev/shm (tmpfs).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+size=${1:-1048576}
+rounds=${2:-3}
+mkdir -p bench/bin
+for p in http_client upload_server; do
+  [ -x bench/bin/$p ] || cc -O2 -Wall -pthread -o bench/bin/$p bench/c/$p.c
+done
+[ -f dist/register.js ] || npm run build:ts > /dev/null
+d=$(mktemp -d /dev/shm/upload-ceiling-XXXX)
+trap 'rm -rf "$d"' EXIT
+head -c "$size" /dev/urandom > "$d/body"
+cpu_ticks() { local f; f=$(cat "/proc/$1/stat"); set -- ${f##*) }; echo $(( ${12} + ${13} )); }
+tick_us=$(( 1000000 / $(getconf CLK_TCK) ))
+for r in $(seq "$rounds"); do
+  for v in stock register c-copy c-splice; do
+    case $v in
+      stock) cmd=(node bench/bodies/upload-server.js "$d/out-$v") ;;
+      register) cmd=(node --require ./dist/register.js bench/bodies/upload-server.js "$d/out-$v") ;;
+      c-copy) cmd=(bench/bin/upload_server copy "$d/out-$v") ;;
+      c-splice) cmd=(bench/bin/upload_server splice "$d/out-$v") ;;
+    esac
+    taskset -c 0 "${cmd[@]}" > "$d/log" 2>&1 &
+    pid=$!
+    for _ in $(seq 100); do grep -q PORT "$d/log" && break; sleep 0.05; done
+    port=$(grep -o 'PORT [0-9]*' "$d/log" | cut -d' ' -f2)
+    taskset -c 1 bench/bin/http_client "$port" PUT /upload 1 2000 "$d/body" > /dev/null
+    c0=$(cpu_ticks $pid)
+    req=$(taskset -c 1 bench/bin/http_client "$port" PUT /upload 1 4000 "$d/body" | tail -1 | grep -o '"requests":[0-9]*' | cut -d: -f2)
+    c1=$(cpu_ticks $pid)
+    kill $pid; wait $pid 2> /dev/null || true
+    ok=$(cmp -s "$d/body" "$d/out-$v" && echo ok || echo 'FILE DIFFERS')
+    echo "round $r $v: $((req / 4)) req/s, $(( (c1 - c0) * tick_us / req )) µs CPU/request ($ok)"
+  done
+done
