@@ -31,7 +31,13 @@ const slices = Number(slicesArg) || 10;
 const TICK = 100; // USER_HZ: /proc/PID/stat times are in 1/100 s
 // BODIES_AB_REGISTER: what the register side requires instead (an experiment's variant of it).
 const REGISTER = process.env.BODIES_AB_REGISTER || './dist/register.js';
-if (!fs.existsSync(CLIENT)) execFileSync('make', ['-s', '-C', path.join(ROOT, 'bench', 'c')], { stdio: 'inherit' });
+if (!fs.existsSync(CLIENT)) {
+  // bench/c has no Makefile: built as bench/run.js builds it.
+  fs.mkdirSync(path.dirname(CLIENT), { recursive: true });
+  execFileSync('cc', ['-O2', '-Wall', '-pthread', '-o', CLIENT, path.join(ROOT, 'bench', 'c', 'http_client.c')], {
+    stdio: 'inherit',
+  });
+}
 if (!fs.existsSync(path.join(ROOT, 'dist', 'register.js'))) execFileSync('npm', ['run', 'build:ts'], { cwd: ROOT });
 
 const dir = fs.mkdtempSync(path.join(fs.existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir(), 'bodies-ab-'));
