@@ -97,12 +97,15 @@ export function writeIsWrapped(stream: Writable, base?: object): boolean {
   return s.write !== b.write || s._write !== b._write || s._writev !== b._writev;
 }
 
+// net.Socket keeps an `onread` buffer behind a private symbol: found once by
+// its description, then read directly (listing a socket's symbols made an
+// array of some twenty for every transfer).
+let kBuffer: symbol | null | undefined;
+
 /** A socket created with the `onread` option reads into the caller's buffer: not ours to take. */
 export function socketHasUserBuffer(sock: net.Socket): boolean {
-  for (const sym of Object.getOwnPropertySymbols(sock)) {
-    if (sym.description === 'kBuffer' && (sock as any)[sym]) return true;
-  }
-  return false;
+  if (!kBuffer || !(kBuffer in sock)) kBuffer = symbolNamed(sock, 'kBuffer');
+  return kBuffer !== null && Boolean((sock as any)[kBuffer]);
 }
 
 /** A TCP socket (Node's TCP handle), not a Unix one: only TCP has resets. */
@@ -195,8 +198,18 @@ export function continueSent(res: unknown): boolean {
 export function lenientParser(sock: net.Socket, msg: unknown): boolean {
   if ((sock as any).server?.insecureHTTPParser === true) return true;
   if ((msg as any)?.req?.insecureHTTPParser === true) return true;
-  const flag = '--insecure-http-parser';
-  return process.execArgv.includes(flag) || (process.env.NODE_OPTIONS ?? '').includes(flag);
+  return lenientProcess();
+}
+
+// Node reads --insecure-http-parser once, at startup: so is it read here
+// (process.env is a getenv() per access, and this runs for every body).
+let lenientByFlag: boolean | undefined;
+function lenientProcess(): boolean {
+  if (lenientByFlag === undefined) {
+    const flag = '--insecure-http-parser';
+    lenientByFlag = process.execArgv.includes(flag) || (process.env.NODE_OPTIONS ?? '').includes(flag);
+  }
+  return lenientByFlag;
 }
 
 /** Readable has emitted 'data' (or returned bytes from read()) at least once; null if unknown. */
