@@ -171,10 +171,24 @@ describe('property: interruptions at a random byte count keep the invariants', (
           }
           await ctx.until(() => ended || ctx.received('dst') >= Math.min(at, length));
           if (what === 'destroy-src') {
+            // Read to its end (EOF seen) but 'end' not yet emitted: Node's
+            // pipeline() then takes the source's 'close' for one that comes
+            // before 'end' (lib/internal/streams/pipeline.js, its "close
+            // before end" allowance), waits for an 'end' a destroyed stream
+            // never emits, and never calls back, even once the destination
+            // is destroyed. Node's fs.ReadStream does it too (waiting for
+            // that state, then destroying: 3 in 50 hung on Node 22, 1 in 50
+            // on 26); ours, whose cached reads run in the loop, stays in the
+            // state longer (35 in 50 on 26; the Node 26 CI failure). The hang
+            // is Node's: the scenario then ends as a user would, destroying
+            // the destination.
+            const eofRead = (src as unknown as { _readableState?: { ended?: boolean } })._readableState?.ended === true;
             src.destroy();
             await ctx.once('src', 'close');
             if (!usePipeline && !dst.writableEnded) dst.end();
-            await done;
+            if (usePipeline && eofRead && !src.readableEnded) {
+              if (!dst.destroyed) dst.destroy();
+            } else await done;
             await ctx.once('dst', 'close');
           } else if (what === 'destroy-dst') {
             dst.destroy();
