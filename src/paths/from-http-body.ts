@@ -335,9 +335,9 @@ function skipBody(body: BodySource, n: number): boolean {
   parser[kOnBody] = null;
   msg._dumped = true;
   try {
+    const zeros = (ZEROS ??= Buffer.alloc(1024 * 1024));
     for (let left = n; left > 0; ) {
-      ZEROS ??= Buffer.alloc(1024 * 1024);
-      const chunk = left >= ZEROS.length ? ZEROS : ZEROS.subarray(0, left);
+      const chunk = left >= zeros.length ? zeros : zeros.subarray(0, left);
       if (!body.feed(chunk)) return false;
       left -= chunk.length;
     }
