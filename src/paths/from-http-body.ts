@@ -335,7 +335,8 @@ function skipBody(body: BodySource, n: number): boolean {
   parser[kOnBody] = null;
   msg._dumped = true;
   try {
-    const zeros = (ZEROS ??= Buffer.alloc(1024 * 1024));
+    ZEROS ??= Buffer.alloc(1024 * 1024);
+    const zeros = ZEROS;
     for (let left = n; left > 0; ) {
       const chunk = left >= zeros.length ? zeros : zeros.subarray(0, left);
       if (!body.feed(chunk)) return false;
