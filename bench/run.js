@@ -20,6 +20,7 @@ const { execFileSync } = require('node:child_process');
 const { options } = require('./lib/options');
 const { startJson, runJson, lineServer } = require('./lib/proc');
 const { makeFile } = require('./lib/files');
+const { buildC, cbin: bin } = require('./lib/cprogs');
 const { writeReport } = require('./render/report');
 const { runHttp, stopHttp } = require('./workloads/http');
 const { runBodies, stopBodies } = require('./workloads/bodies');
@@ -76,7 +77,6 @@ opts.command = [...given, 'npm run bench', ...(process.argv.length > 2 ? ['--', 
 );
 
 const ROOT = path.join(__dirname, '..');
-const BIN = path.join(__dirname, 'bin');
 const OUT = path.join(__dirname, 'out');
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -138,27 +138,6 @@ const config = {
 };
 
 const log = (...a) => process.stderr.write(`${a.join(' ')}\n`);
-const bin = (name) => path.join(BIN, name);
-
-// bench/c/*.c, built into bench/bin/ by every run.
-const C_PROGRAMS = [
-  'receiver',
-  'sendfile_client',
-  'cfr_copy',
-  'splice_proxy',
-  'echo_server',
-  'pingpong',
-  'http_client',
-  'upload_server',
-];
-function buildC() {
-  fs.mkdirSync(BIN, { recursive: true });
-  for (const name of C_PROGRAMS) {
-    execFileSync('cc', ['-O2', '-Wall', '-pthread', '-o', bin(name), path.join(__dirname, 'c', `${name}.c`)], {
-      stdio: 'inherit',
-    });
-  }
-}
 
 const smallFileCount = (size) => Math.max(4, Math.min(64, Math.floor((256 * MiB) / size)));
 
@@ -378,7 +357,7 @@ const rotated = (list, round) => list.slice(round % list.length).concat(list.sli
 async function main() {
   const started = Date.now();
   log(`zerocopy bench: ${QUICK ? 'QUICK, ' : ''}${ROUNDS} rounds, big file ${BIG / MiB} MiB`);
-  buildC();
+  buildC(); // every run: a stale binary must not measure old code
   const dist = path.join(ROOT, 'dist', 'index.js');
   if (!fs.existsSync(dist)) throw new Error('dist/ is missing: run `npm run build:ts` (npm run bench does)');
 

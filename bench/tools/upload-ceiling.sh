@@ -13,10 +13,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 size=${1:-1048576}
 rounds=${2:-3}
-mkdir -p bench/bin
-for p in http_client upload_server; do
-  [ -x bench/bin/$p ] || cc -O2 -Wall -pthread -o bench/bin/$p bench/c/$p.c
-done
+node bench/lib/cprogs.js http_client upload_server
 [ -f dist/register.js ] || npm run build:ts > /dev/null
 d=$(mktemp -d /dev/shm/upload-ceiling-XXXX)
 trap 'rm -rf "$d"' EXIT
