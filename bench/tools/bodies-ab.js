@@ -13,64 +13,24 @@
 // on core 1 that answers with the body from memory.
 // BODIES_AB_REGISTER=FILE: the register side requires FILE instead of
 // dist/register.js (an A/A run: an empty file; an experiment's variant).
-const { spawn, execFileSync } = require('node:child_process');
+// BODIES_AB_BASE=FILE: the stock side requires FILE (two variants of the
+// library side by side: the "stock" columns are then FILE's).
+// BODIES_AB_CLOSE=1: the origin answers `Connection: close`.
 const fs = require('node:fs');
-const os = require('node:os');
 const path = require('node:path');
+const { parseSize, rig, ORIGIN, proxyArgs, UPLOAD_SERVER, median } = require('./rig');
 
-const ROOT = path.join(__dirname, '..', '..');
-const CLIENT = path.join(ROOT, 'bench', 'bin', 'http_client');
 const [part, sizeArg, slicesArg] = process.argv.slice(2);
-if (!['uploads', 'proxy'].includes(part) || !sizeArg) {
+const size = parseSize(sizeArg);
+if (!['uploads', 'proxy'].includes(part) || !(size >= 0)) {
   process.stderr.write('usage: node bench/tools/bodies-ab.js uploads|proxy SIZE [SLICES]\n');
   process.exit(2);
 }
-const m = /^(\d+)([km]?)$/i.exec(sizeArg);
-const size = Number(m[1]) * { '': 1, k: 1024, m: 1048576 }[m[2].toLowerCase()];
 const slices = Number(slicesArg) || 10;
 const TICK = 100; // USER_HZ: /proc/PID/stat times are in 1/100 s
-// BODIES_AB_REGISTER: what the register side requires instead (an experiment's variant of it).
 const REGISTER = process.env.BODIES_AB_REGISTER || './dist/register.js';
-if (!fs.existsSync(CLIENT)) {
-  // bench/c has no Makefile: built as bench/run.js builds it.
-  fs.mkdirSync(path.dirname(CLIENT), { recursive: true });
-  execFileSync('cc', ['-O2', '-Wall', '-pthread', '-o', CLIENT, path.join(ROOT, 'bench', 'c', 'http_client.c')], {
-    stdio: 'inherit',
-  });
-}
-if (!fs.existsSync(path.join(ROOT, 'dist', 'register.js'))) execFileSync('npm', ['run', 'build:ts'], { cwd: ROOT });
-
-const dir = fs.mkdtempSync(path.join(fs.existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir(), 'bodies-ab-'));
-const body = path.join(dir, 'body');
-fs.writeFileSync(body, require('node:crypto').randomBytes(size));
-const children = [];
-process.on('exit', () => {
-  for (const c of children) c.kill();
-  fs.rmSync(dir, { recursive: true, force: true });
-});
-
-function start(args, core) {
-  const child = spawn('taskset', ['-c', String(core), process.execPath, ...args], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  children.push(child);
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (d) => {
-      out += d;
-      const p = /PORT (\d+)/.exec(out);
-      if (p) resolve({ pid: child.pid, port: Number(p[1]) });
-    });
-    child.on('exit', (code) => reject(new Error(`${args.join(' ')} exited ${code}`)));
-  });
-}
-
-// The proxy's origin: the body from memory, with Content-Length.
-const ORIGIN = `const b = require('node:fs').readFileSync(process.argv[1]);
-const close = process.argv[2] === 'close';
-http.createServer((q, r) => { r.setHeader('Content-Length', b.length); if (close) r.setHeader('Connection', 'close'); r.end(b); })
-  .listen(0, '127.0.0.1', function () { console.log('PORT ' + this.address().port); });`;
+const BASE = process.env.BODIES_AB_BASE ? ['--require', process.env.BODIES_AB_BASE] : [];
+const { dir, body, start, load } = rig('bodies-ab-', size);
 
 /** utime + stime of every thread of pid, in seconds. */
 function cpu(pid) {
@@ -79,46 +39,28 @@ function cpu(pid) {
   return (Number(fields[11]) + Number(fields[12])) / TICK;
 }
 
-function load(port, ms) {
-  const args =
-    part === 'uploads'
-      ? [String(port), 'PUT', '/upload', '1', String(ms), body]
-      : [String(port), 'GET', '/body', '4', String(ms)];
-  const out = execFileSync('taskset', ['-c', '1', CLIENT, ...args], { encoding: 'utf8' });
-  return JSON.parse(out.trim().split('\n').pop());
-}
-
 function slice(srv) {
   const c0 = cpu(srv.pid);
-  const w = load(srv.port, 1000);
+  const w = load(part, srv.port, 1000);
   const c1 = cpu(srv.pid);
-  if (!w.ok) throw new Error(`http_client: ${w.error}`);
   return { rps: w.requests / w.wall, cpuPerReq: (c1 - c0) / w.requests };
 }
-
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
 
 async function main() {
   let servers;
   if (part === 'uploads') {
-    const script = path.join('bench', 'bodies', 'upload-server.js');
     servers = {
-      stock: await start([script, path.join(dir, 'out-stock')], 0),
-      register: await start(['--require', REGISTER, script, path.join(dir, 'out-register')], 0),
+      stock: await start([...BASE, UPLOAD_SERVER, path.join(dir, 'out-stock')], 0),
+      register: await start(['--require', REGISTER, UPLOAD_SERVER, path.join(dir, 'out-register')], 0),
     };
   } else {
-    // BODIES_AB_CLOSE=1: the origin answers `Connection: close`, as the
-    // bench's nginx origin does to http-proxy (which passes it on: every
-    // request then opens two connections).
     const { port } = await start(['-e', ORIGIN, body, process.env.BODIES_AB_CLOSE ? 'close' : ''], 1);
-    const script = path.join('bench', 'bodies', 'proxy-server.js');
-    const proxyDir = path.join(ROOT, 'node_modules', 'http-proxy');
     servers = {
-      stock: await start([script, String(port), proxyDir], 0),
-      register: await start(['--require', REGISTER, script, String(port), proxyDir], 0),
+      stock: await start([...BASE, ...proxyArgs(port)], 0),
+      register: await start(['--require', REGISTER, ...proxyArgs(port)], 0),
     };
   }
-  for (const s of Object.values(servers)) load(s.port, 2000); // warm-up, JIT included
+  for (const s of Object.values(servers)) load(part, s.port, 2000); // warm-up, JIT included
   const rows = [];
   for (let i = 0; i < slices; i++) {
     const order = i % 2 === 0 ? ['stock', 'register'] : ['register', 'stock'];
