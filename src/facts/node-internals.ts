@@ -32,14 +32,28 @@ export function syncWriteStreamFd(stream: Writable): number {
   return -1;
 }
 
-// Node keeps an fs stream's fs methods behind a private symbol: found once by
-// its description, then read directly (this runs for every stream).
-let kFs: symbol | null | undefined;
-
 function symbolNamed(obj: object, description: string): symbol | null {
   for (const sym of Object.getOwnPropertySymbols(obj)) if (sym.description === description) return sym;
   return null;
 }
+
+/**
+ * A reader of one field Node keeps behind a private symbol: the symbol is
+ * found by its description once, then read directly (listing a socket's
+ * symbols made an array of some twenty for every transfer). Looked for again
+ * on an object that lacks it, so a Node without the field reads undefined.
+ */
+function privateField(description: string): (obj: object) => unknown {
+  let sym: symbol | null = null;
+  return (obj) => {
+    if (sym === null || !(sym in obj)) sym = symbolNamed(obj, description);
+    return sym === null ? undefined : (obj as any)[sym];
+  };
+}
+
+const fsMethodsOf = privateField('kFs'); // an fs stream's fs methods
+const fileHandleOf = privateField('kHandle'); // an fs stream's FileHandle, when given one as `fd`
+const onreadBufferOf = privateField('kBuffer'); // a socket's `onread` buffer
 
 // fs option objects that do real I/O on real fds (ours: paths/in-loop-fs.ts).
 const realFs = new WeakSet<object>();
@@ -55,12 +69,9 @@ export function markRealFs(impl: object): void {
  * but with the handle's own: its fd is real, so that is not "custom".
  */
 export function hasCustomFs(stream: fs.ReadStream | fs.WriteStream): boolean {
-  if (!kFs || !(kFs in stream)) kFs = symbolNamed(stream, 'kFs');
-  if (!kFs) return false;
-  const impl = (stream as any)[kFs];
+  const impl = fsMethodsOf(stream) as object | undefined;
   if (impl === undefined || impl === fs || realFs.has(impl)) return false;
-  const kHandle = symbolNamed(stream, 'kHandle'); // rare path: only streams with non-default fs
-  const handle = kHandle ? (stream as any)[kHandle] : null;
+  const handle = fileHandleOf(stream) as any;
   const isFileHandle =
     handle != null &&
     typeof handle.fd === 'number' &&
@@ -97,15 +108,9 @@ export function writeIsWrapped(stream: Writable, base?: object): boolean {
   return s.write !== b.write || s._write !== b._write || s._writev !== b._writev;
 }
 
-// net.Socket keeps an `onread` buffer behind a private symbol: found once by
-// its description, then read directly (listing a socket's symbols made an
-// array of some twenty for every transfer).
-let kBuffer: symbol | null | undefined;
-
 /** A socket created with the `onread` option reads into the caller's buffer: not ours to take. */
 export function socketHasUserBuffer(sock: net.Socket): boolean {
-  if (!kBuffer || !(kBuffer in sock)) kBuffer = symbolNamed(sock, 'kBuffer');
-  return kBuffer !== null && Boolean((sock as any)[kBuffer]);
+  return Boolean(onreadBufferOf(sock));
 }
 
 /** A TCP socket (Node's TCP handle), not a Unix one: only TCP has resets. */
