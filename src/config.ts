@@ -68,16 +68,21 @@ function count(value: string | undefined): number {
   return value === undefined || value.trim() === '' ? NaN : Number(value);
 }
 
+/** The first of `counts` that is a count of bytes (finite, not negative); `fallback` when none is. */
+function firstCount(counts: number[], fallback: number): number {
+  return counts.find((n) => Number.isFinite(n) && n >= 0) ?? fallback;
+}
+
 function fromEnv(): Settings {
+  // The narrower setting wins; when unset, the broader one stands for it.
   const min = count(process.env.ZEROCOPY_MIN_BYTES);
   const http = count(process.env.ZEROCOPY_MIN_HTTP_BYTES);
   const spliced = count(process.env.ZEROCOPY_MIN_SPLICED_BYTES);
-  const given = (n: number): boolean => Number.isFinite(n) && n >= 0;
   return {
     disabled: flag(process.env.ZEROCOPY_DISABLE),
-    minFastPathBytes: given(min) ? min : MIN_FAST_PATH_BYTES,
-    minHttpBodyBytes: given(http) ? http : given(min) ? min : MIN_HTTP_BODY_BYTES,
-    minSplicedBodyBytes: given(spliced) ? spliced : given(http) ? http : given(min) ? min : MIN_SPLICED_BODY_BYTES,
+    minFastPathBytes: firstCount([min], MIN_FAST_PATH_BYTES),
+    minHttpBodyBytes: firstCount([http, min], MIN_HTTP_BODY_BYTES),
+    minSplicedBodyBytes: firstCount([spliced, http, min], MIN_SPLICED_BODY_BYTES),
     inLoop: process.env.ZEROCOPY_IN_LOOP === undefined || flag(process.env.ZEROCOPY_IN_LOOP),
   };
 }
