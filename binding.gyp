@@ -7,6 +7,7 @@
         "native/cached_io.cc",
         "native/syscalls.cc",
         "native/copy_worker.cc",
+        "native/relay_worker.cc",
         "native/fd_watcher.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],

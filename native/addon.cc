@@ -8,6 +8,7 @@
 #include "cached_io.h"
 #include "copy_worker.h"
 #include "fd_watcher.h"
+#include "relay_worker.h"
 #include "syscalls.h"
 
 namespace zerocopy {
@@ -167,6 +168,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("bytesReadable", Napi::Function::New(env, BytesReadableJs, "bytesReadable"));
   exports.Set("readInto", Napi::Function::New(env, ReadIntoJs, "readInto"));
   exports.Set("copy", Napi::Function::New(env, Copy, "copy"));
+  exports.Set("relay", Napi::Function::New(env, RelayJs, "relay"));
   exports.Set("describe", Napi::Function::New(env, DescribeJs, "describe"));
   exports.Set("dup", Napi::Function::New(env, DupJs, "dup"));
   exports.Set("close", Napi::Function::New(env, CloseJs, "close"));

@@ -63,6 +63,40 @@ CopyResult CopyLoop(Op op, int in_fd, int out_fd, int64_t in_offset,
   return {total, 0};
 }
 
+RelayResult Relay(int in_fd, int pipe_r, int pipe_w, int out_fd, int64_t out_offset,
+                  int64_t in_pipe, int64_t pipe_cap, int64_t take, int64_t budget) {
+  RelayResult r{0, 0, 0, RelaySide::kNone};
+  loff_t pos = out_offset;
+  loff_t* out_ptr = out_offset >= 0 ? &pos : nullptr;
+  int64_t pending = in_pipe;
+  for (;;) {
+    while (pending > 0) {
+      ssize_t n = splice(pipe_r, nullptr, out_fd, out_ptr, static_cast<size_t>(pending), SPLICE_F_NONBLOCK);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        // 0 from a pipe that holds bytes is not an answer the kernel gives; say EIO rather than spin.
+        r.error = n < 0 ? errno : EIO;
+        r.side = RelaySide::kDestination;
+        return r;
+      }
+      pending -= n;
+      r.delivered += n;
+    }
+    if (r.received >= take || r.delivered >= budget) return r;
+    int64_t want = take - r.received;
+    if (want > pipe_cap) want = pipe_cap;
+    ssize_t n = splice(in_fd, nullptr, pipe_w, nullptr, static_cast<size_t>(want), SPLICE_F_NONBLOCK);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      r.error = n < 0 ? errno : 0;  // 0: end of input
+      r.side = RelaySide::kSource;
+      return r;
+    }
+    pending = n;
+    r.received += n;
+  }
+}
+
 FdInfo Describe(int fd) {
   struct stat st;
   if (fstat(fd, &st) != 0) return {errno, 0, 0, 0};
@@ -123,6 +157,9 @@ int64_t ReadOnce(int fd, char* buf, int64_t len) {
 #else  // Other systems: the addon loads but every fast path declines.
 
 CopyResult CopyLoop(Op, int, int, int64_t, int64_t, int64_t) { return {0, ENOSYS}; }
+RelayResult Relay(int, int, int, int, int64_t, int64_t, int64_t, int64_t, int64_t) {
+  return {0, 0, ENOSYS, RelaySide::kSource};
+}
 FdInfo Describe(int) { return {ENOSYS, 0, 0, 0}; }
 int DupCloexec(int) { return -ENOSYS; }
 int CloseFd(int) { return -ENOSYS; }

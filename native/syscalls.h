@@ -21,6 +21,24 @@ struct CopyResult {
 CopyResult CopyLoop(Op op, int in_fd, int out_fd, int64_t in_offset,
                     int64_t out_offset, int64_t len);
 
+// Socket → pipe → file in one go, for a pool job: drains the `in_pipe`
+// bytes the pipe already holds into out_fd, then fills the pipe from in_fd
+// (at most `pipe_cap` a fill) and drains it fully, again and again, until
+// `take` bytes were taken from in_fd, `budget` bytes were delivered, or a
+// call stops it. Every splice is non-blocking: a source with nothing to give
+// stops the loop with EAGAIN (waiting for it is the event loop's job); only
+// the file side may wait, on the disk. The pipe is empty on return unless the
+// destination failed. out_offset < 0: the file position.
+enum class RelaySide : int { kNone = 0, kSource = 1, kDestination = 2 };
+struct RelayResult {
+  int64_t received;   // bytes taken from in_fd
+  int64_t delivered;  // bytes written to out_fd (the in_pipe bytes included)
+  int error;          // 0, or the errno that stopped it (never EINTR)
+  RelaySide side;     // kNone: take or budget reached; kSource: error, EAGAIN, or end of input (error 0)
+};
+RelayResult Relay(int in_fd, int pipe_r, int pipe_w, int out_fd, int64_t out_offset,
+                  int64_t in_pipe, int64_t pipe_cap, int64_t take, int64_t budget);
+
 // Kind of file behind an fd, from fstat; plus its status flags (F_GETFL) and size.
 struct FdInfo {
   int error;

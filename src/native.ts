@@ -24,6 +24,24 @@ export interface NativeBinding {
     len: number,
     cb: (errno: number, bytes: number) => void,
   ): void;
+  /**
+   * One pool job: the `inPipe` bytes the pipe holds go to outFd, then
+   * inFd → pipe → outFd (a pipeful at a time, never blocking on inFd) until
+   * `take` bytes were taken, `budget` delivered, or a call stops it. side:
+   * RelaySide (which end stopped it; errno 0 from the source: end of input).
+   */
+  relay(
+    inFd: number,
+    pipeReadFd: number,
+    pipeWriteFd: number,
+    outFd: number,
+    outOffset: number,
+    inPipe: number,
+    pipeCapacity: number,
+    take: number,
+    budget: number,
+    cb: (errno: number, side: number, received: number, delivered: number) => void,
+  ): void;
   /** [errno, type, flags, size] */
   describe(fd: number): [number, number, number, number];
   dup(fd: number): number;
@@ -51,6 +69,9 @@ export interface NativeBinding {
 /** Op codes understood by native copy(). */
 export const Op = { sendfile: 0, splice: 1, copy_file_range: 2 } as const;
 export type OpName = keyof typeof Op;
+
+/** Which end stopped a relay(): none (take or budget reached), the source, the destination. */
+export const RelaySide = { none: 0, source: 1, destination: 2 } as const;
 
 /** libuv poll event bits. */
 export const UV_READABLE = 1;

@@ -37,6 +37,7 @@ const COVERAGE: Record<string, string[]> = {
   reopenCached: ['cached io'],
   readNowait: ['cached io'],
   copy: ['copy', 'teardown'],
+  relay: ['relay'],
   FdWatcher: ['FdWatcher', 'teardown'],
   O_APPEND: ['constants'],
   O_NONBLOCK: ['constants'],
@@ -109,6 +110,7 @@ const outOfRange = {
   len: [['NaN', NaN], ['Infinity', Infinity], ['0.5', 0.5], ['-1', -1], ['-2**63', -(2 ** 63)], ['2**53', 2 ** 53], ['1e300', 1e300]],
   offset: [['NaN', NaN], ['-Infinity', -Infinity], ['-1.5', -1.5], ['-2', -2], ['2**53', 2 ** 53], ['2**64', 2 ** 64]],
   op: [['NaN', NaN], ['-1', -1], ['3', 3], ['0.5', 0.5], ['2**32 (0 if truncated)', 2 ** 32]],
+  capacity: [['NaN', NaN], ['Infinity', Infinity], ['0', 0], ['0.5', 0.5], ['-1', -1], ['2**53', 2 ** 53]],
   size: [['NaN', NaN], ['-1', -1], ['1.5', 1.5], ['2**31', 2 ** 31], ['2**40', 2 ** 40]],
   events: [['NaN', NaN], ['0', 0], ['8', 8], ['-1', -1], ['1.5', 1.5], ['2**32 + 1', 2 ** 32 + 1]],
 };
@@ -389,6 +391,58 @@ const groups = {
       const r = await Promise.all(all);
       return r.every((x) => x === '0 10') ? 'all 0 10' : r.join(',');
     }, 'all 0 10');
+    fs.closeSync(o);
+  },
+
+  async relay() {
+    const o = outFile();
+    const spare = pipe();
+    const args = [openFd, spare.r, spare.w, o, -1, 0, 65536, 0, 0, () => {}];
+    const names = ['inFd', 'pipeReadFd', 'pipeWriteFd', 'outFd', 'outOffset', 'inPipe', 'pipeCapacity', 'take', 'budget', 'cb'];
+    const kinds = ['fd', 'fd', 'fd', 'fd', 'offset', 'len', 'capacity', 'len', 'len', 'function'];
+    for (let i = 0; i < names.length; i++) await battery('relay', b.relay, args, i, names[i], kinds[i]);
+    closePipe(spare);
+    // A pipe stands for the socket: relay() only needs a source splice can read.
+    const run = (src, p, outFd, outOff, inPipe, take, budget) => new Promise((resolve) => {
+      let calls = 0, first;
+      b.relay(src, p.r, p.w, outFd, outOff, inPipe, 65536, take, budget, (errno, side, received, delivered) => {
+        calls++;
+        if (calls === 1) first = (errno ? errnoName(errno) : '0') + ' side=' + side + ' received=' + received + ' delivered=' + delivered;
+        setImmediate(() => setImmediate(() => resolve(calls === 1 ? first : first + ' (called ' + calls + ' times)')));
+      });
+    });
+    const scene = async (fill, outFd, outOff, inPipe, take, budget, before) => {
+      const src = pipe();
+      const mid = pipe();
+      if (fill) fs.writeSync(src.w, fill);
+      if (before) fs.writeSync(mid.w, before);
+      const d = outFd === undefined ? outFile() : outFd;
+      const r = await run(src.r, mid, d, outOff, inPipe, take, budget);
+      const got = outFd === undefined ? fs.readFileSync('/proc/self/fd/' + d, 'latin1') : '';
+      const left = b.bytesReadable(mid.r);
+      closePipe(src); closePipe(mid);
+      if (outFd === undefined) fs.closeSync(d);
+      return r + (got ? ' file=' + got : '') + ' inPipe=' + left;
+    };
+    await check('relay until the source has nothing (EAGAIN)', () => scene('hello', undefined, -1, 0, 100, 1 << 20), 'EAGAIN side=1 received=5 delivered=5 file=hello inPipe=0');
+    await check('relay stops at take', () => scene('hello', undefined, -1, 0, 3, 1 << 20), '0 side=0 received=3 delivered=3 file=hel inPipe=0');
+    await check('relay stops filling once budget is delivered', () => scene('hello', undefined, -1, 0, 100, 2), '0 side=0 received=5 delivered=5 file=hello inPipe=0');
+    await check('relay delivers the pipe\'s bytes first, take 0: nothing read', () => scene('hello', undefined, -1, 3, 0, 1 << 20, 'abc'), '0 side=0 received=0 delivered=3 file=abc inPipe=0');
+    await check('relay to an explicit offset', () => scene('hi', undefined, 4, 0, 2, 1 << 20), '0 side=0 received=2 delivered=2 file=\0\0\0\0hi inPipe=0');
+    await check('relay from a closed source: its error, side 1', () => { const mid = pipe(); return run(closed(), mid, o, -1, 0, 10, 10).then((r) => { closePipe(mid); return r; }); }, 'EBADF side=1 received=0 delivered=0');
+    await check('relay into a closed fd: the error is the destination\'s, the bytes stay in the pipe', () => scene('hello', closed(), -1, 0, 100, 1 << 20), 'EBADF side=2 received=5 delivered=0 inPipe=5');
+    await check('relay into an O_APPEND file: EINVAL, side 2', () => { const fd = fs.openSync(path.join(dir, 'relay-app'), 'a'); return scene('hello', fd, -1, 0, 100, 1 << 20).then((r) => { fs.closeSync(fd); return r; }); }, 'EINVAL side=2 received=5 delivered=0 inPipe=5');
+    await check('relay to the end of input', async () => {
+      const src = pipe();
+      fs.writeSync(src.w, 'bye');
+      b.close(src.w);
+      const mid = pipe();
+      const d = outFile();
+      const r = await run(src.r, mid, d, -1, 0, 100, 1 << 20);
+      const got = fs.readFileSync('/proc/self/fd/' + d, 'latin1');
+      b.close(src.r); closePipe(mid); fs.closeSync(d);
+      return r + ' file=' + got;
+    }, '0 side=1 received=3 delivered=3 file=bye');
     fs.closeSync(o);
   },
 

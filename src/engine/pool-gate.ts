@@ -23,29 +23,23 @@ interface Entry {
 let running = 0;
 const waiting: Entry[] = [];
 
-/** binding.copy, started when fewer than MAX_POOL_JOBS of ours are on the pool. */
-export function copyOnPool(
-  binding: NativeBinding,
-  op: number,
-  inFd: number,
-  outFd: number,
-  inOffset: number,
-  outOffset: number,
-  len: number,
-  cb: (errno: number, bytes: number) => void,
-): PoolJob {
+/**
+ * Starts `run` when fewer than MAX_POOL_JOBS of ours are on the pool; `run`
+ * queues one native job and calls the `done` it is given from that job's
+ * callback, before anything else.
+ */
+function gated(run: (done: () => void) => void): PoolJob {
   const entry: Entry = {
     queued: true,
     start: () => {
       entry.queued = false;
       running++;
-      binding.copy(op, inFd, outFd, inOffset, outOffset, len, (errno, n) => {
+      run(() => {
         running--;
         // The next in line goes first: a transfer that queues its next chunk
-        // from cb joins the end of the line.
+        // from its callback joins the end of the line.
         const next = waiting.shift();
         if (next) next.start();
-        cb(errno, n);
       });
     },
   };
@@ -59,6 +53,62 @@ export function copyOnPool(
       return true;
     },
   };
+}
+
+/** binding.copy, through the gate. */
+export function copyOnPool(
+  binding: NativeBinding,
+  op: number,
+  inFd: number,
+  outFd: number,
+  inOffset: number,
+  outOffset: number,
+  len: number,
+  cb: (errno: number, bytes: number) => void,
+): PoolJob {
+  return gated((done) =>
+    binding.copy(op, inFd, outFd, inOffset, outOffset, len, (errno, n) => {
+      done();
+      cb(errno, n);
+    }),
+  );
+}
+
+/** What a relay through an intermediate pipe is given. */
+export interface RelayJob {
+  inFd: number;
+  pipe: { readFd: number; writeFd: number; capacity: number };
+  outFd: number;
+  outOffset: number;
+  inPipe: number;
+  take: number;
+  budget: number;
+}
+
+/** binding.relay, through the gate. */
+export function relayOnPool(
+  binding: NativeBinding,
+  job: RelayJob,
+  cb: (errno: number, side: number, received: number, delivered: number) => void,
+): PoolJob {
+  const { inFd, pipe, outFd, outOffset, inPipe, take, budget } = job;
+  return gated((done) =>
+    binding.relay(
+      inFd,
+      pipe.readFd,
+      pipe.writeFd,
+      outFd,
+      outOffset,
+      inPipe,
+      pipe.capacity,
+      take,
+      budget,
+      (errno, side, received, delivered) => {
+        done();
+        cb(errno, side, received, delivered);
+      },
+    ),
+  );
 }
 
 /** Chunks of ours on the pool now, and waiting for a turn. */

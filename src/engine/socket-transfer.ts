@@ -6,14 +6,16 @@
 // source has nothing, or the destination is full), and the transfer waits for
 // exactly that in the event loop — it never spins, never parks a pool thread.
 // Socket/pipe splices never touch a disk and run on the loop; a splice into a
-// file runs on the threadpool. What an errno means is decided in
+// file runs on the threadpool: socket → pipe → file as one relay job that
+// fills and drains the pipe for as long as the socket has bytes (the socket
+// side never blocks; an empty socket ends the job, and the loop waits). What an errno means is decided in
 // errno-policy.ts; the binding comes from the caller (the seam for tests).
-import { type FdWatcher, type NativeBinding, Op, UV_READABLE, UV_WRITABLE } from '../native';
+import { type FdWatcher, type NativeBinding, Op, RelaySide, UV_READABLE, UV_WRITABLE } from '../native';
 import { judge, opAvailable, os, sideOf } from './errno-policy';
 import { dupAll, TransferLifecycle } from './lifecycle';
 import type { Outcome, Side } from './outcome';
-import { acquirePipe, type Pipe, releasePipe } from './pipe-pool';
-import { copyOnPool, type PoolJob } from './pool-gate';
+import { acquirePipe, BIG_PIPE_SIZE, type Pipe, releasePipe } from './pipe-pool';
+import { copyOnPool, type PoolJob, relayOnPool } from './pool-gate';
 
 /** Bytes per direct splice (source is a pipe) and per turn before yielding to the loop. */
 const DIRECT_CHUNK = 1024 * 1024;
@@ -25,6 +27,11 @@ const TURN_BYTES = 16 * 1024 * 1024;
  * empty: wait, as libuv's read loop does after a short read.
  */
 const BULK_FILL = 64 * 1024;
+/**
+ * A relay job (socket → pipe → file) stops filling once it delivered this
+ * much: a pool thread is held for a bounded time, and transfers take turns.
+ */
+const RELAY_BUDGET = 1024 * 1024;
 
 export interface SocketPlan {
   inFd: number;
@@ -81,7 +88,7 @@ export class SocketTransfer extends TransferLifecycle {
     if (!opAvailable('splice')) return null;
     let pipe: Pipe | null = null;
     if (!plan.direct) {
-      pipe = acquirePipe(binding);
+      pipe = acquirePipe(binding, plan.outIsFile && (plan.limit ?? Number.POSITIVE_INFINITY) >= BIG_PIPE_SIZE);
       if (!pipe) return null;
     }
     const fds = dupAll(binding, [plan.inFd, plan.outFd]);
@@ -137,6 +144,7 @@ export class SocketTransfer extends TransferLifecycle {
       // No pipe: the source is one (direct); else the pipe is filled, then drained.
       const pipe = this.pipe;
       if (!pipe) this.directStep();
+      else if (this.plan.outIsFile) this.relayStep(pipe);
       else if (this.inPipe > 0) this.drainStep(pipe);
       else this.fillStep(pipe);
       budget -= Math.max(this.delivered - before, 1);
@@ -178,13 +186,64 @@ export class SocketTransfer extends TransferLifecycle {
 
   // Intermediate pipe holds bytes: all of them go to the destination before the next fill.
   private drainStep(pipe: Pipe): void {
-    if (this.plan.outIsFile) {
-      this.copyOnPool(pipe.readFd, this.inPipe);
-      return;
-    }
     const n = this.binding.spliceSync(pipe.readFd, this.outFd, this.inPipe);
     if (n > 0) this.deliveredBytes(n);
     else if (n < 0) this.destinationError(-n);
+  }
+
+  // Socket → pipe → file: one relay job on the pool drains what the pipe
+  // holds, then fills and drains it while the socket has bytes; an empty
+  // socket ends the job and the loop waits for it.
+  private relayStep(pipe: Pipe): void {
+    const left = (this.plan.limit ?? Number.POSITIVE_INFINITY) - this.received;
+    const goOn = !this.aborted && this.plan.shouldContinue();
+    if (this.inPipe === 0) {
+      if (left <= 0) {
+        this.finish({ kind: 'ended', op: 'splice', bytes: this.delivered, eof: false, lastChunk: 0 });
+        return;
+      }
+      if (!goOn) {
+        this.stop();
+        return;
+      }
+      if (this.sourceDrained) {
+        this.sourceDrained = false;
+        this.wait('in');
+        return;
+      }
+    }
+    // The job reads the socket itself: a readiness watch left armed would
+    // wake the loop for nothing while it runs.
+    this.watcherIn?.stop();
+    this.chunkOnPool = true;
+    const job = {
+      inFd: this.inFd,
+      pipe: { readFd: pipe.readFd, writeFd: pipe.writeFd, capacity: pipe.capacity },
+      outFd: this.outFd,
+      outOffset: this.outOffset,
+      inPipe: this.inPipe,
+      // Bytes taken belong to the destination; a transfer told to stop only delivers them.
+      take: goOn ? Math.min(left, Number.MAX_SAFE_INTEGER) : 0,
+      budget: RELAY_BUDGET,
+    };
+    this.job = relayOnPool(this.binding, job, (errno, side, received, delivered) => {
+      this.job = null;
+      this.chunkOnPool = false;
+      if (received > 0) {
+        this.inPipe += received;
+        this.received += received;
+        this.plan.onReceived(received);
+      }
+      if (delivered > 0) this.deliveredBytes(delivered);
+      if (side === RelaySide.destination) this.destinationError(errno);
+      else if (side === RelaySide.source && errno === 0) this.endOfInput();
+      else if (side === RelaySide.source && errno === os.EAGAIN) {
+        this.sourceDrained = true; // the pipe is empty: the next step waits for the socket
+        this.pump();
+      } else if (side === RelaySide.source) this.afterError(errno, this.received, 'in', 'source');
+      else if (this.aborted && !this.plan.destinationAlive()) this.stop();
+      else this.pump();
+    });
   }
 
   // Source is a pipe: splice straight across. On EAGAIN, FIONREAD on the

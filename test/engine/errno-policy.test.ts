@@ -18,9 +18,13 @@ function startFile(b: FakeBinding, ops: Op[], limit: number, onEnd: (o: Outcome)
   return FileTransfer.start(b, { ...plan, onProgress: () => undefined, shouldContinue: () => true, onEnd }, [{}, {}]);
 }
 
-/** Starts a socket/pipe-source transfer (`direct`: the source is a pipe) on the fake binding. */
-function startSocket(b: FakeBinding, direct: boolean, onEnd: (o: Outcome) => void) {
-  const plan = { inFd: 3, outFd: 4, direct, outIsFile: false, outOffset: -1 };
+/**
+ * Starts a socket/pipe-source transfer (`direct`: the source is a pipe) on
+ * the fake binding; `toFile`: into a file (socket → pipe → file by relay
+ * jobs), at most `limit` bytes.
+ */
+function startSocket(b: FakeBinding, direct: boolean, onEnd: (o: Outcome) => void, toFile = false, limit?: number) {
+  const plan = { inFd: 3, outFd: 4, direct, outIsFile: toFile, outOffset: -1, limit };
   const calls = { onReceived: () => undefined, onDelivered: () => undefined, destinationAlive: () => true };
   return SocketTransfer.start(b, { ...plan, ...calls, shouldContinue: () => true, onEnd }, [{}, {}]);
 }
@@ -36,6 +40,10 @@ const fileTransfer = (b: FakeBinding, ops: Op[], limit: number, inOffset = 100):
   outcomeOf((onEnd) => startFile(b, ops, limit, onEnd, inOffset));
 const socketTransfer = (b: FakeBinding, direct: boolean): Promise<Outcome> =>
   outcomeOf((onEnd) => startSocket(b, direct, onEnd));
+const relayTransfer = (b: FakeBinding, limit?: number): Promise<Outcome> =>
+  outcomeOf((onEnd) => startSocket(b, false, onEnd, true, limit));
+const SOURCE = 1;
+const DESTINATION = 2;
 
 const EXPECTED: Record<Op, string[]> = {
   copy_file_range: ['ENOSYS', 'EXDEV', 'EINVAL', 'EOPNOTSUPP', 'EPERM', 'EBADF', 'EIO', 'EOVERFLOW'],
@@ -235,6 +243,62 @@ describe('the socket engine applies it', () => {
   it('end of input ends the transfer with what was delivered', async () => {
     const b = fakeBinding({ splice: [700, 0] });
     expect(await socketTransfer(b, true)).toMatchObject({ kind: 'ended', op: 'splice', bytes: 700, eof: true });
+  });
+});
+
+describe('the socket engine into a file (relay jobs) applies it', () => {
+  it('a file that refuses the first bytes (EINVAL, nothing delivered) declines, what the pipe held handed back', async () => {
+    const b = fakeBinding({ relay: [{ errno: errno.EINVAL, side: DESTINATION, received: 300, delivered: 0 }] });
+    expect(await relayTransfer(b)).toMatchObject({ kind: 'declined', reason: 'splice EINVAL' });
+  });
+
+  it("the same errno after bytes reached the file is an error, and the destination's", async () => {
+    const b = fakeBinding({
+      relay: [
+        { errno: errno.EAGAIN, side: SOURCE, received: 500, delivered: 500 },
+        { errno: errno.EINVAL, side: DESTINATION, received: 200, delivered: 0 },
+      ],
+    });
+    expect(await relayTransfer(b)).toEqual({
+      kind: 'failed',
+      op: 'splice',
+      bytes: 500,
+      errno: errno.EINVAL,
+      side: 'destination',
+    });
+  });
+
+  it("a socket read that fails is the source's, after what was delivered", async () => {
+    const b = fakeBinding({ relay: [{ errno: errno.ECONNRESET, side: SOURCE, received: 700, delivered: 700 }] });
+    expect(await relayTransfer(b)).toEqual({
+      kind: 'failed',
+      op: 'splice',
+      bytes: 700,
+      errno: errno.ECONNRESET,
+      side: 'source',
+    });
+  });
+
+  it('an empty socket: the loop waits for it, and the next job starts with an empty pipe; end of input ends it', async () => {
+    const b = fakeBinding({
+      relay: [
+        { errno: errno.EAGAIN, side: SOURCE, received: 400, delivered: 400 },
+        { errno: 0, side: SOURCE, received: 100, delivered: 100 },
+      ],
+    });
+    expect(await relayTransfer(b)).toMatchObject({ kind: 'ended', bytes: 500, eof: true });
+    expect(b.relays.map((r) => r.inPipe)).toEqual([0, 0]);
+  });
+
+  it('a limit: each job may take what is left of it, and reaching it ends the transfer with the source open', async () => {
+    const b = fakeBinding({
+      relay: [
+        { errno: 0, side: 0, received: 600, delivered: 600 },
+        { errno: 0, side: 0, received: 400, delivered: 400 },
+      ],
+    });
+    expect(await relayTransfer(b, 1000)).toMatchObject({ kind: 'ended', bytes: 1000, eof: false });
+    expect(b.relays.map((r) => r.take)).toEqual([1000, 400]);
   });
 });
 

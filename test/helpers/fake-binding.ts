@@ -20,8 +20,26 @@ export interface CopyCall {
 /** What one copy() call answers: an errno (0 for none) and the bytes moved before it. */
 export type CopyAnswer = { errno: number; bytes: number } | ((call: CopyCall) => { errno: number; bytes: number });
 
+/** One relay() call as the engine made it. */
+export interface RelayCall {
+  inFd: number;
+  outFd: number;
+  outOffset: number;
+  inPipe: number;
+  take: number;
+  budget: number;
+}
+/** What one relay() call answers (side: 0 none, 1 source, 2 destination). */
+export interface RelayAnswer {
+  errno: number;
+  side: number;
+  received: number;
+  delivered: number;
+}
+
 export interface FakeBinding extends NativeBinding {
   copies: CopyCall[];
+  relays: RelayCall[];
   /** spliceSync calls: [inFd, outFd, len]. */
   splices: Array<[number, number, number]>;
   dups: number;
@@ -32,17 +50,23 @@ export interface FakeBinding extends NativeBinding {
 /**
  * `copy`: the answers to successive copy() calls (the last one repeats).
  * `splice`: the answers (bytes, or -errno) of successive spliceSync() calls.
+ * `relay`: the answers of successive relay() calls (the last one repeats;
+ * by default the source ends at once, the pipe's bytes delivered).
  * `dupFails`: dup() fails with EMFILE from this call on (1-based).
  */
-export function fakeBinding(script: { copy?: CopyAnswer[]; splice?: number[]; dupFails?: number } = {}): FakeBinding {
+export function fakeBinding(
+  script: { copy?: CopyAnswer[]; splice?: number[]; relay?: RelayAnswer[]; dupFails?: number } = {},
+): FakeBinding {
   let nextFd = 1000;
   const copies: CopyCall[] = [];
+  const relays: RelayCall[] = [];
   const splices: Array<[number, number, number]> = [];
   const open = new Set<number>();
   const answer = <T>(list: T[] | undefined, i: number, fallback: T): T =>
     list && list.length > 0 ? list[Math.min(i, list.length - 1)] : fallback;
   const b: FakeBinding = {
     copies,
+    relays,
     splices,
     dups: 0,
     open,
@@ -53,6 +77,11 @@ export function fakeBinding(script: { copy?: CopyAnswer[]; splice?: number[]; du
       const r = typeof a === 'function' ? a(call) : a;
       // Like a threadpool job: the callback comes in a later turn.
       setImmediate(() => cb(r.errno, Math.min(r.bytes, len)));
+    },
+    relay(inFd, _pipeR, _pipeW, outFd, outOffset, inPipe, _capacity, take, budget, cb) {
+      const r = answer(script.relay, relays.length, { errno: 0, side: 1, received: 0, delivered: inPipe });
+      relays.push({ inFd, outFd, outOffset, inPipe, take, budget });
+      setImmediate(() => cb(r.errno, r.side, Math.min(r.received, take), r.delivered));
     },
     describe: () => [0, 1, 0, 0],
     dup() {
