@@ -6,6 +6,7 @@
 // benchmark; here, the bound itself.
 
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -22,7 +23,9 @@ let src: string;
 let srcHash: string;
 
 type Copy = NonNullable<typeof native>['copy'];
+type Relay = NonNullable<typeof native>['relay'];
 let realCopy: Copy;
+let realRelay: Relay;
 let inFlight = 0;
 let maxInFlight = 0;
 
@@ -41,9 +44,22 @@ beforeAll(async () => {
       cb(errno, n);
     });
   }) as Copy;
+  // Socket → file jobs go through the same gate.
+  realRelay = native.relay;
+  native.relay = ((...args: Parameters<Relay>) => {
+    const cb = args[9];
+    inFlight++;
+    maxInFlight = Math.max(maxInFlight, inFlight);
+    args[9] = (errno, side, received, delivered) => {
+      inFlight--;
+      cb(errno, side, received, delivered);
+    };
+    realRelay.apply(native, args);
+  }) as Relay;
 });
 afterAll(() => {
   if (native && realCopy) native.copy = realCopy;
+  if (native && realRelay) native.relay = realRelay;
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
@@ -74,6 +90,23 @@ describe.skipIf(!fast)('the threadpool gate', () => {
     expect(maxInFlight).toBeGreaterThan(0);
     expect(maxInFlight).toBeLessThanOrEqual(MAX_POOL_JOBS);
     for (const r of got) expect(r.hash).toBe(srcHash);
+  });
+
+  it('12 socket → file uploads: relay jobs under the same bound, every file exact', async () => {
+    maxInFlight = 0;
+    const server = net.createServer((c) => fs.createReadStream(src).pipe(c));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const { port } = server.address() as net.AddressInfo;
+    await Promise.all(
+      Array.from({ length: 12 }, async (_, i) => {
+        const sock = await connect(port);
+        await pipeline(sock, createWriteStream(path.join(dir, `up${i}`)));
+      }),
+    );
+    await new Promise((r) => server.close(r));
+    expect(maxInFlight).toBeGreaterThan(0);
+    expect(maxInFlight).toBeLessThanOrEqual(MAX_POOL_JOBS);
+    for (let i = 0; i < 12; i++) expect(await fileHash(path.join(dir, `up${i}`))).toBe(srcHash);
   });
 
   it('destroy() of transfers whose chunks wait for their turn: each closes, with what Node gives a destroyed write', async () => {
