@@ -357,6 +357,7 @@ const rotated = (list, round) => list.slice(round % list.length).concat(list.sli
 async function main() {
   const started = Date.now();
   log(`zerocopy bench: ${QUICK ? 'QUICK, ' : ''}${ROUNDS} rounds, big file ${BIG / MiB} MiB`);
+  if (opts.merge) lastResults();
   buildC(); // every run: a stale binary must not measure old code
   const dist = path.join(ROOT, 'dist', 'index.js');
   if (!fs.existsSync(dist)) throw new Error('dist/ is missing: run `npm run build:ts` (npm run bench does)');
@@ -523,10 +524,19 @@ async function main() {
   log(`\nwrote docs/benchmarks.md, docs/benchmarks.svg, bench/out/results.json (${facts.seconds} s)`);
 }
 
+// --merge: the last full results, checked before anything runs (a run of
+// many minutes must not be lost to a mismatch found at its end).
+function lastResults() {
+  const file = path.join(OUT, 'results.json');
+  if (!fs.existsSync(file)) throw new Error(`--merge: no ${path.relative(ROOT, file)} to merge into`);
+  const old = JSON.parse(fs.readFileSync(file, 'utf8'));
+  if (old.config.quick !== QUICK) throw new Error('--merge: the last results were a different mode (--quick)');
+  return old;
+}
+
 // --merge: the last full results, with the workloads just run replaced.
 function merged(fresh) {
-  const old = JSON.parse(fs.readFileSync(path.join(OUT, 'results.json'), 'utf8'));
-  if (old.config.quick !== QUICK) throw new Error('--merge: the last results were a different mode (--quick)');
+  const old = lastResults();
   const { date, seconds, commit, srcDirty } = fresh.facts;
   return {
     config: { ...old.config, ...fresh.config, workloads: old.config.workloads },

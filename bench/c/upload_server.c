@@ -2,7 +2,8 @@
 // HTTP/1.1 server that writes each request's Content-Length body into OUT
 // (opened with O_TRUNC per request, as `fs.createWriteStream(out)` is) and
 // answers `200` with an empty body. One connection at a time, one thread:
-//   upload_server splice OUT   socket → pipe (256 KiB) → file by splice(2),
+//   upload_server splice OUT   socket → pipe (1 MiB, as the library's pipes into
+//                              files) → file by splice(2),
 //                              each fill drained before the next (Go's rule);
 //   upload_server copy OUT     read(2) into a 64 KiB buffer, write(2) to the file.
 // Prints `PORT <n>` (127.0.0.1, a free port). Requests must not be pipelined
@@ -19,7 +20,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define PIPE_SIZE (256 * 1024)
+#define PIPE_SIZE (1024 * 1024)
 
 static char head[65536];
 static char buf[65536];

@@ -2,7 +2,7 @@
 // The bench's C programs (bench/c/*.c), built into bench/bin/ with the system
 // compiler: bench/c has no Makefile, so this file is the one place that knows
 // how. bench/run.js rebuilds them all on every run; the tools under
-// bench/tools build the ones they use when missing
+// bench/tools build the ones they use when missing or older than their source
 // (`node bench/lib/cprogs.js NAME...` from a shell script).
 const fs = require('node:fs');
 const path = require('node:path');
@@ -35,9 +35,15 @@ function buildC(names = C_PROGRAMS) {
   }
 }
 
-/** Builds the named programs that are missing; returns the path of the first. */
+/** Built before its source last changed, or not built at all. */
+function stale(name) {
+  const built = fs.statSync(cbin(name), { throwIfNoEntry: false });
+  return !built || built.mtimeMs < fs.statSync(path.join(SRC, `${name}.c`)).mtimeMs;
+}
+
+/** Builds the named programs that are missing or stale; returns the path of the first. */
 function ensureC(...names) {
-  buildC(names.filter((n) => !fs.existsSync(cbin(n))));
+  buildC(names.filter(stale));
   return cbin(names[0]);
 }
 
