@@ -154,22 +154,7 @@ export class SocketTransfer extends TransferLifecycle {
   // Intermediate pipe is empty: take what the socket has, never past the limit.
   private fillStep(pipe: Pipe): void {
     const left = (this.plan.limit ?? Number.POSITIVE_INFINITY) - this.received;
-    if (left <= 0) {
-      // Every byte taken has been delivered: the flow's limit is its end.
-      this.finish({ kind: 'ended', op: 'splice', bytes: this.delivered, eof: false, lastChunk: 0 });
-      return;
-    }
-    if (this.aborted || !this.plan.shouldContinue()) {
-      this.stop();
-      return;
-    }
-    if (this.sourceDrained) {
-      // Like libuv's read loop: a short read means the socket is empty, so
-      // wait for it instead of spending a syscall on EAGAIN.
-      this.sourceDrained = false;
-      this.wait('in');
-      return;
-    }
+    if (this.settledBeforeFill(left)) return;
     const n = this.binding.spliceSync(this.inFd, pipe.writeFd, Math.min(pipe.capacity, left));
     if (n > 0) {
       this.sourceDrained = n < BULK_FILL;
@@ -184,6 +169,30 @@ export class SocketTransfer extends TransferLifecycle {
     }
   }
 
+  /**
+   * Before taking more from the source, the pipe empty: the flow's limit
+   * reached ends the transfer (every byte taken was delivered), a stop
+   * request stops it, and a source a short read found empty is waited for —
+   * libuv's read loop's rule, rather than a syscall spent on EAGAIN. True
+   * when one of these applied.
+   */
+  private settledBeforeFill(left: number): boolean {
+    if (left <= 0) {
+      this.finish({ kind: 'ended', op: 'splice', bytes: this.delivered, eof: false, lastChunk: 0 });
+      return true;
+    }
+    if (this.aborted || !this.plan.shouldContinue()) {
+      this.stop();
+      return true;
+    }
+    if (this.sourceDrained) {
+      this.sourceDrained = false;
+      this.wait('in');
+      return true;
+    }
+    return false;
+  }
+
   // Intermediate pipe holds bytes: all of them go to the destination before the next fill.
   private drainStep(pipe: Pipe): void {
     const n = this.binding.spliceSync(pipe.readFd, this.outFd, this.inPipe);
@@ -196,22 +205,8 @@ export class SocketTransfer extends TransferLifecycle {
   // socket ends the job and the loop waits for it.
   private relayStep(pipe: Pipe): void {
     const left = (this.plan.limit ?? Number.POSITIVE_INFINITY) - this.received;
+    if (this.inPipe === 0 && this.settledBeforeFill(left)) return;
     const goOn = !this.aborted && this.plan.shouldContinue();
-    if (this.inPipe === 0) {
-      if (left <= 0) {
-        this.finish({ kind: 'ended', op: 'splice', bytes: this.delivered, eof: false, lastChunk: 0 });
-        return;
-      }
-      if (!goOn) {
-        this.stop();
-        return;
-      }
-      if (this.sourceDrained) {
-        this.sourceDrained = false;
-        this.wait('in');
-        return;
-      }
-    }
     // The job reads the socket itself: a readiness watch left armed would
     // wake the loop for nothing while it runs.
     this.watcherIn?.stop();
