@@ -168,12 +168,7 @@ export class FileTransfer extends TransferLifecycle {
     // The callback always comes in a later turn, after this assignment.
     this.job = copyOnPool(
       this.binding,
-      Op[this.op],
-      this.inFd,
-      this.outFd,
-      this.inOffset,
-      this.outOffset,
-      len,
+      [Op[this.op], this.inFd, this.outFd, this.inOffset, this.outOffset, len],
       (errno, n) => {
         this.job = null;
         this.afterChunk(len, errno, n);

@@ -23,23 +23,28 @@ interface Entry {
 let running = 0;
 const waiting: Entry[] = [];
 
+/** A binding method's arguments before its callback, and that callback. */
+type ArgsOf<F> = F extends (...a: [...infer A, infer _Cb]) => void ? A : never;
+type CallbackOf<F> = F extends (...a: [...infer _A, infer Cb]) => void ? Cb : never;
+
 /**
- * Starts `run` when fewer than MAX_POOL_JOBS of ours are on the pool; `run`
- * queues one native job and calls the `done` it is given from that job's
- * callback, before anything else.
+ * Starts `run` when fewer than MAX_POOL_JOBS of ours are on the pool. `run`
+ * queues one native job whose callback is the `settle` it is given: the gate
+ * lets the next one in line start, then calls `cb`.
  */
-function gated(run: (done: () => void) => void): PoolJob {
+function gated<R extends unknown[]>(run: (settle: (...r: R) => void) => void, cb: (...r: R) => void): PoolJob {
   const entry: Entry = {
     queued: true,
     start: () => {
       entry.queued = false;
       running++;
-      run(() => {
+      run((...r) => {
         running--;
         // The next in line goes first: a transfer that queues its next chunk
-        // from its callback joins the end of the line.
+        // from cb joins the end of the line.
         const next = waiting.shift();
         if (next) next.start();
+        cb(...r);
       });
     },
   };
@@ -55,60 +60,18 @@ function gated(run: (done: () => void) => void): PoolJob {
   };
 }
 
-/** binding.copy, through the gate. */
-export function copyOnPool(
-  binding: NativeBinding,
-  op: number,
-  inFd: number,
-  outFd: number,
-  inOffset: number,
-  outOffset: number,
-  len: number,
-  cb: (errno: number, bytes: number) => void,
-): PoolJob {
-  return gated((done) =>
-    binding.copy(op, inFd, outFd, inOffset, outOffset, len, (errno, n) => {
-      done();
-      cb(errno, n);
-    }),
-  );
+type Copy = NativeBinding['copy'];
+type Relay = NativeBinding['relay'];
+export type RelayArgs = ArgsOf<Relay>;
+
+/** binding.copy(...args, cb), through the gate. */
+export function copyOnPool(binding: NativeBinding, args: ArgsOf<Copy>, cb: CallbackOf<Copy>): PoolJob {
+  return gated((settle) => binding.copy(...args, settle), cb);
 }
 
-/** What a relay through an intermediate pipe is given. */
-export interface RelayJob {
-  inFd: number;
-  pipe: { readFd: number; writeFd: number; capacity: number };
-  outFd: number;
-  outOffset: number;
-  inPipe: number;
-  take: number;
-  budget: number;
-}
-
-/** binding.relay, through the gate. */
-export function relayOnPool(
-  binding: NativeBinding,
-  job: RelayJob,
-  cb: (errno: number, side: number, received: number, delivered: number) => void,
-): PoolJob {
-  const { inFd, pipe, outFd, outOffset, inPipe, take, budget } = job;
-  return gated((done) =>
-    binding.relay(
-      inFd,
-      pipe.readFd,
-      pipe.writeFd,
-      outFd,
-      outOffset,
-      inPipe,
-      pipe.capacity,
-      take,
-      budget,
-      (errno, side, received, delivered) => {
-        done();
-        cb(errno, side, received, delivered);
-      },
-    ),
-  );
+/** binding.relay(...args, cb), through the gate. */
+export function relayOnPool(binding: NativeBinding, args: RelayArgs, cb: CallbackOf<Relay>): PoolJob {
+  return gated((settle) => binding.relay(...args, settle), cb);
 }
 
 /** Chunks of ours on the pool now, and waiting for a turn. */
