@@ -8,14 +8,15 @@
 // Socket/pipe splices never touch a disk and run on the loop; a splice into a
 // file runs on the threadpool: socket → pipe → file as one relay job that
 // fills and drains the pipe for as long as the socket has bytes (the socket
-// side never blocks; an empty socket ends the job, and the loop waits). What an errno means is decided in
-// errno-policy.ts; the binding comes from the caller (the seam for tests).
+// side never blocks; an empty socket ends the job, and the loop waits). What
+// an errno means is decided in errno-policy.ts; the binding comes from the
+// caller (the seam for tests).
 import { type FdWatcher, type NativeBinding, Op, RelaySide, UV_READABLE, UV_WRITABLE } from '../native';
 import { judge, opAvailable, os, sideOf } from './errno-policy';
 import { dupAll, TransferLifecycle } from './lifecycle';
 import type { Outcome, Side } from './outcome';
 import { acquirePipe, BIG_PIPE_SIZE, type Pipe, releasePipe } from './pipe-pool';
-import { copyOnPool, type PoolJob, relayOnPool } from './pool-gate';
+import { copyOnPool, type PoolJob, type RelayArgs, relayOnPool } from './pool-gate';
 
 /** Bytes per direct splice (source is a pipe) and per turn before yielding to the loop. */
 const DIRECT_CHUNK = 1024 * 1024;
@@ -206,22 +207,22 @@ export class SocketTransfer extends TransferLifecycle {
   private relayStep(pipe: Pipe): void {
     const left = (this.plan.limit ?? Number.POSITIVE_INFINITY) - this.received;
     if (this.inPipe === 0 && this.settledBeforeFill(left)) return;
-    const goOn = !this.aborted && this.plan.shouldContinue();
-    // The job reads the socket itself: a readiness watch left armed would
-    // wake the loop for nothing while it runs.
-    this.watcherIn?.stop();
-    this.chunkOnPool = true;
-    const job = {
-      inFd: this.inFd,
-      pipe: { readFd: pipe.readFd, writeFd: pipe.writeFd, capacity: pipe.capacity },
-      outFd: this.outFd,
-      outOffset: this.outOffset,
-      inPipe: this.inPipe,
-      // Bytes taken belong to the destination; a transfer told to stop only delivers them.
-      take: goOn ? Math.min(left, Number.MAX_SAFE_INTEGER) : 0,
-      budget: RELAY_BUDGET,
-    };
-    this.job = relayOnPool(this.binding, job, (errno, side, received, delivered) => {
+    // Bytes taken belong to the destination; a transfer told to stop only delivers them.
+    const take = !this.aborted && this.plan.shouldContinue() ? Math.min(left, Number.MAX_SAFE_INTEGER) : 0;
+    this.sourceReadOnPool();
+    const { inFd, outFd, outOffset, inPipe } = this;
+    const args: RelayArgs = [
+      inFd,
+      pipe.readFd,
+      pipe.writeFd,
+      outFd,
+      outOffset,
+      inPipe,
+      pipe.capacity,
+      take,
+      RELAY_BUDGET,
+    ];
+    this.job = relayOnPool(this.binding, args, (errno, side, received, delivered) => {
       this.job = null;
       this.chunkOnPool = false;
       if (received > 0) {
@@ -249,7 +250,7 @@ export class SocketTransfer extends TransferLifecycle {
       return;
     }
     if (this.plan.outIsFile) {
-      this.copyOnPool(this.inFd, DIRECT_CHUNK);
+      this.directCopyOnPool();
       return;
     }
     if (this.sourceDrained) {
@@ -271,20 +272,29 @@ export class SocketTransfer extends TransferLifecycle {
     }
   }
 
-  // Pipe → file may wait on the disk: one bounded job on the threadpool.
-  private copyOnPool(fromFd: number, len: number): void {
+  /**
+   * A pool job is about to read the source: a readiness watch left armed
+   * (level-triggered, the source readable) would wake the loop for nothing
+   * until the job returns.
+   */
+  private sourceReadOnPool(): void {
+    this.watcherIn?.stop();
     this.chunkOnPool = true;
-    this.job = copyOnPool(this.binding, Op.splice, fromFd, this.outFd, -1, this.outOffset, len, (errno, n) => {
+  }
+
+  // Source pipe → file may wait on the disk: one bounded job on the threadpool.
+  private directCopyOnPool(): void {
+    const len = DIRECT_CHUNK;
+    this.sourceReadOnPool();
+    this.job = copyOnPool(this.binding, [Op.splice, this.inFd, this.outFd, -1, this.outOffset, len], (errno, n) => {
       this.job = null;
       this.chunkOnPool = false;
       if (n > 0) {
-        if (this.plan.direct) {
-          this.received += n;
-          this.plan.onReceived(n);
-        }
+        this.received += n;
+        this.plan.onReceived(n);
         this.deliveredBytes(n);
       }
-      if (errno === 0 && this.plan.direct && n < len) {
+      if (errno === 0 && n < len) {
         this.endOfInput(); // splice returned 0: writer closed
       } else if (errno === os.EAGAIN) {
         this.wait('in'); // a file never says EAGAIN: the source pipe is empty
