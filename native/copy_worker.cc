@@ -1,6 +1,7 @@
 #include "copy_worker.h"
 
 #include "args.h"
+#include "pool_job.h"
 #include "syscalls.h"
 
 namespace zerocopy {
@@ -9,11 +10,11 @@ namespace {
 // Runs one chunk on the threadpool. The caller bounds `len` (a few MiB) so a
 // slow disk holds one pool thread for one chunk only, and concurrent transfers
 // take turns.
-class CopyWorker : public Napi::AsyncWorker {
+class CopyWorker : public PoolJob {
  public:
   CopyWorker(Napi::Function cb, Op op, int in_fd, int out_fd, int64_t in_off,
              int64_t out_off, int64_t len)
-      : Napi::AsyncWorker(cb, "zerocopy:copy"),
+      : PoolJob(cb, "zerocopy:copy"),
         op_(op), in_fd_(in_fd), out_fd_(out_fd), in_off_(in_off),
         out_off_(out_off), len_(len) {}
 
@@ -21,18 +22,7 @@ class CopyWorker : public Napi::AsyncWorker {
     result_ = CopyLoop(op_, in_fd_, out_fd_, in_off_, out_off_, len_);
   }
 
-  void OnOK() override {
-    Napi::Env env = Env();
-    napi_value argv[2] = {Napi::Number::New(env, result_.error),
-                          Napi::Number::New(env, static_cast<double>(result_.bytes))};
-    // The raw call, not Callback().Call(): a chunk still completes while a
-    // Worker shuts down, when JavaScript can no longer run; the call then fails
-    // with nobody left to tell, where node-addon-api would make the failure a
-    // fatal error. An exception the callback throws stays pending, and Node
-    // reports it as uncaught, as for any fs callback.
-    napi_value result;
-    napi_call_function(env, env.Undefined(), Callback().Value(), 2, argv, &result);
-  }
+  void OnOK() override { CallBack({double(result_.error), double(result_.bytes)}); }
 
  private:
   Op op_;

@@ -1,6 +1,7 @@
 #include "relay_worker.h"
 
 #include "args.h"
+#include "pool_job.h"
 #include "syscalls.h"
 
 namespace zerocopy {
@@ -10,11 +11,11 @@ namespace {
 // in one pool job: one round trip between the loop and the pool per burst
 // instead of one per pipeful. The caller bounds `budget` so that concurrent
 // transfers take turns on the pool.
-class RelayWorker : public Napi::AsyncWorker {
+class RelayWorker : public PoolJob {
  public:
   RelayWorker(Napi::Function cb, int in_fd, int pipe_r, int pipe_w, int out_fd, int64_t out_off,
               int64_t in_pipe, int64_t pipe_cap, int64_t take, int64_t budget)
-      : Napi::AsyncWorker(cb, "zerocopy:relay"),
+      : PoolJob(cb, "zerocopy:relay"),
         in_fd_(in_fd), pipe_r_(pipe_r), pipe_w_(pipe_w), out_fd_(out_fd), out_off_(out_off),
         in_pipe_(in_pipe), pipe_cap_(pipe_cap), take_(take), budget_(budget) {}
 
@@ -23,15 +24,8 @@ class RelayWorker : public Napi::AsyncWorker {
   }
 
   void OnOK() override {
-    Napi::Env env = Env();
-    napi_value argv[4] = {Napi::Number::New(env, result_.error),
-                          Napi::Number::New(env, static_cast<int>(result_.side)),
-                          Napi::Number::New(env, static_cast<double>(result_.received)),
-                          Napi::Number::New(env, static_cast<double>(result_.delivered))};
-    // The raw call, as in copy_worker.cc: a job that completes while its
-    // Worker shuts down has nobody left to tell.
-    napi_value result;
-    napi_call_function(env, env.Undefined(), Callback().Value(), 4, argv, &result);
+    CallBack({double(result_.error), double(static_cast<int>(result_.side)), double(result_.received),
+              double(result_.delivered)});
   }
 
  private:

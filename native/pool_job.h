@@ -1,0 +1,32 @@
+#pragma once
+#include <napi.h>
+
+#include <initializer_list>
+
+namespace zerocopy {
+
+// What every job of ours on the libuv threadpool shares: its completion calls
+// the JavaScript callback with numbers only.
+class PoolJob : public Napi::AsyncWorker {
+ protected:
+  PoolJob(Napi::Function cb, const char* name) : Napi::AsyncWorker(cb, name) {}
+
+  // The raw call, not Callback().Call(): a job still completes while a Worker
+  // shuts down, when JavaScript can no longer run; the call then fails with
+  // nobody left to tell, where node-addon-api would make the failure a fatal
+  // error. An exception the callback throws stays pending, and Node reports
+  // it as uncaught, as for any fs callback.
+  void CallBack(std::initializer_list<double> values) {
+    Napi::Env env = Env();
+    napi_value argv[4];
+    size_t argc = 0;
+    for (double v : values) {
+      if (argc == 4) break;
+      argv[argc++] = Napi::Number::New(env, v);
+    }
+    napi_value result;
+    napi_call_function(env, env.Undefined(), Callback().Value(), argc, argv, &result);
+  }
+};
+
+}  // namespace zerocopy
