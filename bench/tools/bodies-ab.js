@@ -16,9 +16,10 @@
 // BODIES_AB_BASE=FILE: the stock side requires FILE (two variants of the
 // library side by side: the "stock" columns are then FILE's).
 // BODIES_AB_CLOSE=1: the origin answers `Connection: close`.
-const fs = require('node:fs');
 const path = require('node:path');
-const { parseSize, rig, ORIGIN, proxyArgs, UPLOAD_SERVER, median } = require('./rig');
+const { median } = require('../lib/stats');
+const { treeCpu } = require('../lib/sys');
+const { parseSize, rig, ORIGIN, proxyArgs, UPLOAD_SERVER } = require('./rig');
 
 const [part, sizeArg, slicesArg] = process.argv.slice(2);
 const size = parseSize(sizeArg);
@@ -27,16 +28,14 @@ if (!['uploads', 'proxy'].includes(part) || !(size >= 0)) {
   process.exit(2);
 }
 const slices = Number(slicesArg) || 10;
-const TICK = 100; // USER_HZ: /proc/PID/stat times are in 1/100 s
 const REGISTER = process.env.BODIES_AB_REGISTER || './dist/register.js';
 const BASE = process.env.BODIES_AB_BASE ? ['--require', process.env.BODIES_AB_BASE] : [];
 const { dir, body, start, load } = rig('bodies-ab-', size);
 
 /** utime + stime of every thread of pid, in seconds. */
 function cpu(pid) {
-  const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = f.slice(f.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / TICK;
+  const { user, sys } = treeCpu(pid);
+  return user + sys;
 }
 
 function slice(srv) {

@@ -99,6 +99,4 @@ const proxyArgs = (originPort) => [
 
 const UPLOAD_SERVER = path.join('bench', 'bodies', 'upload-server.js');
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
-
-module.exports = { ROOT, parseSize, rig, printed, ORIGIN, proxyArgs, UPLOAD_SERVER, median };
+module.exports = { ROOT, parseSize, rig, printed, ORIGIN, proxyArgs, UPLOAD_SERVER };
