@@ -248,8 +248,13 @@ describe('the socket engine applies it', () => {
 
 describe('the socket engine into a file (relay jobs) applies it', () => {
   it('a file that refuses the first bytes (EINVAL, nothing delivered) declines, what the pipe held handed back', async () => {
-    const b = fakeBinding({ relay: [{ errno: errno.EINVAL, side: DESTINATION, received: 300, delivered: 0 }] });
-    expect(await relayTransfer(b)).toMatchObject({ kind: 'declined', reason: 'splice EINVAL' });
+    const b = fakeBinding({
+      relay: [{ errno: errno.EINVAL, side: DESTINATION, received: 300, delivered: 0 }],
+      pipeBytes: 300,
+    });
+    const outcome = await relayTransfer(b);
+    expect(outcome).toMatchObject({ kind: 'declined', reason: 'splice EINVAL' });
+    expect((outcome as { leftover: Buffer | null }).leftover).toEqual(Buffer.alloc(300, 'p'));
   });
 
   it("the same errno after bytes reached the file is an error, and the destination's", async () => {

@@ -53,13 +53,15 @@ export interface FakeBinding extends NativeBinding {
  * `relay`: the answers of successive relay() calls (the last one repeats;
  * by default the source ends at once, the pipe's bytes delivered).
  * `dupFails`: dup() fails with EMFILE from this call on (1-based).
+ * `pipeBytes`: readInto() finds this many bytes (of 'p') to read back, then none.
  */
 export function fakeBinding(
-  script: { copy?: CopyAnswer[]; splice?: number[]; relay?: RelayAnswer[]; dupFails?: number } = {},
+  script: { copy?: CopyAnswer[]; splice?: number[]; relay?: RelayAnswer[]; dupFails?: number; pipeBytes?: number } = {},
 ): FakeBinding {
   let nextFd = 1000;
   const copies: CopyCall[] = [];
   const relays: RelayCall[] = [];
+  let unread = script.pipeBytes ?? 0;
   const splices: Array<[number, number, number]> = [];
   const open = new Set<number>();
   const answer = <T>(list: T[] | undefined, i: number, fallback: T): T =>
@@ -110,7 +112,12 @@ export function fakeBinding(
     },
     makePipe: () => [0, nextFd++, nextFd++, 65536],
     bytesReadable: () => 0,
-    readInto: () => 0,
+    readInto(_fd, buf) {
+      const n = Math.min(buf.length, unread);
+      buf.fill(0x70, 0, n);
+      unread -= n;
+      return n;
+    },
     // No in-loop file I/O unless a test gives its own answers.
     lookupCached: () => -errno.ENOSYS,
     reopenCached: () => -errno.ENOSYS,
