@@ -307,6 +307,34 @@ describe('the socket engine into a file (relay jobs) applies it', () => {
   });
 });
 
+describe('a pool job that reads the source', () => {
+  // A readiness watch is level-triggered: left armed while a job reads the
+  // source, it woke the loop at every turn (pipe → file, 256 MiB: 17414
+  // epoll_pwait calls against 1335 with it stopped).
+  it('pipe → file: after waiting for the source, the next copy job runs with no watch armed', async () => {
+    const b = fakeBinding({
+      copy: [
+        { errno: errno.EAGAIN, bytes: 100 },
+        { errno: 0, bytes: 50 },
+      ],
+    });
+    const outcome = await outcomeOf((onEnd) => startSocket(b, true, onEnd, true));
+    expect(outcome).toMatchObject({ kind: 'ended', bytes: 150, eof: true });
+    expect(b.armedAtJobs).toEqual([0, 0]);
+  });
+
+  it('socket → file: the same for relay jobs', async () => {
+    const b = fakeBinding({
+      relay: [
+        { errno: errno.EAGAIN, side: SOURCE, received: 100, delivered: 100 },
+        { errno: 0, side: SOURCE, received: 50, delivered: 50 },
+      ],
+    });
+    expect(await relayTransfer(b)).toMatchObject({ kind: 'ended', bytes: 150, eof: true });
+    expect(b.armedAtJobs).toEqual([0, 0]);
+  });
+});
+
 // Last in this file: it turns syscalls off for the rest of the process.
 describe('ENOSYS', () => {
   it('turns that syscall off for the process: the next transfer skips it, touching nothing', async () => {

@@ -43,6 +43,8 @@ export interface FakeBinding extends NativeBinding {
   /** spliceSync calls: [inFd, outFd, len]. */
   splices: Array<[number, number, number]>;
   dups: number;
+  /** At each copy() or relay() call, how many watchers were armed (level-triggered: each would wake the loop while the job runs). */
+  armedAtJobs: number[];
   /** fds the engine duplicated and has not closed. */
   open: Set<number>;
 }
@@ -62,6 +64,7 @@ export function fakeBinding(
   const copies: CopyCall[] = [];
   const relays: RelayCall[] = [];
   let unread = script.pipeBytes ?? 0;
+  let armed = 0; // watchers started and not stopped: a real one would keep firing
   const splices: Array<[number, number, number]> = [];
   const open = new Set<number>();
   const answer = <T>(list: T[] | undefined, i: number, fallback: T): T =>
@@ -69,10 +72,12 @@ export function fakeBinding(
   const b: FakeBinding = {
     copies,
     relays,
+    armedAtJobs: [],
     splices,
     dups: 0,
     open,
     copy(op, inFd, outFd, inOffset, outOffset, len, cb) {
+      b.armedAtJobs.push(armed);
       const call = { op: OPS[op], inFd, outFd, inOffset, outOffset, len };
       const a = answer(script.copy, copies.length, { errno: 0, bytes: len });
       copies.push(call);
@@ -82,6 +87,7 @@ export function fakeBinding(
     },
     relay(inFd, _pipeR, _pipeW, outFd, outOffset, inPipe, _capacity, take, budget, cb) {
       const r = answer(script.relay, relays.length, { errno: 0, side: 1, received: 0, delivered: inPipe });
+      b.armedAtJobs.push(armed);
       relays.push({ inFd, outFd, outOffset, inPipe, take, budget });
       setImmediate(() => cb(r.errno, r.side, Math.min(r.received, take), r.delivered));
     },
@@ -98,12 +104,20 @@ export function fakeBinding(
       return 0;
     },
     FdWatcher: class {
+      private on = false;
       start(_events: number, cb: (status: number, events: number) => void): number {
+        if (!this.on) armed++;
+        this.on = true;
         setImmediate(() => cb(0, _events));
         return 0;
       }
-      stop(): void {}
-      close(): void {}
+      stop(): void {
+        if (this.on) armed--;
+        this.on = false;
+      }
+      close(): void {
+        this.stop();
+      }
     },
     spliceSync(inFd, outFd, len) {
       const n = answer(script.splice, splices.length, 0);
