@@ -23,10 +23,28 @@ export interface TransferMessage {
   error?: Error;
 }
 
-export function publish(msg: TransferMessage): void {
-  if (debug.enabled)
-    debug('%s %s bytes=%d%s', msg.path, msg.reason, msg.bytes, msg.error ? ` error=${msg.error.message}` : '');
-  if (transferChannel.hasSubscribers) transferChannel.publish(msg);
+/**
+ * Says what one flow did. The message is built here, with one shape, and only
+ * when someone listens: a message spread from a partial object and then grown
+ * gets a map of its own on V8 11 (Node 20) every time — maps live in old
+ * space, so every flow left garbage there, and the mark-compacts it caused
+ * threw away optimized code that then had to be compiled again.
+ */
+export function publish(
+  path: TransferPath,
+  reason: string,
+  bytes: number,
+  source: unknown,
+  destination: unknown,
+  error?: Error,
+): void {
+  if (debug.enabled) debug('%s %s bytes=%d%s', path, reason, bytes, error ? ` error=${error.message}` : '');
+  if (!transferChannel.hasSubscribers) return;
+  const msg: TransferMessage =
+    error === undefined
+      ? { path, reason, bytes, source, destination }
+      : { path, reason, bytes, source, destination, error };
+  transferChannel.publish(msg);
 }
 
 /** File calls (open, read, close, stat) that went to the threadpool, and with a subscriber those done in the loop. */

@@ -75,8 +75,13 @@ describe('zerocopy/register', () => {
         ]),
       );
     const stock = shapes(false);
-    expect(Object.keys(stock).sort()).toEqual(['download', 'socketToFile', 'socketToSocket', 'static', 'upload']);
-    expect(shapes(true)).toEqual(stock);
+    expect(Object.keys(stock.objects).sort()).toEqual(['download', 'socketToFile', 'socketToSocket', 'static', 'upload']);
+    const ours = shapes(true);
+    expect(ours.objects).toEqual(stock.objects);
+    expect(stock.messages).toEqual({ count: 0, oneMap: true });
+    // One per flow: upload, download, static, socket → file, socket → socket, 40 file copies.
+    expect(ours.messages.count).toBe(45);
+    expect(ours.messages.oneMap).toBe(true);
   });
 
   it('package entry points resolve from CommonJS and ESM', () => {

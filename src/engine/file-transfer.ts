@@ -70,6 +70,8 @@ export class FileTransfer extends TransferLifecycle {
   private constructor(
     binding: NativeBinding,
     private readonly plan: TransferPlan,
+    /** plan.ops that this process can run, in the plan's order. */
+    private readonly ops: OpName[],
     private readonly inFd: number,
     private readonly outFd: number,
     streams: object[],
@@ -88,7 +90,7 @@ export class FileTransfer extends TransferLifecycle {
     if (ops.length === 0) return null;
     const fds = dupAll(binding, [plan.inFd, plan.outFd]);
     if (!fds) return null;
-    const t = new FileTransfer(binding, { ...plan, ops }, fds[0], fds[1], streams);
+    const t = new FileTransfer(binding, plan, ops, fds[0], fds[1], streams);
     if (!plan.prelude) t.step();
     else plan.prelude((ok) => (ok ? t.step() : t.stop()));
     return t;
@@ -98,7 +100,7 @@ export class FileTransfer extends TransferLifecycle {
     return this.moved;
   }
   get op(): OpName {
-    return this.plan.ops[this.opIndex];
+    return this.ops[this.opIndex];
   }
   get waitingInLoop(): boolean {
     return this.waiting;
@@ -193,7 +195,7 @@ export class FileTransfer extends TransferLifecycle {
       // A first call that moves nothing may be a syscall that does not work
       // here (copy_file_range gives 0 on procfs/overlay): try the next one; a
       // real end of file reads as 0 there too.
-      if (this.moved === 0 && this.opIndex + 1 < this.plan.ops.length) {
+      if (this.moved === 0 && this.opIndex + 1 < this.ops.length) {
         this.opIndex++;
         this.step();
         return;
@@ -207,7 +209,7 @@ export class FileTransfer extends TransferLifecycle {
       return;
     }
     if (verdict.kind === 'fallback') {
-      if (this.opIndex + 1 < this.plan.ops.length) {
+      if (this.opIndex + 1 < this.ops.length) {
         this.opIndex++;
         this.step();
         return;

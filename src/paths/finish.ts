@@ -9,7 +9,7 @@ import type { Destination } from '../facts/destination';
 
 /** This flow takes the normal path, and why: said on the diagnostics channel (and NODE_DEBUG=zerocopy). */
 export function decline(source: Readable, destination: Writable, reason: string): void {
-  publish({ path: 'normal', reason, bytes: 0, source, destination });
+  publish('normal', reason, 0, source, destination);
 }
 
 type Of<K extends Outcome['kind']> = Extract<Outcome, { kind: K }>;
@@ -38,23 +38,24 @@ export interface FlowEnd {
 }
 
 export function finish(flow: FlowEnd, outcome: Outcome): void {
-  const base = { source: flow.source, destination: flow.dest.stream };
+  const { source } = flow;
+  const destination = flow.dest.stream;
   switch (outcome.kind) {
     case 'ended':
-      publish({ ...base, path: outcome.op, reason: flow.endReason(outcome), bytes: outcome.bytes });
+      publish(outcome.op, flow.endReason(outcome), outcome.bytes, source, destination);
       flow.ended(outcome);
       return;
     case 'stopped':
-      publish({ ...base, path: outcome.op ?? flow.dest.ops[0], reason: 'stopped', bytes: outcome.bytes });
+      publish(outcome.op ?? flow.dest.ops[0], 'stopped', outcome.bytes, source, destination);
       flow.stopped(outcome);
       return;
     case 'declined':
-      decline(flow.source, flow.dest.stream, outcome.reason);
+      decline(source, destination, outcome.reason);
       flow.declined(outcome);
       return;
     case 'failed': {
       const error = outcome.side === 'source' ? flow.readError(outcome.errno) : flow.dest.writeError(outcome.errno);
-      publish({ ...base, path: outcome.op, reason: `${outcome.side} error`, bytes: outcome.bytes, error });
+      publish(outcome.op, `${outcome.side} error`, outcome.bytes, source, destination, error);
       if (outcome.side === 'source') {
         if (flow.destroySource) flow.destroySource(error);
         else flow.source.destroy(error);

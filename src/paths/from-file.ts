@@ -292,14 +292,7 @@ function finish(
   if ((outcome.kind === 'ended' || outcome.kind === 'stopped') && moved > 0) {
     const shrank = shrankUnderKernel(binding, src, dest);
     if (shrank) {
-      publish({
-        source: src,
-        destination: dest.stream,
-        path: outcome.op ?? dest.ops[0],
-        reason: 'source shrank below the bytes sent',
-        bytes: moved,
-        error: shrank,
-      });
+      publish(outcome.op ?? dest.ops[0], 'source shrank below the bytes sent', moved, src, dest.stream, shrank);
       if (dest.discard) dest.discard(shrank);
       else failDestination(dest, shrank);
       // As after a failed write: the destination's 'error' unpipes us first.
