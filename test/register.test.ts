@@ -75,7 +75,13 @@ describe('zerocopy/register', () => {
         ]),
       );
     const stock = shapes(false);
-    expect(Object.keys(stock.objects).sort()).toEqual(['download', 'socketToFile', 'socketToSocket', 'static', 'upload']);
+    expect(Object.keys(stock.objects).sort()).toEqual([
+      'download',
+      'socketToFile',
+      'socketToSocket',
+      'static',
+      'upload',
+    ]);
     const ours = shapes(true);
     expect(ours.objects).toEqual(stock.objects);
     expect(stock.messages).toEqual({ count: 0, oneMap: true });
