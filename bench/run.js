@@ -62,7 +62,7 @@ const opts = options('npm run bench [-- options]: Node streams vs zerocopy vs C,
   'bodies-rounds': { type: 'int', help: 'HTTP bodies rounds (5; --quick 3)' },
   'bodies-seconds': {
     type: 'int',
-    help: 'HTTP bodies measured run, whole seconds, after a 1 s warm-up (3; --quick 2)',
+    help: 'HTTP bodies measured run, whole seconds (3; --quick 2), after a 1 s warm-up run (the download client, a new process per run: 5 s; --quick 2)',
   },
   'bodies-sizes': { type: 'list', help: 'HTTP body sizes (64k,256k,1m,64m; --quick 64k,1m,16m)' },
   'bodies-dir': { type: 'string', help: 'where uploads and downloads write (/dev/shm if tmpfs, else the temp dir)' },

@@ -46,7 +46,13 @@ function renderBodies(results) {
   const busy = (g, k) => median(g.runs.map((r) => r[k]));
 
   for (const part of PARTS.filter((x) => runs.some((r) => r.part === x))) {
-    p(tpl('bodies', part, { conns: cfg.proxyConns ?? '?' }), '');
+    p(
+      tpl('bodies', part, {
+        conns: cfg.proxyConns ?? '?',
+        downloadWarmup: cfg.downloadWarmupSeconds ?? cfg.warmupSeconds,
+      }),
+      '',
+    );
     const rows = [];
     for (const size of sizesOf(part)) {
       const stock = at(part, size, 'stock');

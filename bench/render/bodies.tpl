@@ -22,7 +22,7 @@ bench/bodies/upload-server.js; load: `http_client PUT`, one keep-alive connectio
 @@ downloads
 ### Downloads: `http.get(url, (res) => res.pipe(fs.createWriteStream(f)))`
 
-bench/bodies/download-client.js, one download after another on a keep-alive Agent (one socket), from the origin (nginx `sendfile on`, 1 worker).
+bench/bodies/download-client.js, one download after another on a keep-alive Agent (one socket), from the origin (nginx `sendfile on`, 1 worker); a new process per run, which first downloads for {{downloadWarmup}} s off the clock (its warm-up run): the upload servers and proxies live through every round, and a process's JIT needs seconds to settle.
 
 @@ proxy
 ### Proxied: http-proxy `proxy.web(req, res)`, with nginx and HAProxy

@@ -67,6 +67,13 @@ function bodiesConfig(o) {
     rounds: o.bodiesRounds ?? (quick ? 3 : 5),
     seconds: o.bodiesSeconds ?? (quick ? 2 : 3),
     warmupSeconds: 1,
+    // The download client is a new process per run, where the upload servers
+    // and proxies live through every round: its JIT is cold at each start.
+    // At 1 MiB, V8's optimizations level off only after about 5 s here
+    // (--trace-opt), the register's about 400 functions against stock's
+    // 250, so a 1 s warm-up measured compile threads: 1.00x stock's CPU per
+    // download against 0.65-0.70x after 5 s (2026-12-07).
+    downloadWarmupSeconds: quick ? 2 : 5,
     sizes: (o.bodiesSizes ?? (quick ? ['64k', '1m', '16m'] : ['64k', '256k', '1m', '64m']))
       .map(parseSize)
       .sort((a, b) => a - b),
