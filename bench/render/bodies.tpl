@@ -3,7 +3,7 @@ Prose of the HTTP bodies section of docs/benchmarks.md (bench/render/bodies.js f
 @@ head
 ## HTTP bodies: uploads, downloads, proxied — stock Node vs `--require zerocopy/register`
 
-Command: `{{command}}` (the bodies part took {{elapsed}} s). {{rounds}} rounds; in each, every part, size and variant runs once — a {{warmup}} s warm-up run, then {{seconds}} s measured — the variants in an order rotated per round and per cell. Cells are the **median (min–max)** over the rounds; ratios are per-round ratios between runs of the same round, median (min–max).
+Command: `{{command}}` (the bodies part took {{elapsed}} s). {{rounds}} rounds; in each, every part, size and variant runs once — a {{warmup}} s warm-up run (downloads: longer, below), then {{seconds}} s measured — the variants in an order rotated per round and per cell. Cells are the **median (min–max)** over the rounds; ratios are per-round ratios between runs of the same round, median (min–max).
 Versions: Node {{node}}, http-proxy {{httpProxy}}, nginx {{nginx}}, HAProxy {{haproxy}}.
 
 @@ how
