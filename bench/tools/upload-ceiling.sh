@@ -6,7 +6,9 @@
 # --require dist/register.js, and bench/c/upload_server.c by read/write
 # ("c-copy") and by splice socket → pipe → file ("c-splice"), each pinned to
 # core 0 with bench/bin/http_client on core 1 (PUT, one keep-alive connection,
-# 2 s warm-up, 4 s measured). Prints requests per second and the server's CPU
+# 5 s warm-up, 4 s measured: a fresh Node process's JIT takes about 5 s to
+# settle at 1 MiB, and the bench's upload servers are warm). Prints requests
+# per second and the server's CPU
 # (utime + stime of every thread, /proc/PID/stat) per request; every server's
 # file is checked against the body. Bodies land on /dev/shm (tmpfs).
 set -euo pipefail
@@ -32,7 +34,7 @@ for r in $(seq "$rounds"); do
     pid=$!
     for _ in $(seq 100); do grep -q PORT "$d/log" && break; sleep 0.05; done
     port=$(grep -o 'PORT [0-9]*' "$d/log" | cut -d' ' -f2)
-    taskset -c 1 bench/bin/http_client "$port" PUT /upload 1 2000 "$d/body" > /dev/null
+    taskset -c 1 bench/bin/http_client "$port" PUT /upload 1 5000 "$d/body" > /dev/null
     c0=$(cpu_ticks $pid)
     req=$(taskset -c 1 bench/bin/http_client "$port" PUT /upload 1 4000 "$d/body" | tail -1 | grep -o '"requests":[0-9]*' | cut -d: -f2)
     c1=$(cpu_ticks $pid)
