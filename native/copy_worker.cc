@@ -22,7 +22,7 @@ class CopyWorker : public PoolJob {
     result_ = CopyLoop(op_, in_fd_, out_fd_, in_off_, out_off_, len_);
   }
 
-  void OnOK() override { CallBack({double(result_.error), double(result_.bytes)}); }
+  void OnOK() override { CallBack(result_.error, result_.bytes); }
 
  private:
   Op op_;

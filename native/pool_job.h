@@ -1,8 +1,6 @@
 #pragma once
 #include <napi.h>
 
-#include <initializer_list>
-
 namespace zerocopy {
 
 // What every job of ours on the libuv threadpool shares: its completion calls
@@ -16,16 +14,12 @@ class PoolJob : public Napi::AsyncWorker {
   // nobody left to tell, where node-addon-api would make the failure a fatal
   // error. An exception the callback throws stays pending, and Node reports
   // it as uncaught, as for any fs callback.
-  void CallBack(std::initializer_list<double> values) {
+  template <typename... Numbers>
+  void CallBack(Numbers... values) {
     Napi::Env env = Env();
-    napi_value argv[4];
-    size_t argc = 0;
-    for (double v : values) {
-      if (argc == 4) break;
-      argv[argc++] = Napi::Number::New(env, v);
-    }
+    napi_value argv[] = {Napi::Number::New(env, static_cast<double>(values))...};
     napi_value result;
-    napi_call_function(env, env.Undefined(), Callback().Value(), argc, argv, &result);
+    napi_call_function(env, env.Undefined(), Callback().Value(), sizeof...(values), argv, &result);
   }
 };
 

@@ -24,8 +24,7 @@ class RelayWorker : public PoolJob {
   }
 
   void OnOK() override {
-    CallBack({double(result_.error), double(static_cast<int>(result_.side)), double(result_.received),
-              double(result_.delivered)});
+    CallBack(result_.error, static_cast<int>(result_.side), result_.received, result_.delivered);
   }
 
  private:

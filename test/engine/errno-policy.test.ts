@@ -292,6 +292,7 @@ describe('the socket engine into a file (relay jobs) applies it', () => {
       ],
     });
     expect(await relayTransfer(b)).toMatchObject({ kind: 'ended', bytes: 500, eof: true });
+    expect(b.watches).toBe(1);
     expect(b.relays.map((r) => r.inPipe)).toEqual([0, 0]);
   });
 
@@ -311,26 +312,32 @@ describe('a pool job that reads the source', () => {
   // A readiness watch is level-triggered: left armed while a job reads the
   // source, it woke the loop at every turn (pipe → file, 256 MiB: 17414
   // epoll_pwait calls against 1335 with it stopped).
-  it('pipe → file: after waiting for the source, the next copy job runs with no watch armed', async () => {
-    const b = fakeBinding({
-      copy: [
-        { errno: errno.EAGAIN, bytes: 100 },
-        { errno: 0, bytes: 50 },
-      ],
-    });
-    const outcome = await outcomeOf((onEnd) => startSocket(b, true, onEnd, true));
+  it.each([
+    {
+      what: 'pipe → file, copy jobs',
+      direct: true,
+      script: {
+        copy: [
+          { errno: errno.EAGAIN, bytes: 100 },
+          { errno: 0, bytes: 50 },
+        ],
+      },
+    },
+    {
+      what: 'socket → file, relay jobs',
+      direct: false,
+      script: {
+        relay: [
+          { errno: errno.EAGAIN, side: SOURCE, received: 100, delivered: 100 },
+          { errno: 0, side: SOURCE, received: 50, delivered: 50 },
+        ],
+      },
+    },
+  ])('$what: after waiting for the source, the next job runs with no watch armed', async ({ direct, script }) => {
+    const b = fakeBinding(script);
+    const outcome = await outcomeOf((onEnd) => startSocket(b, direct, onEnd, true));
     expect(outcome).toMatchObject({ kind: 'ended', bytes: 150, eof: true });
-    expect(b.armedAtJobs).toEqual([0, 0]);
-  });
-
-  it('socket → file: the same for relay jobs', async () => {
-    const b = fakeBinding({
-      relay: [
-        { errno: errno.EAGAIN, side: SOURCE, received: 100, delivered: 100 },
-        { errno: 0, side: SOURCE, received: 50, delivered: 50 },
-      ],
-    });
-    expect(await relayTransfer(b)).toMatchObject({ kind: 'ended', bytes: 150, eof: true });
+    expect(b.watches).toBe(1);
     expect(b.armedAtJobs).toEqual([0, 0]);
   });
 });

@@ -43,6 +43,8 @@ export interface FakeBinding extends NativeBinding {
   /** spliceSync calls: [inFd, outFd, len]. */
   splices: Array<[number, number, number]>;
   dups: number;
+  /** FdWatcher start() calls that armed a watch: the waits in the event loop. */
+  watches: number;
   /** At each copy() or relay() call, how many watchers were armed (level-triggered: each would wake the loop while the job runs). */
   armedAtJobs: number[];
   /** fds the engine duplicated and has not closed. */
@@ -73,6 +75,7 @@ export function fakeBinding(
     copies,
     relays,
     armedAtJobs: [],
+    watches: 0,
     splices,
     dups: 0,
     open,
@@ -106,7 +109,10 @@ export function fakeBinding(
     FdWatcher: class {
       private on = false;
       start(_events: number, cb: (status: number, events: number) => void): number {
-        if (!this.on) armed++;
+        if (!this.on) {
+          armed++;
+          b.watches++;
+        }
         this.on = true;
         setImmediate(() => cb(0, _events));
         return 0;
