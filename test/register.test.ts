@@ -90,6 +90,13 @@ describe('zerocopy/register', () => {
     expect(ours.messages.oneMap).toBe(true);
   });
 
+  it('a socket carrying more than 2 GiB through the kernel keeps its V8 shape', () => {
+    // A byte counter of ours that outgrew a small integer retired every
+    // socket's shape, and with it every optimized function that had seen one.
+    const out = JSON.parse(run(['--allow-natives-syntax', fixture('counter-shapes.js')]));
+    expect(out).toEqual({ sameMap: true, fast: true, bytesRead: 2 ** 31 + 5, bytesWritten: 2 ** 32 });
+  });
+
   it('package entry points resolve from CommonJS and ESM', () => {
     const cjs = run([
       '-e',

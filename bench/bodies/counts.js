@@ -8,7 +8,10 @@ const dc = require('node:diagnostics_channel');
 
 // Cheap per message (only the register variants publish, so this is their
 // cost alone): no array made per message to count the reasons kept.
-const counts = { paths: {}, reasons: {}, splicedBytes: 0 };
+// splicedBytes starts as -0 (a double): from a small integer, its growth past
+// 2**31 would deoptimize the subscriber (and publish(), where it is inlined)
+// in the register variants only.
+const counts = { paths: {}, reasons: {}, splicedBytes: -0 };
 let reasonsKept = 0;
 dc.subscribe('zerocopy:transfer', (m) => {
   counts.paths[m.path] = (counts.paths[m.path] || 0) + 1;

@@ -36,8 +36,14 @@ function defineCounters(sock: net.Socket): boolean {
   const s = sock as any;
   if (s[kExtraBytesRead] !== undefined) return true;
   if (!baseRead || !baseWritten) return false;
-  s[kExtraBytesRead] = 0;
-  s[kExtraBytesWritten] = 0;
+  // -0, not 0: a field that starts as a small integer and later holds more
+  // than 2**31 (2 GiB through one kept-alive socket) changes representation,
+  // and V8 then retires the socket's shape: every optimized function that
+  // touched a socket was thrown away at once, a second or two into a busy
+  // process's life (--trace-deopt: 'wrong map' in some 50 functions of
+  // net, stream, http and ours). -0 makes the fields doubles from the start.
+  s[kExtraBytesRead] = -0;
+  s[kExtraBytesWritten] = -0;
   Object.defineProperty(s, 'bytesRead', {
     configurable: true,
     enumerable: protoRead?.enumerable,
