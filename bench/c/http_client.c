@@ -8,6 +8,13 @@
 //   http_client PORT GET PATH CONNS DURATION_MS
 //       GET; the response must be 200 with a Content-Length, whose body goes
 //       socket -> pipe -> /dev/null by splice(2).
+//   http_client PORT GET PATH 1 DURATION_MS OUT splice|copy
+//       GET, each body written to OUT as `res.pipe(fs.createWriteStream(OUT))`
+//       does it: opened with O_TRUNC per response, the bytes read with the
+//       head written first, the rest socket -> pipe -> OUT by splice(2)
+//       ("splice", the kernel's floor) or read(2)/write(2) through a 64 KiB
+//       buffer ("copy", what a userspace copy costs), then closed. The C
+//       ceiling of bench/tools/download-ceiling.sh.
 //
 // Each of CONNS threads connects (before the clock starts) and repeats its
 // request until DURATION_MS have passed; a request under way then runs to its
@@ -40,8 +47,8 @@
 #define PIPE_BYTES (1 << 20)
 #define MAX_CONNS 64
 
-static int port, put, devnull;
-static const char *url_path, *body_file;
+static int port, put, devnull, copy_out;
+static const char *url_path, *body_file, *out_file;
 static int64_t body_size, deadline_ns;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static double *lat;  // seconds per request, all threads
@@ -112,6 +119,54 @@ static const char *header(const char *h, const char *end, const char *name) {
   return NULL;
 }
 
+static int write_all_fd(int fd, const char *q, size_t n) {
+  while (n > 0) {
+    ssize_t w = write(fd, q, n);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) return -1;
+    q += w;
+    n -= (size_t)w;
+  }
+  return 0;
+}
+
+// A GET's body into out_file: `have` bytes already read after the head at
+// `end`, `len` in all.
+static int save_body(int s, int p[2], const char *end, int64_t have, int64_t len) {
+  static char chunk[65536];
+  int fd = open(out_file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return fail("open the output file", errno), -1;
+  int rc = write_all_fd(fd, end, (size_t)have) == 0 ? 0 : (fail("write the output file", errno), -1);
+  for (int64_t rem = len - have; rc == 0 && rem > 0;) {
+    if (copy_out) {
+      ssize_t m = read(s, chunk, rem > (int64_t)sizeof chunk ? sizeof chunk : (size_t)rem);
+      if (m < 0 && errno == EINTR) continue;
+      if (m <= 0) rc = (fail(m ? "read the body" : "connection closed mid-body", m ? errno : 0), -1);
+      else if (write_all_fd(fd, chunk, (size_t)m) != 0) rc = (fail("write the output file", errno), -1);
+      else rem -= m;
+      continue;
+    }
+    ssize_t m = splice(s, NULL, p[1], NULL, rem > PIPE_BYTES ? PIPE_BYTES : (size_t)rem, SPLICE_F_MOVE);
+    if (m < 0 && errno == EINTR) continue;
+    if (m <= 0) {
+      rc = (fail(m ? "splice from the socket" : "connection closed mid-body", m ? errno : 0), -1);
+      break;
+    }
+    rem -= m;
+    while (m > 0) {
+      ssize_t k = splice(p[0], NULL, fd, NULL, (size_t)m, SPLICE_F_MOVE);
+      if (k < 0 && errno == EINTR) continue;
+      if (k <= 0) {
+        rc = (fail("splice to the output file", errno), -1);
+        break;
+      }
+      m -= k;
+    }
+  }
+  if (close(fd) != 0 && rc == 0) rc = (fail("close the output file", errno), -1);
+  return rc;
+}
+
 // One request and its response on socket s. Returns 1 if the connection stays
 // open, 0 if the server closes it (a new one is needed), -1 on failure.
 static int exchange(int s, int body_fd, int p[2]) {
@@ -153,16 +208,20 @@ static int exchange(int s, int body_fd, int p[2]) {
   int64_t len = atoll(cl), have = (int64_t)(buf + got - end);
   if (put && len != 0) return fail("PUT response with a body", 0), -1;
   if (have > len) return fail("more bytes than the response's Content-Length", 0), -1;
-  for (int64_t rem = len - have; rem > 0;) {
-    ssize_t m = splice(s, NULL, p[1], NULL, rem > PIPE_BYTES ? PIPE_BYTES : (size_t)rem, SPLICE_F_MOVE);
-    if (m < 0 && errno == EINTR) continue;
-    if (m <= 0) return fail(m ? "splice from the socket" : "connection closed mid-body", m ? errno : 0), -1;
-    rem -= m;
-    while (m > 0) {
-      ssize_t k = splice(p[0], NULL, devnull, NULL, (size_t)m, SPLICE_F_MOVE);
-      if (k < 0 && errno == EINTR) continue;
-      if (k <= 0) return fail("splice to /dev/null", errno), -1;
-      m -= k;
+  if (out_file) {
+    if (save_body(s, p, end, have, len) != 0) return -1;
+  } else {
+    for (int64_t rem = len - have; rem > 0;) {
+      ssize_t m = splice(s, NULL, p[1], NULL, rem > PIPE_BYTES ? PIPE_BYTES : (size_t)rem, SPLICE_F_MOVE);
+      if (m < 0 && errno == EINTR) continue;
+      if (m <= 0) return fail(m ? "splice from the socket" : "connection closed mid-body", m ? errno : 0), -1;
+      rem -= m;
+      while (m > 0) {
+        ssize_t k = splice(p[0], NULL, devnull, NULL, (size_t)m, SPLICE_F_MOVE);
+        if (k < 0 && errno == EINTR) continue;
+        if (k <= 0) return fail("splice to /dev/null", errno), -1;
+        m -= k;
+      }
     }
   }
   pthread_mutex_lock(&lock);
@@ -223,7 +282,7 @@ static double pct(double p) {
 
 int main(int argc, char **argv) {
   if (argc < 6 || (strcmp(argv[2], "PUT") == 0 && argc < 7)) {
-    fprintf(stderr, "usage: %s PORT PUT|GET PATH CONNS DURATION_MS [FILE]\n", argv[0]);
+    fprintf(stderr, "usage: %s PORT PUT|GET PATH CONNS DURATION_MS [FILE | OUT splice|copy]\n", argv[0]);
     return 2;
   }
   signal(SIGPIPE, SIG_IGN);
@@ -233,6 +292,14 @@ int main(int argc, char **argv) {
   int conns = atoi(argv[4]);
   int64_t duration_ms = atoll(argv[5]);
   if (conns < 1 || conns > MAX_CONNS) return 2;
+  if (!put && argc >= 8) {
+    out_file = argv[6];
+    copy_out = strcmp(argv[7], "copy") == 0;
+    if (conns != 1 || (!copy_out && strcmp(argv[7], "splice") != 0)) {
+      fprintf(stderr, "GET with OUT: one connection, and splice or copy\n");
+      return 2;
+    }
+  }
   if (put) {
     struct stat st;
     body_file = argv[6];
