@@ -16,6 +16,7 @@ class PoolJob : public Napi::AsyncWorker {
   // it as uncaught, as for any fs callback.
   template <typename... Numbers>
   void CallBack(Numbers... values) {
+    static_assert(sizeof...(values) > 0, "a callback gets at least one number (its errno)");
     Napi::Env env = Env();
     napi_value argv[] = {Napi::Number::New(env, static_cast<double>(values))...};
     napi_value result;

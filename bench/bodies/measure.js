@@ -106,7 +106,7 @@ async function measureDownload(v, origin, file, cfg, out) {
     path: `/${file.name}`,
     out,
     expect: file.file,
-    warmupMs: (cfg.downloadWarmupSeconds ?? cfg.warmupSeconds) * 1000,
+    warmupMs: cfg.downloadWarmupSeconds * 1000,
     durationMs: cfg.seconds * 1000,
     timeoutMs: TIMEOUT_MS - 5000,
   };

@@ -130,39 +130,37 @@ static int write_all_fd(int fd, const char *q, size_t n) {
   return 0;
 }
 
-// A GET's body into out_file: `have` bytes already read after the head at
-// `end`, `len` in all.
-static int save_body(int s, int p[2], const char *end, int64_t have, int64_t len) {
-  static char chunk[65536];
-  int fd = open(out_file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return fail("open the output file", errno), -1;
-  int rc = write_all_fd(fd, end, (size_t)have) == 0 ? 0 : (fail("write the output file", errno), -1);
-  for (int64_t rem = len - have; rc == 0 && rem > 0;) {
-    if (copy_out) {
-      ssize_t m = read(s, chunk, rem > (int64_t)sizeof chunk ? sizeof chunk : (size_t)rem);
-      if (m < 0 && errno == EINTR) continue;
-      if (m <= 0) rc = (fail(m ? "read the body" : "connection closed mid-body", m ? errno : 0), -1);
-      else if (write_all_fd(fd, chunk, (size_t)m) != 0) rc = (fail("write the output file", errno), -1);
-      else rem -= m;
+// The `rem` body bytes left on socket s into fd `sink`: socket -> pipe -> sink
+// by splice(2), or (copy) read(2)/write(2) through a 64 KiB buffer.
+static int move_body(int s, int p[2], int sink, int64_t rem, int copy, const char *sink_name) {
+  static char chunk[65536];  // copy mode: one connection, one thread (main() checks)
+  while (rem > 0) {
+    ssize_t m = copy ? read(s, chunk, rem > (int64_t)sizeof chunk ? sizeof chunk : (size_t)rem)
+                     : splice(s, NULL, p[1], NULL, rem > PIPE_BYTES ? PIPE_BYTES : (size_t)rem, SPLICE_F_MOVE);
+    if (m < 0 && errno == EINTR) continue;
+    if (m <= 0) return fail(m ? "take the body from the socket" : "connection closed mid-body", m ? errno : 0), -1;
+    rem -= m;
+    if (copy) {
+      if (write_all_fd(sink, chunk, (size_t)m) != 0) return fail(sink_name, errno), -1;
       continue;
     }
-    ssize_t m = splice(s, NULL, p[1], NULL, rem > PIPE_BYTES ? PIPE_BYTES : (size_t)rem, SPLICE_F_MOVE);
-    if (m < 0 && errno == EINTR) continue;
-    if (m <= 0) {
-      rc = (fail(m ? "splice from the socket" : "connection closed mid-body", m ? errno : 0), -1);
-      break;
-    }
-    rem -= m;
     while (m > 0) {
-      ssize_t k = splice(p[0], NULL, fd, NULL, (size_t)m, SPLICE_F_MOVE);
+      ssize_t k = splice(p[0], NULL, sink, NULL, (size_t)m, SPLICE_F_MOVE);
       if (k < 0 && errno == EINTR) continue;
-      if (k <= 0) {
-        rc = (fail("splice to the output file", errno), -1);
-        break;
-      }
+      if (k <= 0) return fail(sink_name, errno), -1;
       m -= k;
     }
   }
+  return 0;
+}
+
+// A GET's body into out_file, as fs.createWriteStream(out_file) takes it:
+// opened with O_TRUNC, the `have` bytes read with the head (at `end`) first.
+static int save_body(int s, int p[2], const char *end, int64_t have, int64_t len) {
+  int fd = open(out_file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return fail("open the output file", errno), -1;
+  int rc = write_all_fd(fd, end, (size_t)have) == 0 ? 0 : (fail("write the output file", errno), -1);
+  if (rc == 0) rc = move_body(s, p, fd, len - have, copy_out, "write the output file");
   if (close(fd) != 0 && rc == 0) rc = (fail("close the output file", errno), -1);
   return rc;
 }
@@ -208,22 +206,8 @@ static int exchange(int s, int body_fd, int p[2]) {
   int64_t len = atoll(cl), have = (int64_t)(buf + got - end);
   if (put && len != 0) return fail("PUT response with a body", 0), -1;
   if (have > len) return fail("more bytes than the response's Content-Length", 0), -1;
-  if (out_file) {
-    if (save_body(s, p, end, have, len) != 0) return -1;
-  } else {
-    for (int64_t rem = len - have; rem > 0;) {
-      ssize_t m = splice(s, NULL, p[1], NULL, rem > PIPE_BYTES ? PIPE_BYTES : (size_t)rem, SPLICE_F_MOVE);
-      if (m < 0 && errno == EINTR) continue;
-      if (m <= 0) return fail(m ? "splice from the socket" : "connection closed mid-body", m ? errno : 0), -1;
-      rem -= m;
-      while (m > 0) {
-        ssize_t k = splice(p[0], NULL, devnull, NULL, (size_t)m, SPLICE_F_MOVE);
-        if (k < 0 && errno == EINTR) continue;
-        if (k <= 0) return fail("splice to /dev/null", errno), -1;
-        m -= k;
-      }
-    }
-  }
+  if (out_file ? save_body(s, p, end, have, len) : move_body(s, p, devnull, len - have, 0, "splice to /dev/null"))
+    return -1;
   pthread_mutex_lock(&lock);
   total_bytes += put ? body_size : len;
   pthread_mutex_unlock(&lock);

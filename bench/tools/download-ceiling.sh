@@ -32,7 +32,7 @@ port=$(node -e "const s = require('node:net').createServer().listen(0, '127.0.0.
 sed "s#@@PREFIX@@#$d/nginx#g; s#@@PORT@@#$port#; s#@@ROOT@@#$d/root#" bench/http/nginx.conf.template > "$d/nginx/nginx.conf"
 taskset -c 1 nginx -p "$d/nginx" -c "$d/nginx/nginx.conf" -e "$d/nginx/error.log" &
 nginx_pid=$!
-for _ in $(seq 100); do curl -sf -o /dev/null "http://127.0.0.1:$port/body" && break; sleep 0.05; done
+for _ in $(seq 100); do (exec 3<> "/dev/tcp/127.0.0.1/$port") 2> /dev/null && break; sleep 0.05; done
 field() { node -e "const j = JSON.parse(require('fs').readFileSync(0, 'utf8').trim().split('\n').pop());
 if (!j.ok) { console.error(j.error); process.exit(1); }
 const n = j.transfers ?? j.requests;
