@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
+import * as tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nodeInternals, nodeWrites } from '../dist/internal.js';
 
@@ -74,6 +75,21 @@ describe(`Node ${process.version}: the private state the fast path reads is ther
     expect(internals.socketHasUserBuffer(s)).toBe(true);
     expect(internals.socketHasUserBuffer(client)).toBe(false);
     s.destroy();
+  });
+
+  it('a TLS socket is told from a plain one without loading node:tls', () => {
+    // TLSSocket's constructor sets `encrypted`: the check reads that (and the
+    // class name), so a process that never uses TLS never loads crypto for it.
+    const plain = new tls.TLSSocket(new net.Socket());
+    expect((plain as unknown as { encrypted: unknown }).encrypted).toBe(true);
+    expect(internals.isTlsSocket(plain)).toBe(true);
+    class Quiet extends tls.TLSSocket {}
+    const sub = new Quiet(new net.Socket());
+    (sub as unknown as { encrypted: unknown }).encrypted = undefined;
+    expect(internals.isTlsSocket(sub)).toBe(true);
+    expect(internals.isTlsSocket(client)).toBe(false);
+    plain.destroy();
+    sub.destroy();
   });
 
   it("an fs stream's fs methods (custom fs, FileHandle)", async () => {

@@ -7,7 +7,6 @@ import fs = require('node:fs');
 
 import type * as net from 'node:net';
 import type { Readable, Writable } from 'node:stream';
-import * as tls from 'node:tls';
 
 /** The kernel fd under a net.Socket (TCP, Unix socket or pipe), or -1. */
 export function socketFd(sock: net.Socket): number {
@@ -21,8 +20,15 @@ export function socketQueuedBytes(sock: net.Socket): number {
   return sock.writableLength + (typeof handleQueue === 'number' ? handleQueue : 0);
 }
 
+// Told without importing node:tls, which would load all of crypto (some 1 MB
+// of heap) into every process that only registers us. TLSSocket's constructor
+// sets `encrypted`; the class name covers a subclass that reset it.
 export function isTlsSocket(sock: net.Socket): boolean {
-  return sock instanceof tls.TLSSocket || (sock as any).encrypted === true;
+  if ((sock as any).encrypted === true) return true;
+  for (let p = Object.getPrototypeOf(sock); p !== null; p = Object.getPrototypeOf(p)) {
+    if (p.constructor?.name === 'TLSSocket') return true;
+  }
+  return false;
 }
 
 /** process.stdout/stderr redirected to a file: fs.writeSync on a fixed fd. */
