@@ -5,8 +5,9 @@
 // uploads server (bench/bodies/upload-server.js) or the http-proxy server
 // (bench/bodies/proxy-server.js, in front of a Node origin) under
 // --require dist/register.js, pinned to core 0, with bench/bin/http_client on
-// core 1; after a 3 s warm-up it records a V8 CPU profile (node:inspector,
-// started and stopped by signals) for SECONDS (default 4). Prints the main
+// core 1; after a 3 s warm-up (three connections) it records a V8 CPU
+// profile (node:inspector, started and stopped by signals) for SECONDS
+// (default 4). Prints the main
 // thread's self time per request — all of it, the library's (dist/), and the
 // TOP (default 20) functions. Time in a native call counts as that call's
 // (a syscall, or the main thread preempted by the threadpool on its core).
@@ -76,7 +77,10 @@ async function main() {
     const origin = await start(['-e', ORIGIN, body], 1);
     server = await start([...hooks, ...proxyArgs(origin.port)], 0);
   }
-  load(part, server.port, 3000); // warm-up, JIT included
+  // Warm-up, JIT included, on three connections: a server's first few
+  // connections throw away code optimized for the sockets before them
+  // (upload-ceiling.sh).
+  for (let i = 0; i < 3; i++) load(part, server.port, 1000);
   const profiling = printed(server.child, /PROFILING/);
   server.child.kill('SIGUSR2');
   await profiling;

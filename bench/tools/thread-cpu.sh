@@ -7,8 +7,9 @@
 #   downloads: bench/bodies/download-client.js (http.get, res.pipe(file)),
 #              from a Node origin on core 1 answering the body from memory.
 # The measured process runs stock or under --require dist/register.js
-# (REG=FILE: that file instead), pinned to core 0; after a 3 s warm-up its
-# threads' CPU (/proc/PID/task/*/stat) is read over SECONDS (default 4).
+# (REG=FILE: that file instead), pinned to core 0; after a 3 s warm-up
+# (uploads: on three connections) its threads' CPU (/proc/PID/task/*/stat)
+# is read over SECONDS (default 4).
 # Prints µs of CPU per request (user+sys) of the main thread, the libuv pool
 # threads (the ones in the kernel more than in user mode) and V8's (the
 # others). Files land on /dev/shm.
@@ -28,7 +29,9 @@ if [ "$part" = uploads ]; then
   taskset -c 0 node "${args[@]}" bench/bodies/upload-server.js "$d/out" > "$d/log" 2>&1 &
   pid=$!; pids+=("$pid")
   port=$(port_of "$d/log")
-  taskset -c 1 bench/bin/http_client "$port" PUT /upload 1 3000 "$d/body" > /dev/null
+  # Warm-up on three connections: a server's first few connections throw away
+  # code optimized for the sockets before them (upload-ceiling.sh).
+  for _ in 1 2 3; do taskset -c 1 bench/bin/http_client "$port" PUT /upload 1 1000 "$d/body" > /dev/null; done
   snap > "$d/a"
   r=$(taskset -c 1 bench/bin/http_client "$port" PUT /upload 1 $((secs * 1000)) "$d/body" | tail -1 | grep -o '"requests":[0-9]*' | cut -d: -f2)
   snap > "$d/b"

@@ -5,10 +5,15 @@
 # after another, bench/bodies/upload-server.js stock and under
 # --require dist/register.js, and bench/c/upload_server.c by read/write
 # ("c-copy") and by splice socket → pipe → file ("c-splice"), each pinned to
-# core 0 with bench/bin/http_client on core 1 (PUT, one keep-alive connection,
-# 5 s warm-up, 4 s measured: a fresh Node process's JIT takes about 5 s to
-# settle at 1 MiB, and the bench's upload servers are warm). Prints requests
-# per second and the server's CPU
+# core 0 with bench/bin/http_client on core 1 (PUT, one keep-alive connection
+# at a time; 5 s warm-up on five connections of 1 s, then 4 s measured on a
+# sixth: a fresh Node process's JIT takes about 5 s to settle at 1 MiB, and a
+# server's first few connections throw away code optimized for the sockets
+# before them — `--trace-deopt`, 1 MiB uploads, connections one after another,
+# deoptimizations per connection: of 1 s each, register 4, 8, 3, 1, 1, 0, 0…;
+# of 3 s each, register 11, 39, 10, 11, 2, 0 and stock 7, 17, 0, 1, 0, 0 —
+# while the bench's upload servers have served many). Prints
+# requests per second and the server's CPU
 # (utime + stime of every thread, /proc/PID/stat) per request; every server's
 # file is checked against the body. Bodies land on /dev/shm (tmpfs).
 set -euo pipefail
@@ -34,7 +39,7 @@ for r in $(seq "$rounds"); do
     pid=$!
     for _ in $(seq 100); do grep -q PORT "$d/log" && break; sleep 0.05; done
     port=$(grep -o 'PORT [0-9]*' "$d/log" | cut -d' ' -f2)
-    taskset -c 1 bench/bin/http_client "$port" PUT /upload 1 5000 "$d/body" > /dev/null
+    for _ in 1 2 3 4 5; do taskset -c 1 bench/bin/http_client "$port" PUT /upload 1 1000 "$d/body" > /dev/null; done
     c0=$(cpu_ticks $pid)
     req=$(taskset -c 1 bench/bin/http_client "$port" PUT /upload 1 4000 "$d/body" | tail -1 | grep -o '"requests":[0-9]*' | cut -d: -f2)
     c1=$(cpu_ticks $pid)
