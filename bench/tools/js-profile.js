@@ -7,10 +7,10 @@
 // --require dist/register.js, pinned to core 0, with bench/bin/http_client on
 // core 1; after a 3 s warm-up (three connections) it records a V8 CPU
 // profile (node:inspector, started and stopped by signals) for SECONDS
-// (default 4). Prints the main
-// thread's self time per request — all of it, the library's (dist/), and the
-// TOP (default 20) functions. Time in a native call counts as that call's
-// (a syscall, or the main thread preempted by the threadpool on its core).
+// (default 4). Prints the main thread's self time per request — all of it,
+// the library's (dist/), and the TOP (default 20) functions. Time in a
+// native call counts as that call's (a syscall, or the main thread preempted
+// by the threadpool on its core).
 // Self time per request moves far less with the neighbours on a shared
 // machine than requests per second do; it says nothing of other threads.
 // BODIES_AB_REGISTER=FILE profiles FILE's variant instead (an empty file: stock).
