@@ -62,9 +62,16 @@ describe('200 concurrent file→socket transfers', () => {
       const kill = i % 5 === 0;
       jobs.push(
         new Promise((resolve) => {
+          // Done when both have closed: a read stream closes its fd on the
+          // threadpool after its 'end', and the socket can close first.
+          let open = 2;
+          const closed = (): void => {
+            if (--open === 0) resolve(kill ? 'destroyed' : 'done');
+          };
           const sock = net.connect(port, '127.0.0.1', () => {
             sock.write(Buffer.from([i % FILES]));
             const src = createReadStream(file);
+            src.on('close', closed);
             src.pipe(sock);
             sock.on('error', () => undefined);
             src.on('error', () => undefined);
@@ -82,13 +89,13 @@ describe('200 concurrent file→socket transfers', () => {
                 }
               }, Math.random() * 40);
             }
-            sock.on('close', () => resolve(kill ? 'destroyed' : 'done'));
+            sock.on('close', closed);
           });
           sock.on('error', () => undefined);
         }),
       );
     }
-    await Promise.all(jobs);
+    await Promise.all(jobs); // every socket and every read stream closed
     await until(() => results.length === N); // every receiver saw its connection close
     await new Promise<void>((r) => server.close(() => r()));
     rec.stop();
