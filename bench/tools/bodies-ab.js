@@ -30,7 +30,7 @@ if (!['uploads', 'proxy'].includes(part) || !(size >= 0)) {
 const slices = Number(slicesArg) || 10;
 const REGISTER = process.env.BODIES_AB_REGISTER || './dist/register.js';
 const BASE = process.env.BODIES_AB_BASE ? ['--require', process.env.BODIES_AB_BASE] : [];
-const { dir, body, start, load } = rig('bodies-ab-', size);
+const { dir, body, start, load, warmUp } = rig('bodies-ab-', size);
 
 /** utime + stime of every thread of pid, in seconds. */
 function cpu(pid) {
@@ -59,7 +59,7 @@ async function main() {
       register: await start(['--require', REGISTER, ...proxyArgs(port)], 0),
     };
   }
-  for (const s of Object.values(servers)) load(part, s.port, 2000); // warm-up, JIT included
+  for (const s of Object.values(servers)) warmUp(part, s.port);
   const rows = [];
   for (let i = 0; i < slices; i++) {
     const order = i % 2 === 0 ? ['stock', 'register'] : ['register', 'stock'];

@@ -27,7 +27,7 @@ if (!['uploads', 'proxy'].includes(part) || !(size >= 0)) {
 const seconds = Number(secondsArg) || 4;
 const top = Number(topArg) || 20;
 const REGISTER = process.env.BODIES_AB_REGISTER || './dist/register.js';
-const { dir, body, start, load } = rig('js-profile-', size);
+const { dir, body, start, load, warmUp } = rig('js-profile-', size);
 const profileOut = path.join(dir, 'profile.json');
 // Loaded into the server: SIGUSR2 starts the profiler, SIGUSR1 writes the profile and exits.
 const HOOK = path.join(dir, 'hook.js');
@@ -77,10 +77,7 @@ async function main() {
     const origin = await start(['-e', ORIGIN, body], 1);
     server = await start([...hooks, ...proxyArgs(origin.port)], 0);
   }
-  // Warm-up, JIT included, on three connections: a server's first few
-  // connections throw away code optimized for the sockets before them
-  // (upload-ceiling.sh).
-  for (let i = 0; i < 3; i++) load(part, server.port, 1000);
+  warmUp(part, server.port);
   const profiling = printed(server.child, /PROFILING/);
   server.child.kill('SIGUSR2');
   await profiling;

@@ -21,14 +21,11 @@ export function socketQueuedBytes(sock: net.Socket): number {
 }
 
 // Told without importing node:tls, which would load all of crypto (23 built-in
-// modules, some 250 KB of heap) into every process that only registers us. TLSSocket's constructor
-// sets `encrypted`; the class name covers a subclass that reset it.
+// modules, some 250 KB of heap) into every process that only registers us.
+// TLSSocket's constructor sets `encrypted`; its handle is a TLSWrap, whose fd
+// is the TCP socket's, carrying ciphertext: that alone must decline.
 export function isTlsSocket(sock: net.Socket): boolean {
-  if ((sock as any).encrypted === true) return true;
-  for (let p = Object.getPrototypeOf(sock); p !== null; p = Object.getPrototypeOf(p)) {
-    if (p.constructor?.name === 'TLSSocket') return true;
-  }
-  return false;
+  return (sock as any).encrypted === true || (sock as any)._handle?.constructor?.name === 'TLSWrap';
 }
 
 /** process.stdout/stderr redirected to a file: fs.writeSync on a fixed fd. */
